@@ -1,0 +1,190 @@
+"""Run one check: one (op, case, oracle, device, dtype), one record per quantity.
+
+The same case arrays (seeded by seed, op and case only) and the same upstream
+gradient go to the implementation under test and to the witness; every
+quantity the witness computes is compared, with the tolerance of the policy
+table or of the spec's override.
+"""
+import time
+import traceback
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+import impl as reference_impl
+from . import fd, impl_runner, jax_oracle, registry, torch_oracle
+from .compare import compare
+from .context import Context, cast, cast_data
+from .errors import NotAttempted, Unavailable
+from .seeding import rng_for
+from .spec import Golden
+from .tolerance import tolerance
+
+WITNESSES = {"torch": torch_oracle.run, "jax": jax_oracle.run, "fd": fd.run}
+
+
+@dataclass(frozen=True)
+class Check:
+    op: str
+    case: str
+    oracle: str
+    device: str
+    dtype: str
+
+    @property
+    def id(self):
+        return f"{self.op}-{self.case}-{self.oracle}-{self.device}-{self.dtype}"
+
+
+@lru_cache(maxsize=512)
+def case_data(op, case, seed):
+    """The case's float64 arrays: a function of (seed, op, case) alone."""
+    spec = registry.get(op)
+    return spec.case(case).make(rng_for(seed, op, case, "inputs"))
+
+
+@lru_cache(maxsize=512)
+def upstream_gradient(op, case, seed, dtype):
+    """dout: standard normal, shaped like the answer key's forward output."""
+    spec = registry.get(op)
+    c = spec.case(case)
+    ctx = Context(cast_data(case_data(op, case, seed), dtype), dict(c.hparams), None, dtype,
+                  module=reference_impl, seed=seed, case=case)
+    shape = impl_runner.output_shape(spec, ctx)
+    if shape is None:
+        return None
+    return cast(rng_for(seed, op, case, "dout").standard_normal(shape), dtype)
+
+
+def context(check, seed, module):
+    spec = registry.get(check.op)
+    c = spec.case(check.case)
+    return Context(data=cast_data(case_data(check.op, check.case, seed), check.dtype),
+                   hp=dict(c.hparams), dout=upstream_gradient(check.op, check.case, seed, check.dtype),
+                   dtype=check.dtype, device=check.device, module=module, seed=seed, case=check.case)
+
+
+_impl_results = {}
+
+
+def implementation_result(check, seed, module):
+    """The implementation's quantities for (op, case, dtype), computed once per process."""
+    key = (check.op, check.case, seed, check.dtype, id(module))
+    if key not in _impl_results:
+        spec = registry.get(check.op)
+        try:
+            _impl_results[key] = impl_runner.run(spec, context(check, seed, module))
+        except NotImplementedError as err:
+            _impl_results[key] = NotAttempted(f"{spec.impl} raises NotImplementedError"
+                                              + (f": {err}" if str(err) else ""))
+        except Exception as err:  # the implementation's own error: recorded, never raised
+            _impl_results[key] = err
+    return _impl_results[key]
+
+
+def error_excerpt(err, limit=3):
+    """The last frames of the traceback outside the harness, and the error itself."""
+    frames = [f for f in traceback.extract_tb(err.__traceback__)
+              if "/oracle/" not in f.filename.replace("\\", "/")]
+    lines = [f"{f.filename}:{f.lineno} in {f.name}: {(f.line or '').strip()}"
+             for f in frames[-limit:]]
+    lines.append(f"{type(err).__name__}: {err}")
+    return "\n".join(lines)
+
+
+def _record(check, spec, status, quantity="*", message="", tol=None, cmp=None, seconds=None):
+    return {
+        "op": check.op, "family": spec.family, "case": check.case, "oracle": check.oracle,
+        "device": check.device, "dtype": check.dtype, "quantity": quantity, "status": status,
+        "max_abs": cmp.max_abs if cmp else None, "max_rel": cmp.max_rel if cmp else None,
+        "margin": cmp.margin if cmp else None,
+        "atol": tol.atol if tol else None, "rtol": tol.rtol if tol else None,
+        "tolerance": tol.source if tol else None,
+        "worst_index": cmp.worst_index if cmp else None,
+        "expected_at_worst": cmp.expected_at_worst if cmp else None,
+        "actual_at_worst": cmp.actual_at_worst if cmp else None,
+        "diagnosis": cmp.diagnosis if cmp else "", "message": message,
+        "seconds": seconds,
+    }
+
+
+def _compare_all(check, spec, actual, expected, hints, seconds):
+    tol = tolerance(spec, check.oracle, check.dtype)
+    records = []
+    for quantity, want in expected.items():
+        if quantity not in actual:
+            records.append(_record(check, spec, "fail", quantity, tol=tol, seconds=seconds,
+                                   message=f"the implementation returned no {quantity}"))
+            continue
+        got = actual[quantity]
+        if isinstance(want, fd.Projection):
+            if np.shape(got) != want.directions.shape[1:]:
+                cmp = compare(got, np.zeros(want.directions.shape[1:]), tol, hints, quantity)
+                cmp.diagnosis = f"wrong shape: {np.shape(got)}, expected {want.directions.shape[1:]}"
+            else:
+                cmp = compare(want.project(got), want.values, tol, hints, "")
+            message = f"{len(want.values)} random directional derivatives"
+        else:
+            cmp, message = compare(got, want, tol, hints, quantity), ""
+        records.append(_record(check, spec, "pass" if cmp.passed else "fail", quantity, message,
+                               tol, cmp, seconds))
+    return records
+
+
+def _hints(spec, ctx):
+    return spec.hints(ctx.data, ctx.hp) if spec.hints else {}
+
+
+def run_golden(check, spec, module):
+    golden = spec.case(check.case)
+    start = time.perf_counter()
+    try:
+        actual = golden.run(module)
+    except (NotAttempted, NotImplementedError) as err:
+        return [_record(check, spec, "not_attempted", message=str(err) or type(err).__name__)]
+    except Exception as err:
+        return [_record(check, spec, "error", message=error_excerpt(err))]
+    expected = {k: np.asarray(v, dtype=np.float64) for k, v in golden.expected.items()}
+    return _compare_all(check, spec, actual, expected, {}, time.perf_counter() - start)
+
+
+def run_check(check, module=reference_impl, seed=0):
+    """Every record of one check. Never raises for the implementation's errors."""
+    spec = registry.get(check.op)
+    case = spec.case(check.case)
+    applies, why = spec.applies(case, check.oracle)
+    if not applies:
+        return [_record(check, spec, "skipped", message=why)]
+    if isinstance(case, Golden):
+        return run_golden(check, spec, module)
+    actual = implementation_result(check, seed, module)
+    if isinstance(actual, NotAttempted):
+        return [_record(check, spec, "not_attempted", message=str(actual))]
+    if isinstance(actual, Exception):
+        return [_record(check, spec, "error", message=error_excerpt(actual))]
+    ctx = context(check, seed, module)
+    start = time.perf_counter()
+    try:
+        expected = WITNESSES[check.oracle](spec, ctx)
+    except Unavailable as err:
+        return [_record(check, spec, "skipped", message=str(err))]
+    except Exception as err:
+        return [_record(check, spec, "error",
+                        message=f"the {check.oracle} oracle itself failed:\n{error_excerpt(err)}")]
+    return _compare_all(check, spec, actual, expected, _hints(spec, ctx),
+                        time.perf_counter() - start)
+
+
+def all_checks(specs, oracles, devices, dtypes):
+    """Every check, in a fixed order: the same on every worker and every machine."""
+    checks = []
+    for spec in specs:
+        for case in list(spec.cases) + list(spec.golden):
+            for oracle in oracles:
+                if isinstance(case, Golden) != (oracle == "golden"):
+                    continue
+                for device in (devices if oracle in ("torch", "jax") else ("cpu",)):
+                    for dtype in (dtypes if oracle != "golden" else ("float64",)):
+                        checks.append(Check(spec.name, case.name, oracle, device, dtype))
+    return checks

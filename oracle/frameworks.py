@@ -1,0 +1,58 @@
+"""Lazy handles on the optional frameworks.
+
+Op specs write `torch.tanh(...)` or `jnp.tanh(...)` at module level without
+importing torch or jax when the spec module is imported: collection stays fast
+and a machine without one framework can still run the others. The first
+attribute access imports the real module; a missing framework raises
+MissingFramework, which the harness turns into a skip naming the extra to install.
+"""
+import importlib
+
+
+from .errors import Unavailable
+
+
+class MissingFramework(Unavailable, ImportError):
+    """A framework is not installed: its witness is skipped with this message."""
+
+
+EXTRA_FOR = {"torch": "torch", "jax": "jax"}
+
+
+def require(module_name):
+    top = module_name.split(".")[0]
+    try:
+        return importlib.import_module(module_name)
+    except ImportError as err:
+        raise MissingFramework(
+            f"{top} is not installed ({err}); install it with "
+            f"`pip install 'backprop-oracle[{EXTRA_FOR.get(top, top)}]'`") from err
+
+
+class _Lazy:
+    def __init__(self, module_name, setup=None):
+        self._name, self._setup, self._module = module_name, setup, None
+
+    def __getattr__(self, attr):
+        if self._module is None:
+            module = require(self._name)
+            if self._setup:
+                self._setup()
+            self._module = module
+        return getattr(self._module, attr)
+
+
+def _configure_jax():
+    import jax
+    # Without x64, float64 inputs silently become float32 (CONVENTIONS.md).
+    jax.config.update("jax_enable_x64", True)
+    # GPU float32 dots default to TF32; the oracle wants IEEE float32.
+    jax.config.update("jax_default_matmul_precision", "highest")
+
+
+torch = _Lazy("torch")
+F = _Lazy("torch.nn.functional")
+jax = _Lazy("jax", _configure_jax)
+jnp = _Lazy("jax.numpy", _configure_jax)
+lax = _Lazy("jax.lax", _configure_jax)
+jnn = _Lazy("jax.nn", _configure_jax)

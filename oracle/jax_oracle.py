@@ -1,0 +1,70 @@
+"""Witness 2: JAX autodiff (jax.vjp) with float64 enabled, on CPU and on GPU when present.
+
+Each (op, hyperparameters) gets one jitted function that returns the output and
+the vector-Jacobian product; jax.jit then compiles it once per shape and dtype,
+so cases of one op and shape reuse the compiled code within a worker.
+"""
+import json
+
+import numpy as np
+
+from .errors import Unavailable
+from .frameworks import require, jax as _lazy_jax
+
+_compiled = {}
+
+
+def _jax():
+    _lazy_jax.config  # first access imports jax and enables float64
+    return require("jax")
+
+
+def device(name):
+    jax = _jax()
+    platform = {"cpu": "cpu", "cuda": "gpu"}.get(name)
+    if platform is None:
+        raise Unavailable(f"jax oracle has no device {name!r}")
+    try:
+        return jax.devices(platform)[0]
+    except RuntimeError as err:
+        raise Unavailable(f"jax sees no {platform} device ({err})") from None
+
+
+def _key(spec, hp):
+    return spec.name, json.dumps(hp, sort_keys=True, default=repr)
+
+
+def vjp_function(spec, hp):
+    """jit(arrays, extra, dout -> (out, extras, grads)) for one op and hyperparameters."""
+    key = _key(spec, hp)
+    if key not in _compiled:
+        jax = _jax()
+
+        def primal(arrays, extra):
+            result = spec.jax(arrays, extra, hp)
+            return result if isinstance(result, tuple) else (result, {})
+
+        def out_and_vjp(arrays, extra, dout):
+            out, pullback, extras = jax.vjp(lambda a: primal(a, extra), arrays, has_aux=True)
+            (grads,) = pullback(dout.astype(out.dtype))
+            return out, extras, grads
+
+        _compiled[key] = jax.jit(out_and_vjp)
+    return _compiled[key]
+
+
+def run_layer(spec, ctx):
+    jax = _jax()
+    dev = device(ctx.device)
+    put = lambda tree: jax.device_put(tree, dev)
+    arrays = put({**ctx.data.inputs, **ctx.data.params})
+    extra = put(dict(ctx.data.extra))
+    out, extras, grads = vjp_function(spec, ctx.hp)(arrays, extra, put(ctx.dout))
+    result = {"out": np.asarray(out)}
+    result.update({f"out:{k}": np.asarray(v) for k, v in extras.items()})
+    result.update({f"grad:{k}": np.asarray(v) for k, v in grads.items()})
+    return result
+
+
+def run(spec, ctx):
+    return spec.runners.get("jax", run_layer)(spec, ctx)

@@ -1,0 +1,122 @@
+"""Op specs: the single source of truth for one op.
+
+An OpSpec says which class of the implementation it exercises, how to make its
+cases, how torch and jax compute the same thing, the formulas (LaTeX, for the
+report), the convention it follows, and any tolerance override with its reason.
+Every oracle, report column and teaching page follows from it.
+
+Layer ops need only `torch` and `jax` functions of the form
+
+    fn(arrays: dict[name, tensor], extra: dict[name, value], hp: dict) -> output
+
+where `arrays` holds the differentiable inputs and the parameters (the names of
+CaseData.inputs and CaseData.params), `extra` the non-differentiable forward
+arguments (labels, masks), and `hp` the case's hyperparameters. A function may
+return (output, {name: tensor}) to have extra outputs (running statistics, say)
+checked as the quantities "out:<name>". Ops that are not layers (optimizer
+steps, initializers) give their own runners instead (`runners`).
+"""
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+ORACLES = ("torch", "jax", "fd", "golden")
+
+
+@dataclass
+class CaseData:
+    """Arrays of one case, in float64; the harness casts them to the checked dtype.
+
+    inputs: differentiable positional arguments of forward, in order.
+    params: arrays given to the constructor (differentiable; gradients in layer.grads).
+    extra:  non-differentiable positional arguments of forward after the inputs.
+    """
+    inputs: dict
+    params: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Case:
+    """A named, seeded case. `make(rng)` returns CaseData; hparams go to the constructor.
+
+    `oracles` restricts which witnesses check it (e.g. a case sitting exactly on a
+    kink is checked by torch and jax, never by finite differences) and `why`
+    says why it exists (shown in the report).
+    """
+    name: str
+    make: Callable
+    hparams: dict = field(default_factory=dict)
+    oracles: Optional[tuple] = None
+    why: str = ""
+
+
+@dataclass(frozen=True)
+class Golden:
+    """A worked example from the teaching notes with the answers they print.
+
+    `run(module)` builds the example from the module's layers, the way the notes
+    do by hand, and returns {quantity: value}; `expected` holds the printed values.
+    """
+    name: str
+    run: Callable
+    expected: dict
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Override:
+    """A tolerance that departs from the policy table, and why."""
+    rtol: float
+    atol: float
+    reason: str
+
+
+@dataclass
+class OpSpec:
+    name: str
+    family: str
+    impl: str                                   # class name in the implementation module
+    cases: list
+    torch: Optional[Callable] = None
+    jax: Optional[Callable] = None
+    formulas: dict = field(default_factory=dict)  # {"forward": latex, "backward": latex}
+    convention: str = ""
+    overrides: dict = field(default_factory=dict)  # "oracle" or "oracle/dtype" -> Override
+    unavailable: dict = field(default_factory=dict)  # oracle -> why it cannot check this op
+    golden: list = field(default_factory=list)
+    impl_extras: Optional[Callable] = None     # layer -> {name: array} for "out:<name>"
+    runners: dict = field(default_factory=dict)  # oracle -> custom runner (non-layer ops)
+    hints: Optional[Callable] = None           # (CaseData, hp) -> facts for the diagnosis
+    doc: str = ""
+
+    def __post_init__(self):
+        names = [c.name for c in self.cases]
+        if len(set(names)) != len(names):
+            raise ValueError(f"op {self.name!r}: case names must be unique, got {names}")
+        for oracle in ("torch", "jax"):
+            if getattr(self, oracle) is None and oracle not in self.runners \
+                    and oracle not in self.unavailable:
+                raise ValueError(f"op {self.name!r}: no {oracle} reference and no reason "
+                                 f"in `unavailable` for its absence")
+
+    def case(self, name):
+        for c in self.cases:
+            if c.name == name:
+                return c
+        for g in self.golden:
+            if g.name == name:
+                return g
+        raise KeyError(f"op {self.name!r} has no case {name!r}")
+
+    def applies(self, case, oracle):
+        """Whether `oracle` checks this case; the reason when it does not."""
+        if oracle == "golden":
+            return isinstance(case, Golden), "golden cases only"
+        if isinstance(case, Golden):
+            return False, "a golden case is checked against its printed values"
+        if oracle in self.unavailable:
+            return False, self.unavailable[oracle]
+        if case.oracles is not None and oracle not in case.oracles:
+            return False, case.why or f"case {case.name!r} is not checked by {oracle}"
+        return True, ""
+
