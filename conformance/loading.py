@@ -1,0 +1,37 @@
+"""Load the implementation under test named by --impl."""
+import importlib
+import importlib.util
+import os
+import sys
+
+import pytest
+
+
+def load_implementation(name):
+    """A module (dotted name, importable from the current directory) or a .py file path."""
+    if name.endswith(".py") or os.sep in name:
+        path = os.path.abspath(name)
+        if not os.path.isfile(path):
+            raise pytest.UsageError(f"--impl {name}: no such file")
+        module_name = os.path.splitext(os.path.basename(path))[0]
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        loader = spec.loader.exec_module
+    else:
+        if os.getcwd() not in sys.path:
+            sys.path.insert(0, os.getcwd())
+        module, loader = None, None
+    try:
+        if loader:
+            loader(module)
+        else:
+            module = importlib.import_module(name)
+    except Exception as err:
+        raise pytest.UsageError(f"--impl {name}: importing it raised "
+                                f"{type(err).__name__}: {err}") from err
+    return module
+
+
+def describe(module):
+    return getattr(module, "__file__", None) or getattr(module, "__name__", repr(module))

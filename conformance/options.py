@@ -1,0 +1,74 @@
+"""Command-line options of the suite and what they resolve to."""
+import os
+import shutil
+
+import pytest
+
+ORACLES = ("torch", "jax", "fd", "golden")
+DEVICES = ("cpu", "cuda")
+DTYPES = ("float64", "float32")
+
+
+def add_options(parser):
+    group = parser.getgroup("backprop-oracle")
+    group.addoption("--oracle", default=",".join(ORACLES),
+                    help="comma-separated witnesses: torch, jax, fd, golden (default: all)")
+    group.addoption("--device", default=None,
+                    help="comma-separated devices: cpu, cuda (default: every device present)")
+    group.addoption("--dtype", default=",".join(DTYPES),
+                    help="comma-separated dtypes: float64, float32 (default: both)")
+    group.addoption("--seed", type=int, default=0, help="seed of every case's data (default 0)")
+    group.addoption("--report-dir", default=os.path.join("reports", "out"),
+                    help="where results.json and index.html are written (default reports/out)")
+    group.addoption("--impl", default="impl",
+                    help="the implementation under test: a module or package importable from "
+                         "the current directory, or a path to a .py file (default: impl, the "
+                         "answer key)")
+    group.addoption("--op", default=None,
+                    help="comma-separated op names to check (default: every op)")
+
+
+def _choices(config, name, allowed):
+    raw = config.getoption(name)
+    values = [v.strip() for v in raw.split(",") if v.strip()]
+    unknown = [v for v in values if v not in allowed]
+    if unknown or not values:
+        raise pytest.UsageError(f"--{name.replace('_', '-')}: expected a comma-separated subset of "
+                                f"{', '.join(allowed)}, got {raw!r}")
+    return tuple(v for v in allowed if v in values)
+
+
+def cuda_present():
+    """Whether this machine has an NVIDIA GPU, probed without importing a framework.
+
+    The answer only decides which checks are collected; if torch or jax then cannot
+    use the device, those checks are skips with the framework's reason.
+    """
+    if os.path.exists("/dev/nvidiactl") or shutil.which("nvidia-smi"):
+        return True, ""
+    return False, "no NVIDIA GPU on this machine (no /dev/nvidiactl, no nvidia-smi)"
+
+
+def resolve(config, workerinput=None):
+    """The run's selection, identical on the controller and every xdist worker.
+
+    Workers take the controller's device list rather than probing on their own.
+    """
+    oracles = _choices(config, "oracle", ORACLES)
+    dtypes = _choices(config, "dtype", DTYPES)
+    absent = {}
+    if workerinput and "bo_devices" in workerinput:
+        devices = tuple(workerinput["bo_devices"])
+        absent = dict(workerinput.get("bo_devices_absent", {}))
+    elif config.getoption("device"):
+        devices = _choices(config, "device", DEVICES)
+    else:
+        present, why = cuda_present()
+        devices = ("cpu", "cuda") if present else ("cpu",)
+        if not present:
+            absent["cuda"] = why
+    ops = None
+    if config.getoption("op"):
+        ops = tuple(v.strip() for v in config.getoption("op").split(",") if v.strip())
+    return {"oracles": oracles, "devices": devices, "dtypes": dtypes, "ops": ops,
+            "devices_absent": absent, "seed": config.getoption("seed")}

@@ -1,0 +1,274 @@
+"""The pytest plugin of the suite: options, parametrization, records and the report.
+
+Flow: the controller resolves the selection (oracles, devices, dtypes) once and
+hands it to every xdist worker, so that every worker collects the same checks.
+Each worker appends one JSON line per record to its own file as it goes; at the
+end the controller merges those files into results.json and renders index.html.
+Because lines are written as checks finish, an interrupted run still leaves
+what was done, and the report is marked partial.
+"""
+import datetime
+import glob
+import json
+import os
+import platform
+import re
+import shutil
+import sys
+import uuid
+from importlib import metadata
+
+import pytest
+
+from oracle import registry
+from oracle.engine import all_checks, run_check
+from reports.model import counts, write_results
+
+from . import loading, options
+
+RUN_KEY = pytest.StashKey()
+
+
+def _now():
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def _version(dist):
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+class Run:
+    """One conformance run, as seen by the controller or by one worker."""
+
+    def __init__(self, config):
+        workerinput = getattr(config, "workerinput", None)
+        self.config = config
+        self.is_worker = workerinput is not None
+        self.selection = options.resolve(config, workerinput)
+        self.seed = self.selection["seed"]
+        self.report_dir = os.path.abspath(config.getoption("report_dir"))
+        self.run_id = workerinput["bo_run_id"] if workerinput else uuid.uuid4().hex[:12]
+        self.worker = workerinput["workerid"] if workerinput else "controller"
+        self.started = workerinput["bo_started"] if workerinput else _now()
+        self.parts_dir = os.path.join(self.report_dir, ".parts", self.run_id)
+        self.impl_name = config.getoption("impl")
+        self.module = loading.load_implementation(self.impl_name)
+        self.expected_ids, self.finished_ids, self.crashes = None, set(), []
+        specs = [s for s in registry.all_specs()
+                 if self.selection["ops"] is None or s.name in self.selection["ops"]]
+        if self.selection["ops"]:
+            unknown = set(self.selection["ops"]) - {s.name for s in specs}
+            if unknown:
+                raise pytest.UsageError(f"--op: unknown op(s) {', '.join(sorted(unknown))}")
+        self.checks = all_checks(specs, self.selection["oracles"], self.selection["devices"],
+                                 self.selection["dtypes"])
+        self.by_id = {c.id: c for c in self.checks}
+
+    # -- records -------------------------------------------------------------
+    def write(self, records):
+        os.makedirs(self.parts_dir, exist_ok=True)
+        path = os.path.join(self.parts_dir, f"{self.worker}.jsonl")
+        with open(path, "a", encoding="utf-8") as f:
+            for r in records:
+                f.write(json.dumps(r) + "\n")
+            f.flush()
+
+    def read_parts(self):
+        records = []
+        for path in sorted(glob.glob(os.path.join(self.parts_dir, "*.jsonl"))):
+            with open(path, encoding="utf-8") as f:
+                for line in f:
+                    line = line.strip()
+                    if line:
+                        try:
+                            records.append(json.loads(line))
+                        except json.JSONDecodeError:
+                            pass  # a line cut short by a killed worker
+        return records
+
+    def check(self, check):
+        """Run one check, record it, and turn it into a pytest outcome."""
+        records = run_check(check, self.module, self.seed)
+        self.write(records)
+        statuses = {r["status"] for r in records}
+        if statuses & {"fail", "error"}:
+            pytest.fail(failure_text(check, records, self.seed), pytrace=False)
+        if "not_attempted" in statuses:
+            pytest.skip(f"not attempted: {records[0]['message']}")
+        if statuses == {"skipped"}:
+            pytest.skip(records[0]["message"])
+
+    # -- the end -------------------------------------------------------------
+    def meta(self, exitstatus):
+        partial, reason = self.partial(exitstatus)
+        return {
+            "impl": loading.describe(self.module) if self.impl_name != "impl" else "impl (the answer key)",
+            "impl_name": self.impl_name,
+            "seed": self.seed,
+            "oracles": list(self.selection["oracles"]),
+            "devices": list(self.selection["devices"]),
+            "devices_absent": self.selection["devices_absent"],
+            "dtypes": list(self.selection["dtypes"]),
+            "versions": {"python": platform.python_version(), "numpy": _version("numpy"),
+                         "torch": _version("torch"), "jax": _version("jax"),
+                         "backprop-oracle": _version("backprop-oracle")},
+            "host": platform.node(), "platform": platform.platform(),
+            "command": " ".join(["pytest"] + sys.argv[1:]),
+            "started": self.started, "finished": _now(),
+            "checks_collected": self.expected_ids, "checks_finished": len(self.finished_ids),
+            "partial": partial, "partial_reason": reason,
+        }
+
+    def partial(self, exitstatus):
+        if exitstatus == pytest.ExitCode.INTERRUPTED:
+            return True, "the run was interrupted"
+        if self.crashes:
+            return True, f"a worker crashed while running {', '.join(self.crashes)}"
+        if self.expected_ids is not None and len(self.finished_ids) < self.expected_ids:
+            return True, f"only {len(self.finished_ids)} of {self.expected_ids} checks finished"
+        return False, ""
+
+    def finish(self, exitstatus):
+        records = self.read_parts()
+        results = {"meta": self.meta(exitstatus), "records": records}
+        os.makedirs(self.report_dir, exist_ok=True)
+        results_path = os.path.join(self.report_dir, "results.json")
+        write_results(results_path, results["meta"], records)
+        try:
+            from reports.render import render
+            index = render(results, self.report_dir)
+        except ImportError as err:
+            index = None
+            self.render_error = str(err)
+        shutil.rmtree(os.path.join(self.report_dir, ".parts"), ignore_errors=True)
+        self.summary = (results_path, index, counts(records), results["meta"])
+
+
+def failure_text(check, records, seed):
+    lines = []
+    for r in records:
+        if r["status"] == "error":
+            lines.append(f"error: {r['message']}")
+        elif r["status"] == "fail":
+            figures = (f"margin {r['margin']:.3g}, max abs {r['max_abs']:.3g}, "
+                       if r["margin"] is not None else "")
+            lines.append(f"{r['quantity']}: {figures}atol {r['atol']:g}, rtol {r['rtol']:g}"
+                         f"\n    {r['diagnosis'] or r['message']}")
+    lines.append(f"rerun: {rerun_command(check, seed)}")
+    return f"{check.id}\n" + "\n".join(lines)
+
+
+def rerun_command(check, seed, impl="impl"):
+    extra = f" --seed {seed}" if seed else ""
+    extra += f" --impl {impl}" if impl != "impl" else ""
+    return f'pytest "conformance/test_ops.py::test_op[{check.id}]"{extra}'
+
+
+# -- hooks ---------------------------------------------------------------------
+def pytest_addoption(parser):
+    options.add_options(parser)
+
+
+def pytest_configure(config):
+    for family in registry.families():
+        config.addinivalue_line("markers", f"{family}: ops of the {family} family")
+    # One op's cases on one worker: its compiled JAX functions are reused.
+    if getattr(config.option, "dist", "no") == "load":
+        config.option.dist = "loadgroup"
+    run = Run(config)
+    config.stash[RUN_KEY] = run
+    if not run.is_worker:
+        shutil.rmtree(os.path.join(run.report_dir, ".parts"), ignore_errors=True)
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(XdistHooks(run), "backprop-oracle-xdist")
+
+
+class XdistHooks:
+    def __init__(self, run):
+        self.run = run
+
+    @pytest.hookimpl
+    def pytest_configure_node(self, node):
+        node.workerinput.update(bo_run_id=self.run.run_id, bo_started=self.run.started,
+                                bo_devices=list(self.run.selection["devices"]),
+                                bo_devices_absent=self.run.selection["devices_absent"])
+
+    @pytest.hookimpl
+    def pytest_xdist_node_collection_finished(self, node, ids):
+        self.run.expected_ids = len(ids)
+
+
+def pytest_generate_tests(metafunc):
+    if "check" not in metafunc.fixturenames:
+        return
+    run = metafunc.config.stash[RUN_KEY]
+    params = [pytest.param(c, id=c.id, marks=[getattr(pytest.mark, registry.get(c.op).family),
+                                               pytest.mark.xdist_group(c.op)])
+              for c in run.checks]
+    metafunc.parametrize("check", params)
+
+
+def pytest_collection_finish(session):
+    run = session.config.stash[RUN_KEY]
+    if not run.is_worker and run.expected_ids is None:
+        run.expected_ids = len(session.items)
+
+
+CHECK_ID = re.compile(r"\[(.+)\](@.*)?$")
+
+
+def pytest_runtest_logreport(report):
+    """Controller side: count finished checks, and record a crashed worker's check."""
+    run = _current_run
+    if run is None or run.is_worker:
+        return
+    finished = report.when in ("call", "???") or (report.when == "setup" and not report.passed)
+    match = CHECK_ID.search(report.nodeid)
+    check = run.by_id.get(match.group(1)) if match else None
+    if not finished or check is None:
+        return
+    run.finished_ids.add(check.id)
+    if report.when == "???":  # xdist's report for the test a worker died in
+        run.crashes.append(check.id)
+        run.write([crash_record(check, str(report.longrepr or ""))])
+
+
+def crash_record(check, text):
+    from oracle.engine import _record
+    last = text.strip().splitlines()[-1] if text.strip() else "no output"
+    return _record(check, registry.get(check.op), "error",
+                   message=f"the worker process died while running this check ({last})")
+
+
+_current_run = None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session):
+    global _current_run
+    _current_run = session.config.stash[RUN_KEY]
+
+
+def pytest_sessionfinish(session, exitstatus):
+    run = session.config.stash[RUN_KEY]
+    if not run.is_worker:
+        run.finish(exitstatus)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    run = config.stash.get(RUN_KEY, None)
+    if run is None or run.is_worker or not hasattr(run, "summary"):
+        return
+    results_path, index, c, meta = run.summary
+    line = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in c.items())
+    terminalreporter.write_sep("=", "backprop-oracle")
+    terminalreporter.write_line(f"records: {line}" + ("  [PARTIAL: " + meta["partial_reason"] + "]"
+                                                    if meta["partial"] else ""))
+    terminalreporter.write_line(f"results: {results_path}")
+    if index:
+        terminalreporter.write_line(f"report:  {index}")
+    else:
+        terminalreporter.write_line(f"report:  not rendered ({run.render_error})")

@@ -1,0 +1,83 @@
+"""results.json: the public record of a run, and how it is written and read.
+
+    {"schema": 1,
+     "meta": {"impl", "seed", "oracles", "devices", "dtypes", "versions", "host",
+              "started", "finished", "partial", ...},
+     "records": [{"op", "family", "case", "oracle", "device", "dtype", "quantity",
+                  "status", "max_abs", "max_rel", "margin", "atol", "rtol",
+                  "diagnosis", "message", ...}]}
+
+Files are written atomically (a temporary file renamed over the target), so a
+reader never sees half a file, even when the run is interrupted.
+"""
+import json
+import math
+import os
+import tempfile
+
+SCHEMA = 1
+STATUSES = ("pass", "fail", "error", "not_attempted", "skipped")
+RECORD_FIELDS = ("op", "family", "case", "oracle", "device", "dtype", "quantity", "status",
+                 "max_abs", "max_rel", "margin", "atol", "rtol", "diagnosis", "message")
+
+
+class SchemaError(ValueError):
+    """A results file that this version cannot read."""
+
+
+def write_atomic(path, text):
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=os.path.basename(path))
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _clean(value):
+    """JSON has no NaN or infinity: such numbers are written as null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def write_results(path, meta, records):
+    records = [{k: _clean(v) for k, v in r.items()} for r in records]
+    write_atomic(path, json.dumps({"schema": SCHEMA, "meta": meta, "records": records},
+                                  indent=1, sort_keys=False))
+
+
+def validate(data, source="results"):
+    if not isinstance(data, dict) or "schema" not in data:
+        raise SchemaError(f"{source}: not a backprop-oracle results file (no 'schema' field)")
+    if data["schema"] != SCHEMA:
+        raise SchemaError(f"{source}: schema {data['schema']!r}, this version reads schema {SCHEMA}")
+    for i, record in enumerate(data.get("records", [])):
+        missing = [f for f in RECORD_FIELDS if f not in record]
+        if missing:
+            raise SchemaError(f"{source}: record {i} lacks {', '.join(missing)}")
+        if record["status"] not in STATUSES:
+            raise SchemaError(f"{source}: record {i} has unknown status {record['status']!r}")
+    return data
+
+
+def load_results(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except json.JSONDecodeError as err:
+        raise SchemaError(f"{path}: not valid JSON ({err})") from None
+    return validate(data, str(path))
+
+
+def counts(records):
+    """How many records have each status, every status present (zero if none)."""
+    out = {s: 0 for s in STATUSES}
+    for r in records:
+        out[r["status"]] += 1
+    return out
