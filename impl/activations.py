@@ -4,6 +4,8 @@ import numpy as np
 from ._checks import float_array, upstream, require_forward, ShapeError
 from .base import Layer
 
+__all__ = ['Identity', 'Relu', 'Sigmoid', 'Tanh', 'Softmax']
+
 
 class Identity(Layer):
     """y = x;  dx = dout."""

@@ -12,6 +12,8 @@ input; an addition node passes the upstream gradient through unchanged.
 from ._checks import float_array, same_shape, upstream, require_forward
 from .base import Layer
 
+__all__ = ['Add', 'Mul']
+
 
 class Add(Layer):
     """z = x + y;  dz/dx = 1, dz/dy = 1."""

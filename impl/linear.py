@@ -4,6 +4,8 @@ import numpy as np
 from ._checks import float_array, dim_equals, upstream, require_forward, ShapeError
 from .base import Layer
 
+__all__ = ['Affine']
+
 
 class Affine(Layer):
     """y = x W + b for x of shape (..., in), W (in, out), b (out,).

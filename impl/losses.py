@@ -6,6 +6,8 @@ import numpy as np
 from ._checks import float_array, int_array, same_shape, require_forward, ShapeError
 from .base import Layer
 
+__all__ = ['SoftmaxCrossEntropy', 'MSE']
+
 REDUCTIONS = ("mean", "sum", "none")
 
 

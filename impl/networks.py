@@ -10,6 +10,8 @@ from ._checks import float_array, same_shape, dim_equals, require_forward, Shape
 from .activations import sigmoid
 from .base import Layer
 
+__all__ = ['MLP']
+
 
 class MLP(Layer):
     """Three sigmoid layers and the squared error E = 1/2 sum_n sum_i (o^3_ni - y_ni)^2.

@@ -1,0 +1,3 @@
+"""Attention layers (scaled dot-product, multi-head)."""
+
+__all__ = []

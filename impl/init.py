@@ -1,0 +1,3 @@
+"""Weight initializers (Xavier/Glorot, He)."""
+
+__all__ = []

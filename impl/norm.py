@@ -1,0 +1,3 @@
+"""Normalization layers (batch, layer, instance, group normalization)."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""Optimizer steps and gradient clipping."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""Recurrent layers and backpropagation through time (RNN, LSTM, GRU)."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""Dropout and other regularization layers."""
+
+__all__ = []
