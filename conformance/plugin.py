@@ -28,6 +28,12 @@ from . import loading, options
 
 RUN_KEY = pytest.StashKey()
 
+# One compute thread per xdist worker (the workers already fill the cores, and
+# the ops are small): BLAS reads these when numpy is first imported, so they are
+# set in the controller before the workers start. A user's own setting wins.
+WORKER_THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                  "BACKPROP_ORACLE_THREADS")
+
 
 def _now():
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
@@ -180,9 +186,6 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     for family in registry.families():
         config.addinivalue_line("markers", f"{family}: ops of the {family} family")
-    # One op's cases on one worker: its compiled JAX functions are reused.
-    if getattr(config.option, "dist", "no") == "load":
-        config.option.dist = "loadgroup"
     run = Run(config)
     config.stash[RUN_KEY] = run
     if not run.is_worker:
@@ -195,6 +198,20 @@ class XdistHooks:
     def __init__(self, run):
         self.run = run
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_xdist_make_scheduler(self, config, log):
+        """-n's default `--dist load`, with one op's checks on one worker: its compiled
+        JAX functions and its implementation results are reused. (xdist's own
+        loadgroup cannot do it under pytest 9, whose node ids it no longer suffixes.)"""
+        if config.getvalue("dist") == "load":
+            return op_scheduling(self.run, config, log)
+        return None
+
+    @pytest.hookimpl
+    def pytest_xdist_setupnodes(self, config, specs):
+        for name in WORKER_THREADS:
+            os.environ.setdefault(name, "1")
+
     @pytest.hookimpl
     def pytest_configure_node(self, node):
         node.workerinput.update(bo_run_id=self.run.run_id, bo_started=self.run.started,
@@ -204,6 +221,18 @@ class XdistHooks:
     @pytest.hookimpl
     def pytest_xdist_node_collection_finished(self, node, ids):
         self.run.expected_ids = sum(1 for i in ids if self.run.check_of(i))
+
+
+def op_scheduling(run, config, log):
+    from xdist.scheduler import LoadScopeScheduling
+
+    class OpScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid):
+            match = CHECK_ID.search(nodeid)
+            check = run.by_id.get(match.group(1)) if match else None
+            return f"op:{check.op}" if check else nodeid
+
+    return OpScheduling(config, log)
 
 
 def pytest_generate_tests(metafunc):

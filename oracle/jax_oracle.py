@@ -9,14 +9,13 @@ import json
 import numpy as np
 
 from .errors import Unavailable
-from .frameworks import require, jax as _lazy_jax
+from .frameworks import require
 
 _compiled = {}
 
 
 def _jax():
-    _lazy_jax.config  # first access imports jax and enables float64
-    return require("jax")
+    return require("jax")  # the first call imports jax and enables float64
 
 
 def device(name):
