@@ -19,7 +19,7 @@ from .context import Context, cast, cast_data
 from .errors import NotAttempted, Unavailable
 from .seeding import rng_for
 from .spec import Golden
-from .tolerance import tolerance
+from .tolerance import Tolerance, tolerance
 
 WITNESSES = {"torch": torch_oracle.run, "jax": jax_oracle.run, "fd": fd.run}
 
@@ -172,8 +172,53 @@ def run_check(check, module=reference_impl, seed=0):
     except Exception as err:
         return [_record(check, spec, "error",
                         message=f"the {check.oracle} oracle itself failed:\n{error_excerpt(err)}")]
-    return _compare_all(check, spec, actual, expected, _hints(spec, ctx),
-                        time.perf_counter() - start)
+    records = _compare_all(check, spec, actual, expected, _hints(spec, ctx),
+                           time.perf_counter() - start)
+    return records + compare_witnesses(check, spec, seed, expected)
+
+
+# -- the witnesses against each other ----------------------------------------------
+# torch and jax compute every quantity of the same (op, case, device, dtype) from
+# the same arrays. Each witness's result is kept per process until its partner
+# has run (xdist keeps one op's checks on one worker); the pair then yields
+# records with oracle "torch~jax": a finding about the frameworks, which never
+# fails a check of the implementation.
+CROSS_PAIRS = (("torch", "jax"),)
+_witness_results = {}
+
+
+def cross_oracle(pair):
+    return "~".join(pair)
+
+
+def compare_witnesses(check, spec, seed, expected):
+    key = (check.op, check.case, seed, check.device, check.dtype)
+    results = _witness_results.setdefault(key, {})
+    results[check.oracle] = expected
+    records = []
+    for pair in CROSS_PAIRS:
+        if check.oracle in pair and all(o in results for o in pair):
+            records += _compare_pair(check, spec, pair, results[pair[0]], results[pair[1]])
+    if all(o in results for pair in CROSS_PAIRS for o in pair) or len(_witness_results) > 64:
+        _witness_results.pop(key, None)  # done with this key (or forget stale ones)
+    return records
+
+
+def _compare_pair(check, spec, pair, first, second):
+    """Records of `second` measured against `first`, at the larger of their tolerances."""
+    tols = [tolerance(spec, oracle, check.dtype) for oracle in pair]
+    tol = Tolerance(max(t.rtol for t in tols), max(t.atol for t in tols),
+                    "the larger of the two witnesses' tolerances")
+    pair_check = Check(check.op, check.case, cross_oracle(pair), check.device, check.dtype)
+    records = []
+    for quantity, want in first.items():
+        got = second.get(quantity)
+        if got is None or isinstance(want, fd.Projection) or isinstance(got, fd.Projection):
+            continue
+        cmp = compare(np.asarray(got), np.asarray(want), tol, {}, quantity)
+        records.append(_record(pair_check, spec, "pass" if cmp.passed else "fail", quantity,
+                               tol=tol, cmp=cmp))
+    return records
 
 
 def all_checks(specs, oracles, devices, dtypes):

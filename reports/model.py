@@ -25,13 +25,16 @@ class SchemaError(ValueError):
     """A results file that this version cannot read."""
 
 
-def write_atomic(path, text):
+def write_atomic(path, content):
+    """Write text or bytes to a temporary file beside `path`, then rename it over `path`."""
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=os.path.basename(path))
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        mode, encoding = ("wb", None) if isinstance(content, bytes) else ("w", "utf-8")
+        with os.fdopen(fd, mode, encoding=encoding) as f:
+            f.write(content)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is for reading
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -75,9 +78,18 @@ def load_results(path):
     return validate(data, str(path))
 
 
+def is_cross(record):
+    """A record of one witness against another ("torch~jax"), not of the implementation."""
+    return "~" in record["oracle"]
+
+
 def counts(records):
-    """How many records have each status, every status present (zero if none)."""
+    """How many records of the implementation have each status (zero if none).
+
+    Records of the witnesses against each other are findings about the
+    frameworks and are not counted here."""
     out = {s: 0 for s in STATUSES}
     for r in records:
-        out[r["status"]] += 1
+        if not is_cross(r):
+            out[r["status"]] += 1
     return out
