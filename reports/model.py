@@ -50,9 +50,10 @@ def _clean(value):
 
 
 def write_results(path, meta, records):
-    records = [{k: _clean(v) for k, v in r.items()} for r in records]
-    write_atomic(path, json.dumps({"schema": SCHEMA, "meta": meta, "records": records},
-                                  indent=1, sort_keys=False))
+    """One record per line: compact, and still readable and diffable."""
+    lines = ",\n".join(json.dumps({k: _clean(v) for k, v in r.items()}) for r in records)
+    head = json.dumps({"schema": SCHEMA, "meta": meta}, indent=1)[:-2]
+    write_atomic(path, f'{head},\n "records": [\n{lines}\n]}}\n')
 
 
 def validate(data, source="results"):

@@ -171,8 +171,8 @@ def render(results, out_dir, module=None):
     for op, op_records in by_op.items():
         written |= _render_op(env, ops_dir, op, op_records, meta, module, seed, impl_name)
     _remove_stale(ops_dir, written)
-    write_atomic(os.path.join(out_dir, "style.css"),
-                 open(os.path.join(TEMPLATES, "style.css"), encoding="utf-8").read())
+    with open(os.path.join(TEMPLATES, "style.css"), encoding="utf-8") as f:
+        write_atomic(os.path.join(out_dir, "style.css"), f.read())
     write_atomic(os.path.join(out_dir, "tolerance.html"),
                  env.get_template("tolerance.html").render(meta=meta, **opinfo.tolerance_policy()))
     html = env.get_template("index.html").render(
