@@ -42,16 +42,26 @@ def write_atomic(path, content):
         raise
 
 
-def _clean(value):
+# Summary figures keep 6 significant digits (timings 3): enough to read and compare,
+# and a third of the file. The values at the worst element keep every digit.
+SIGNIFICANT = {"max_abs": 6, "max_rel": 6, "margin": 6, "seconds": 3}
+
+
+def _clean(value, digits=None):
     """JSON has no NaN or infinity: such numbers are written as null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        if digits:
+            return float(f"{value:.{digits}g}")
     return value
 
 
 def write_results(path, meta, records):
     """One record per line: compact, and still readable and diffable."""
-    lines = ",\n".join(json.dumps({k: _clean(v) for k, v in r.items()}) for r in records)
+    lines = ",\n".join(json.dumps({k: _clean(v, SIGNIFICANT.get(k)) for k, v in r.items()},
+                                  separators=(",", ":"))
+                        for r in records)
     head = json.dumps({"schema": SCHEMA, "meta": meta}, indent=1)[:-2]
     write_atomic(path, f'{head},\n "records": [\n{lines}\n]}}\n')
 

@@ -4,6 +4,7 @@ One small SVG per op, beside its page. The y axis is logarithmic; a margin of
 0 (exact agreement) is drawn at the floor.
 """
 import io
+import re
 
 FLOOR = 1e-12
 MARKERS = {"golden": "D", "torch": "o", "jax": "s", "fd": "^"}
@@ -30,8 +31,6 @@ def error_plot(records, cases):
     """SVG text of the plot, or None when no record has a margin (or no matplotlib)."""
     try:
         import matplotlib
-        matplotlib.use("Agg")
-        from matplotlib.figure import Figure
     except ImportError:
         return None
     worst = _worst_by_check(records)
@@ -39,10 +38,21 @@ def error_plot(records, cases):
         return None
     cases = [c for c in cases if any(k[0] == c for k in worst)]
     cases += sorted({k[0] for k in worst} - set(cases))
+    with matplotlib.rc_context(STYLE):
+        return _plot(worst, cases)
+
+
+STYLE = {"svg.fonttype": "none", "svg.hashsalt": "backprop-oracle",
+         "font.family": "sans-serif", "font.sans-serif": ["DejaVu Sans", "Arial"]}
+
+
+def _plot(worst, cases):
+    from matplotlib.figure import Figure  # no pyplot: no GUI backend, no global state
     series = sorted({k[1:] for k in worst}, key=_series_order)
     fig = Figure(figsize=(max(4.0, 1.1 * len(cases) + 2.5), 2.6))
     ax = fig.add_subplot()
     width = 0.7 / max(1, len(series))
+    colors = {column: f"C{i % 10}" for i, column in enumerate(dict.fromkeys(c for c, _ in series))}
     for i, (column, dtype) in enumerate(series):
         xs, ys = [], []
         for j, case in enumerate(cases):
@@ -50,7 +60,7 @@ def error_plot(records, cases):
                 xs.append(j - 0.35 + width * (i + 0.5))
                 ys.append(max(FLOOR, worst[(case, column, dtype)]))
         oracle = column.split("@")[0]
-        color = f"C{i % 10}"
+        color = colors[column]
         style = ({"marker": "x", "c": color} if "~" in oracle  # two witnesses: a cross
                  else {"marker": MARKERS.get(oracle, "v"), "edgecolors": color,
                        "facecolors": color if dtype == "float64" else "none"})  # float32 hollow
@@ -66,6 +76,16 @@ def error_plot(records, cases):
     ax.legend(fontsize=6, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
     ax.grid(axis="y", linewidth=0.3, alpha=0.5)
     buffer = io.StringIO()
-    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "backprop-oracle"}):
-        fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
-    return buffer.getvalue()
+    fig.savefig(buffer, format="svg", bbox_inches="tight",
+                metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
+    return _compact(buffer.getvalue())
+
+
+GEOMETRY = re.compile(r'\b(x|y|d|transform|points|width|height|viewBox)="([^"]*)"')
+DECIMALS = re.compile(r"(\d\.\d)\d+")
+
+
+def _compact(svg):
+    """A tenth of a point is finer than the screen: shorter numbers, no indentation."""
+    svg = GEOMETRY.sub(lambda m: m.group(1) + '="' + DECIMALS.sub(r"\1", m.group(2)) + '"', svg)
+    return re.sub(r"\n\s+", "\n", svg)

@@ -55,7 +55,7 @@ def test_an_op_page_has_mathml_formulas_source_cases_checks_plot_and_rerun_comma
         assert f'pytest conformance --op affine -k &#34;affine-{case.name}-&#34;' in page
     assert "batch size 1: db must still be a vector" in page     # a case's why
     checks = page.split('id="checks"')[1].split('id="source"')[0]
-    assert checks.count("<tr><td>batch3</td>") == 3               # one row per record
+    assert checks.count("<tr><td>batch3<td>") == 3                # one row per record
     plot = tmp_path / "ops" / "affine.svg"
     assert plot.exists() and plot.stat().st_size < 100_000 and 'src="affine.svg"' in page
     html = read(tmp_path / "index.html")
@@ -120,15 +120,23 @@ def test_merge_refuses_another_implementation_or_schema(tmp_path, capsys):
 
 def test_witnesses_are_compared_with_each_other_without_failing_the_implementation():
     spec = registry.get("affine")
-    check = engine.Check("affine", "batch3", "torch", "cpu", "float32")
+    torch_check = engine.Check("affine", "batch3", "torch", "cpu", "float32")
+    ctx = engine.context(torch_check, 99, engine.reference_impl)
     ones = {"out": np.ones((3, 5)), "grad:x": np.ones((3, 4))}
-    assert engine.compare_witnesses(check, spec, 99, ones) == []     # jax has not run yet
+    assert engine.compare_witnesses(torch_check, spec, ctx, ones) == []  # kept for jax
     off = {"out": np.ones((3, 5)) * 1.01, "grad:x": np.ones((3, 4))}
-    cross = engine.compare_witnesses(engine.Check("affine", "batch3", "jax", "cpu", "float32"),
-                                     spec, 99, off)
+    jax_check = engine.Check("affine", "batch3", "jax", "cpu", "float32")
+    cross = engine.compare_witnesses(jax_check, spec, ctx, off)
     assert {(r["oracle"], r["quantity"], r["status"]) for r in cross} == {
         ("torch~jax", "out", "fail"), ("torch~jax", "grad:x", "pass")}
     assert counts(cross) == {s: 0 for s in counts([])}  # not counted as the implementation's
+
+
+def test_a_jax_check_compares_with_torch_even_when_torch_ran_elsewhere():
+    records = engine.run_check(engine.Check("affine", "wide", "jax", "cpu", "float64"), seed=7)
+    cross = [r for r in records if r["oracle"] == "torch~jax"]
+    assert {r["quantity"] for r in cross} == {"out", "grad:x", "grad:W", "grad:b"}
+    assert all(r["status"] == "pass" and r["margin"] < 1e-3 for r in cross)
 
 
 def test_a_failing_witness_comparison_does_not_fail_the_check(monkeypatch):
