@@ -146,7 +146,7 @@ class Run:
         write_results(results_path, results["meta"], records)
         try:
             from reports.render import render
-            index = render(results, self.report_dir)
+            index = render(results, self.report_dir, module=self.module)
         except ImportError as err:
             index = None
             self.render_error = str(err)

@@ -18,12 +18,16 @@ def _series_order(series):
 
 
 def _worst_by_check(records):
+    """{(case, witness@device, dtype): worst margin}; inf for a failure without a margin."""
     worst = {}
     for r in records:
-        if r["margin"] is None:
-            continue
+        margin = r["margin"]
+        if margin is None:
+            if r["status"] not in ("fail", "error"):
+                continue
+            margin = float("inf")  # wrong shape, NaN, or the implementation raised
         key = (r["case"], f"{r['oracle']}@{r['device']}", r["dtype"])
-        worst[key] = max(worst.get(key, 0.0), r["margin"])
+        worst[key] = max(worst.get(key, 0.0), margin)
     return worst
 
 
@@ -52,13 +56,15 @@ def _plot(worst, cases):
     fig = Figure(figsize=(max(4.0, 1.1 * len(cases) + 2.5), 2.6))
     ax = fig.add_subplot()
     width = 0.7 / max(1, len(series))
+    finite = [m for m in worst.values() if m != float("inf")]
+    ceiling = max(10.0, max(finite, default=1.0) * 3)
     colors = {column: f"C{i % 10}" for i, column in enumerate(dict.fromkeys(c for c, _ in series))}
     for i, (column, dtype) in enumerate(series):
         xs, ys = [], []
         for j, case in enumerate(cases):
             if (case, column, dtype) in worst:
                 xs.append(j - 0.35 + width * (i + 0.5))
-                ys.append(max(FLOOR, worst[(case, column, dtype)]))
+                ys.append(min(ceiling, max(FLOOR, worst[(case, column, dtype)])))
         oracle = column.split("@")[0]
         color = colors[column]
         style = ({"marker": "x", "c": color} if "~" in oracle  # two witnesses: a cross
@@ -68,7 +74,12 @@ def _plot(worst, cases):
     ax.axhline(1.0, color="#c00", linestyle="--", linewidth=1)
     ax.text(len(cases) - 0.5, 1.0, " tolerance", color="#c00", va="bottom", ha="right", fontsize=7)
     ax.set_yscale("log")
-    ax.set_ylim(FLOOR / 3, max(10.0, max(worst.values()) * 3))
+    if any(m == float("inf") for m in worst.values()):
+        ax.axhline(ceiling, color="#c00", linewidth=0.5)
+        ax.text(-0.5, ceiling, " failed without a margin (wrong shape, NaN, error)", color="#c00",
+                va="bottom", ha="left", fontsize=7)
+        ceiling *= 10
+    ax.set_ylim(FLOOR / 3, ceiling * 3)
     ax.set_xticks(range(len(cases)), cases, fontsize=7, rotation=20 if len(cases) > 5 else 0)
     ax.set_xlim(-0.6, len(cases) - 0.4)
     ax.set_ylabel("worst margin", fontsize=8)

@@ -19,6 +19,7 @@ from .model import STATUSES, counts, is_cross, write_atomic
 
 TEMPLATES = os.path.join(os.path.dirname(__file__), "templates")
 ORACLE_ORDER = {"golden": 0, "torch": 1, "jax": 2, "fd": 3}
+MAX_PROBLEMS_LISTED = 200  # the rest are on the op pages: the first page stays small
 
 
 def _environment():
@@ -164,8 +165,11 @@ def render(results, out_dir, module=None):
     for r in records:
         by_op[r["op"]].append(r)
     table, columns = matrix(records)
-    problems = [dict(r, rerun=check_command(_check_id(r), seed, impl_name))
-                for r in records if r["status"] in ("fail", "error") and not is_cross(r)]
+    problems = sorted((r for r in records if r["status"] in ("fail", "error") and not is_cross(r)),
+                      key=lambda r: (r["family"], r["op"], r["case"], _column_order(column_key(r)),
+                                     r["quantity"]))
+    shown = [dict(r, rerun=check_command(_check_id(r), seed, impl_name))
+             for r in problems[:MAX_PROBLEMS_LISTED]]
     written = set()
     ops_dir = os.path.join(out_dir, "ops")
     for op, op_records in by_op.items():
@@ -177,7 +181,7 @@ def render(results, out_dir, module=None):
                  env.get_template("tolerance.html").render(meta=meta, **opinfo.tolerance_policy()))
     html = env.get_template("index.html").render(
         meta=meta, counts=counts(records), table=table, columns=columns,
-        groups=column_groups(columns), bands=BANDS, problems=problems,
+        groups=column_groups(columns), bands=BANDS, problems=shown, problem_count=len(problems),
         total=sum(counts(records).values()), witnesses=witness_disagreements(records))
     path = os.path.join(out_dir, "index.html")
     write_atomic(path, html)
