@@ -5,11 +5,11 @@ descriptor 3 and writes replies and events on 4. Used by the browser test of the
 report and by the benchmark (python -m reports.bench).
 """
 import base64
-import fcntl
 import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "chrome")
@@ -23,6 +23,15 @@ def find_chromium():
     return None
 
 
+PLACE_PIPES = """
+import fcntl, os, sys
+high = [fcntl.fcntl(int(fd), fcntl.F_DUPFD, 10) for fd in sys.argv[1:3]]
+os.dup2(high[0], 3)
+os.dup2(high[1], 4)
+os.execv(sys.argv[3], sys.argv[3:])
+"""
+
+
 class Browser:
     """The least of the DevTools protocol: commands, and the events seen while waiting."""
 
@@ -32,13 +41,13 @@ class Browser:
         args = [executable, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                 "--disable-extensions", "--remote-debugging-pipe", f"--user-data-dir={profile}",
                 "--window-size=1400,1000", "about:blank"]
-        def child_fds():  # the browser reads commands on fd 3, writes replies and events on fd 4
-            high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 10) for fd in (to_browser_r, from_browser_w)]
-            os.dup2(high[0], 3)
-            os.dup2(high[1], 4)
-        self.process = subprocess.Popen(args, preexec_fn=child_fds,
-                                        close_fds=False, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL)
+        # The browser reads commands on fd 3 and writes replies and events on fd 4. A fresh
+        # interpreter puts the pipes there and becomes the browser (a preexec_fn would run
+        # Python in a fork of this process, which may be threaded).
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", PLACE_PIPES, str(to_browser_r), str(from_browser_w), *args],
+            pass_fds=(to_browser_r, from_browser_w),
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         os.close(to_browser_r)
         os.close(from_browser_w)
         self._buffer, self._next_id, self.events = b"", 0, []
