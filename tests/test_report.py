@@ -157,3 +157,12 @@ def test_a_rerender_removes_pages_of_ops_no_longer_in_the_run(tmp_path):
     render({"meta": meta(), "records": [record()]}, str(tmp_path))
     assert not (tmp_path / "ops" / "relu.html").exists()
     assert not [n for n in os.listdir(tmp_path) if n.startswith(".tmp-")]  # atomic writes
+
+
+def test_render_command_rerenders_a_run_beside_its_results(tmp_path, capsys):
+    run = run_dir(tmp_path, "run", [record(), record(status="fail", margin=4.0)])
+    assert cli.main(["render", str(run)]) == 0
+    assert "1 pass, 1 fail" in capsys.readouterr().out
+    assert (run / "index.html").exists() and (run / "ops" / "affine.html").exists()
+    assert cli.main(["render", str(tmp_path / "nowhere")]) == 2
+    assert "no results.json" in capsys.readouterr().err
