@@ -6,10 +6,24 @@ and a machine without one framework can still run the others. The first
 attribute access imports the real module; a missing framework raises
 MissingFramework, which the harness turns into a skip naming the extra to install.
 """
+import contextlib
 import importlib
-
+import os
 
 from .errors import Unavailable
+
+# float32 on CUDA with TF32 allowed: measured only when asked (--tf32), and then
+# reported as a device column of its own, never mixed with IEEE float32 "cuda".
+TF32_DEVICE = "cuda-tf32"
+
+
+def uses_tf32(device):
+    return device == TF32_DEVICE
+
+
+def base_device(device):
+    """The hardware a device column runs on: "cuda-tf32" is "cuda"."""
+    return "cuda" if uses_tf32(device) else device
 
 
 class MissingFramework(Unavailable, ImportError):
@@ -30,16 +44,29 @@ def require(module_name):
 
 
 class _Lazy:
-    def __init__(self, module_name, setup=None):
-        self._name, self._setup, self._module = module_name, setup, None
+    def __init__(self, module_name, setup=None, prepare=None):
+        self._name, self._setup, self._prepare, self._module = module_name, setup, prepare, None
 
     def __getattr__(self, attr):
         if self._module is None:
+            if self._prepare:
+                self._prepare()
             module = require(self._name)
             if self._setup:
                 self._setup()
             self._module = module
         return getattr(self._module, attr)
+
+
+XLA_DETERMINISTIC = "--xla_gpu_deterministic_ops=true"
+
+
+def _prepare_jax():
+    """Before jax starts a backend: deterministic GPU kernels (scatter-add and reductions
+    otherwise use atomics whose order varies). A user's own XLA_FLAGS setting wins."""
+    flags = os.environ.get("XLA_FLAGS", "")
+    if "xla_gpu_deterministic_ops" not in flags:
+        os.environ["XLA_FLAGS"] = f"{flags} {XLA_DETERMINISTIC}".strip()
 
 
 def _configure_jax():
@@ -52,7 +79,19 @@ def _configure_jax():
 
 torch = _Lazy("torch")
 F = _Lazy("torch.nn.functional")
-jax = _Lazy("jax", _configure_jax)
-jnp = _Lazy("jax.numpy", _configure_jax)
-lax = _Lazy("jax.lax", _configure_jax)
-jnn = _Lazy("jax.nn", _configure_jax)
+jax = _Lazy("jax", _configure_jax, _prepare_jax)
+jnp = _Lazy("jax.numpy", _configure_jax, _prepare_jax)
+lax = _Lazy("jax.lax", _configure_jax, _prepare_jax)
+jnn = _Lazy("jax.nn", _configure_jax, _prepare_jax)
+
+
+def jax_matmul_precision(device):
+    """The jax matmul precision of one device column: IEEE float32 ("highest")
+    everywhere, TF32 ("tensorfloat32") only on the cuda-tf32 column."""
+    return "tensorfloat32" if uses_tf32(device) else "highest"
+
+
+@contextlib.contextmanager
+def jax_precision(device):
+    with jax.default_matmul_precision(jax_matmul_precision(device)):
+        yield
