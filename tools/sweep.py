@@ -72,8 +72,9 @@ def worst(records):
 
 
 def bad(records):
-    """Records that fail or error: a false alarm of the oracle on the answer key."""
-    return [r for r in records if r["status"] in ("fail", "error")]
+    """Records that fail or error (a false alarm of the oracle on the answer key), or that
+    the answer key does not attempt (a spec whose class is missing or unfinished)."""
+    return [r for r in records if r["status"] in ("fail", "error", "not_attempted")]
 
 
 def where(record):
