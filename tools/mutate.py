@@ -324,8 +324,9 @@ def unload(package, module):
     from oracle import engine
     for name in [n for n in sys.modules if n == package or n.startswith(package + ".")]:
         del sys.modules[name]
-    # the engine caches the implementation's results by id(module); ids are reused
-    for key in [k for k in engine._impl_results if k[4] == id(module)]:
+    # the engine caches the implementation's results per module (by the module or, in
+    # older engines, by its id, which a later mutant may reuse): drop this mutant's
+    for key in [k for k in engine._impl_results if k[4] is module or k[4] == id(module)]:
         del engine._impl_results[key]
 
 
