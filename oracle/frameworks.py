@@ -21,11 +21,6 @@ def uses_tf32(device):
     return device == TF32_DEVICE
 
 
-def base_device(device):
-    """The hardware a device column runs on: "cuda-tf32" is "cuda"."""
-    return "cuda" if uses_tf32(device) else device
-
-
 class MissingFramework(Unavailable, ImportError):
     """A framework is not installed: its witness is skipped with this message."""
 
@@ -44,13 +39,13 @@ def require(module_name):
 
 
 class _Lazy:
-    def __init__(self, module_name, setup=None, prepare=None):
-        self._name, self._setup, self._prepare, self._module = module_name, setup, prepare, None
+    def __init__(self, module_name, setup=None):
+        self._name, self._setup, self._module = module_name, setup, None
 
     def __getattr__(self, attr):
         if self._module is None:
-            if self._prepare:
-                self._prepare()
+            if self._name.split(".")[0] in ("jax", "optax"):
+                _prepare_jax()
             module = require(self._name)
             if self._setup:
                 self._setup()
@@ -69,22 +64,6 @@ def _prepare_jax():
         os.environ["XLA_FLAGS"] = f"{flags} {XLA_DETERMINISTIC}".strip()
 
 
-def _configure_jax():
-    import jax
-    # Without x64, float64 inputs silently become float32 (CONVENTIONS.md).
-    jax.config.update("jax_enable_x64", True)
-    # GPU float32 dots default to TF32; the oracle wants IEEE float32.
-    jax.config.update("jax_default_matmul_precision", "highest")
-
-
-torch = _Lazy("torch")
-F = _Lazy("torch.nn.functional")
-jax = _Lazy("jax", _configure_jax, _prepare_jax)
-jnp = _Lazy("jax.numpy", _configure_jax, _prepare_jax)
-lax = _Lazy("jax.lax", _configure_jax, _prepare_jax)
-jnn = _Lazy("jax.nn", _configure_jax, _prepare_jax)
-
-
 def jax_matmul_precision(device):
     """The jax matmul precision of one device column: IEEE float32 ("highest")
     everywhere, TF32 ("tensorfloat32") only on the cuda-tf32 column."""
@@ -95,3 +74,19 @@ def jax_matmul_precision(device):
 def jax_precision(device):
     with jax.default_matmul_precision(jax_matmul_precision(device)):
         yield
+
+
+def _configure_jax():
+    import jax
+    # Without x64, float64 inputs silently become float32 (CONVENTIONS.md).
+    jax.config.update("jax_enable_x64", True)
+    # GPU float32 dots default to TF32; the oracle wants IEEE float32.
+    jax.config.update("jax_default_matmul_precision", "highest")
+
+
+torch = _Lazy("torch")
+F = _Lazy("torch.nn.functional")
+jax = _Lazy("jax", _configure_jax)
+jnp = _Lazy("jax.numpy", _configure_jax)
+lax = _Lazy("jax.lax", _configure_jax)
+jnn = _Lazy("jax.nn", _configure_jax)
