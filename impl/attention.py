@@ -101,15 +101,16 @@ class MultiHeadAttention(Layer):
     """
 
     def __init__(self, W_q, b_q, W_k, b_k, W_v, b_v, W_o, b_o, num_heads=1, causal=False):
-        self.proj = {name: Affine(W, b) for name, W, b in
-                     (("q", W_q, b_q), ("k", W_k, b_k), ("v", W_v, b_v), ("o", W_o, b_o))}
-        super().__init__(**{f"{p}_{n}": self.proj[n].params[p] for n in "qkvo" for p in "Wb"})
-        E = self.proj["q"].params["W"].shape[0]
-        for name, layer in self.proj.items():
-            same_shape(self, f"W_{name}", layer.params["W"], (E, E), "square (E, E) like W_q")
+        given = {"q": (W_q, b_q), "k": (W_k, b_k), "v": (W_v, b_v), "o": (W_o, b_o)}
+        E = float_array(self, "W_q", W_q, ndim=2).shape[0]
+        for name, (W, b) in given.items():   # checked here, so errors name this layer
+            same_shape(self, f"W_{name}", float_array(self, f"W_{name}", W), (E, E), "square (E, E) like W_q")
+            same_shape(self, f"b_{name}", float_array(self, f"b_{name}", b), (E,), "the embed size E")
         if E % num_heads:
             raise ValueError(f"MultiHeadAttention: embed size {E} is not divisible by "
                              f"num_heads {num_heads}")
+        self.proj = {name: Affine(W, b) for name, (W, b) in given.items()}
+        super().__init__(**{f"{p}_{n}": self.proj[n].params[p] for n in "qkvo" for p in "Wb"})
         self.E, self.H = E, num_heads
         self.attention = ScaledDotProductAttention(causal=causal)
 
