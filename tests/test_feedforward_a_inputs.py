@@ -1,10 +1,16 @@
 """Bad input to the feed-forward layers (activations, linear, dropout, attention) is refused
-with an error that names the layer and the argument, never silently broadcast."""
+with an error that names the layer and the argument, never silently broadcast; and the cases
+of their conventions (kinks, ties, repeated indices, dropout scaling) fail a module that
+follows another convention."""
+import types
+
 import numpy as np
 import pytest
 
 import impl
 from impl import ShapeError
+from oracle import registry
+from oracle.engine import Check, run_check
 
 rng = np.random.default_rng(0)
 X = rng.standard_normal((3, 4))
@@ -199,3 +205,63 @@ def test_multi_head_attention_shapes():
     layer.forward(x, x, x)
     with raises(ShapeError, "MultiHeadAttention", "dout", r"\(2, 3, 6\)", r"\(2, 6, 3\)"):
         layer.backward(np.ones((2, 6, 3)))
+
+
+# ---- the conventions' cases can fail: a module with one convention changed is caught ----
+
+class EmbeddingOverwrites(impl.Embedding):
+    def backward(self, dout):
+        dW = np.zeros_like(self.params["W"])
+        dW[self.idx] = dout                       # a repeated index keeps only its last gradient
+        self.grads["W"] = dW
+
+
+class LeakyReluSlopeOneAtZero(impl.LeakyRelu):
+    def derivative(self, x, y):
+        return np.where(x >= 0, 1.0, self.negative_slope)      # jax.nn.leaky_relu's convention
+
+
+class HardtanhPassesAtBounds(impl.Hardtanh):
+    def derivative(self, x, y):
+        return ((x >= self.min_val) & (x <= self.max_val)).astype(x.dtype)
+
+
+class DropoutNotInverted(impl.Dropout):
+    def forward(self, x, mask=None):
+        self.scaled_mask = np.asarray(mask, dtype=x.dtype)     # the book's training-time Dropout
+        return x * self.scaled_mask
+
+
+class MaxoutSplitsTies(impl.Maxout):
+    def backward(self, dout):
+        W = self.params["W"]
+        z = np.einsum("ni,kio->kno", self.x, W) + self.params["b"][:, None, :]
+        winners = z == z.max(axis=0, keepdims=True)
+        dz = winners * dout[None] / winners.sum(axis=0)         # the gradient shared among ties
+        self.grads["W"] = np.einsum("ni,kno->kio", self.x, dz)
+        self.grads["b"] = dz.sum(axis=1)
+        return np.einsum("kno,kio->ni", dz, W)
+
+
+ALL = ("torch", "jax", "fd")
+FRAMEWORKS = ("torch", "jax")   # finite differences see only a self-consistent forward and backward
+
+
+@pytest.mark.parametrize("mutant, op, case, quantity, oracles", [
+    (EmbeddingOverwrites, "embedding", "repeated", "grad:W", ALL),
+    (LeakyReluSlopeOneAtZero, "leaky_relu", "kink", "grad:x", FRAMEWORKS),
+    (HardtanhPassesAtBounds, "hardtanh", "at_bounds", "grad:x", FRAMEWORKS),
+    (DropoutNotInverted, "dropout", "p0.5", "grad:x", FRAMEWORKS),
+    (MaxoutSplitsTies, "maxout", "ties", "grad:W", FRAMEWORKS),
+])
+def test_a_changed_convention_fails(mutant, op, case, quantity, oracles):
+    spec = registry.get(op)
+    module = types.SimpleNamespace(**{name: getattr(impl, name) for name in impl.__all__})
+    setattr(module, spec.impl, mutant)
+    for oracle in oracles:
+        records = run_check(Check(op, case, oracle, "cpu", "float64"), module)
+        statuses = {r["quantity"]: r["status"] for r in records}
+        assert statuses.get(quantity) == "fail", f"{oracle}: {statuses}"
+    # and the unchanged answer key passes the same case
+    records = run_check(Check(op, case, "torch", "cpu", "float64"))
+    assert {r["status"] for r in records} == {"pass"}
