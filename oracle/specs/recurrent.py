@@ -354,3 +354,196 @@ SPECS = [
                   "Cho et al. 2014 / Keras reset_after=False: r multiplies h before W_hn; "
                   "weights in torch's layout, h' = (1-z) n + z h.", unavailable={"torch": NO_CHO}),
 ]
+
+
+# --------------------------------------------------------------------------------------
+# Time layers, truncated BPTT, seq2seq
+# --------------------------------------------------------------------------------------
+
+def time_affine_case(N, T, D=3, O=4):
+    return lambda rng: CaseData(inputs={"x": normal(rng, N, T, D)},
+                                params={"W": weight(rng, D, D, O), "b": normal(rng, O)})
+
+
+def embedding_case(N, T, V=6, D=3):
+    def make(rng):
+        idx = rng.integers(0, V, size=(N, T))
+        idx.flat[-1] = idx.flat[0]                      # at least one repeated id
+        return CaseData(inputs={}, params={"W": normal(rng, V, D)}, extra={"idx": idx})
+    return make
+
+
+def time_ce_case(N, T, V=4, ignored=2):
+    def make(rng):
+        t = rng.integers(0, V, size=(N, T))
+        t.flat[rng.choice(N * T, size=min(ignored, N * T - 1), replace=False)] = -1
+        return CaseData(inputs={"x": normal(rng, N, T, V)}, extra={"t": t})
+    return make
+
+
+def torch_time_ce(a, e, hp):
+    V = a["x"].shape[-1]
+    return F.cross_entropy(a["x"].reshape(-1, V), e["t"].reshape(-1), ignore_index=-1,
+                           reduction=hp.get("reduction", "mean"))
+
+
+def jax_time_ce(a, e, hp):
+    x, t = a["x"], e["t"]
+    valid = t != -1
+    logp = jnn.log_softmax(x, axis=-1)
+    picked = jnp.take_along_axis(logp, jnp.where(valid, t, 0)[..., None], axis=-1)[..., 0]
+    total = -(picked * valid).sum()
+    return total / valid.sum() if hp.get("reduction", "mean") == "mean" else total
+
+
+def tbptt_case(N=2, T=20, zero_state=False):
+    return seq_case("lstm", N=N, T=T, zero_state=zero_state)
+
+
+def torch_tbptt(a, e, hp):
+    x = a["x"]
+    module = torch.nn.LSTM(x.shape[-1], a["h0"].shape[-1], batch_first=True)
+    params = {k: a[k] for k in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")}
+    h, c, outs = a["h0"], a["c0"], []
+    for start in range(0, x.shape[1], hp["chunk_size"]):
+        out, (h, c) = torch.func.functional_call(module, params, (x[:, start:start + hp["chunk_size"]], (h, c)))
+        outs.append(out)
+        h, c = h.detach(), c.detach()                   # the state goes on, the gradient stops
+    return torch.cat(outs, dim=1), {"h_n": h, "c_n": c}
+
+
+def jax_tbptt(a, e, hp):
+    x, h, c = a["x"], a["h0"], a["c0"]
+    outs = []
+    lstm_hp = {"num_layers": 1, "bidirectional": False}
+    for start in range(0, x.shape[1], hp["chunk_size"]):
+        chunk = {**a, "x": x[:, start:start + hp["chunk_size"]]}
+        out, ex = jax_recurrence("lstm", chunk, {}, lstm_hp, h, c)
+        outs.append(out)
+        h, c = lax.stop_gradient(ex["h_n"]), lax.stop_gradient(ex["c_n"])
+    return jnp.concatenate(outs, axis=1), {"h_n": h, "c_n": c}
+
+
+def seq2seq_case(N=2, Tx=4, Ty=3, D=3, H=4, V=5, ignored=1):
+    def make(rng):
+        params = {}
+        for part in ("enc", "dec"):
+            params.update({f"{part}_{k}": v for k, v in _weights(rng, "lstm", D, H).items()})
+        params.update({"W": weight(rng, 2 * H, 2 * H, V), "b": normal(rng, V)})
+        ts = rng.integers(0, V, size=(N, Ty))
+        ts.flat[rng.choice(N * Ty, size=ignored, replace=False)] = -1
+        return CaseData(inputs={"xs": normal(rng, N, Tx, D), "ys": normal(rng, N, Ty, D)},
+                        params=params, extra={"ts": ts})
+    return make
+
+
+def torch_seq2seq(a, e, hp):
+    xs, ys = a["xs"], a["ys"]
+    H = a["enc_weight_hh"].shape[1]
+    lstm = torch.nn.LSTM(xs.shape[-1], H, batch_first=True)
+    part = lambda p: {f"{k}_l0": a[f"{p}_{k}"] for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
+    zeros = torch.zeros(1, xs.shape[0], H, dtype=xs.dtype, device=xs.device)
+    hs, state = torch.func.functional_call(lstm, part("enc"), (xs, (zeros, zeros)))
+    hd, _ = torch.func.functional_call(lstm, part("dec"), (ys, state))
+    attention = torch.softmax(hd @ hs.transpose(1, 2), dim=-1)
+    logits = F.linear(torch.cat([attention @ hs, hd], dim=-1), a["W"].T, a["b"])
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), e["ts"].reshape(-1), ignore_index=-1)
+
+
+def jax_seq2seq(a, e, hp):
+    xs = a["xs"]
+    H = a["enc_weight_hh"].shape[1]
+    one = {"num_layers": 1, "bidirectional": False}
+    part = lambda p, x: {"x": x, **{f"{k}_l0": a[f"{p}_{k}"] for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}}
+    zeros = jnp.zeros((1, xs.shape[0], H), xs.dtype)
+    hs, enc = jax_recurrence("lstm", part("enc", xs), {}, one, zeros, zeros)
+    hd, _ = jax_recurrence("lstm", part("dec", a["ys"]), {}, one, enc["h_n"], enc["c_n"])
+    attention = jnn.softmax(hd @ jnp.swapaxes(hs, 1, 2), axis=-1)
+    logits = jnp.concatenate([attention @ hs, hd], axis=-1) @ a["W"] + a["b"]
+    return jax_time_ce({"x": logits}, {"t": e["ts"]}, {})
+
+
+def time_hints(name):
+    return lambda d, hp: {"batch_size": d.inputs[name].shape[0], "seq_len": d.inputs[name].shape[1],
+                          "time_axis": {f"grad:{name}": 1}}
+
+
+SPECS += [
+    OpSpec(
+        name="time_affine", family="recurrent", impl="TimeAffine",
+        cases=[Case("batch2_T5", time_affine_case(2, 5)), Case("T1", time_affine_case(3, 1), why="T = 1"),
+               Case("batch1", time_affine_case(1, 5), why="batch 1"),
+               Case("long_T20", time_affine_case(2, 20), why="20 steps: dW sums over N*T rows")],
+        torch=lambda a, e, hp: F.linear(a["x"], a["W"].T, a["b"]),
+        jax=lambda a, e, hp: a["x"] @ a["W"] + a["b"],
+        formulas={"forward": r"y^t = x^t W + b",
+                  "backward": r"\frac{\partial L}{\partial W} = \sum_{n,t} [x^t_n]^{\top} \frac{\partial L}{\partial y^t_n},\quad "
+                              r"\frac{\partial L}{\partial b} = \sum_{n,t} \frac{\partial L}{\partial y^t_n},\quad "
+                              r"\frac{\partial L}{\partial x^t} = \frac{\partial L}{\partial y^t} W^{\top}"},
+        convention="x (N, T, D), W (D, O) in the book's layout (torch's Linear stores W^T).",
+        hints=time_hints("x"),
+    ),
+    OpSpec(
+        name="time_embedding", family="recurrent", impl="TimeEmbedding",
+        cases=[Case("batch2_T5", embedding_case(2, 5), why="a repeated id: its gradients must add up"),
+               Case("T1", embedding_case(3, 1), why="T = 1"),
+               Case("batch1", embedding_case(1, 5), why="batch 1"),
+               Case("long_T20", embedding_case(2, 20), why="20 steps, many repeated ids")],
+        torch=lambda a, e, hp: F.embedding(e["idx"], a["W"]),
+        jax=lambda a, e, hp: a["W"][e["idx"]],
+        formulas={"forward": r"y_{nt} = W_{\mathrm{idx}_{nt}}",
+                  "backward": r"\frac{\partial L}{\partial W_v} = \sum_{(n,t):\,\mathrm{idx}_{nt} = v} \frac{\partial L}{\partial y_{nt}}"},
+        convention="idx (N, T) integer ids (not differentiable), W (V, D); backward returns None.",
+        hints=lambda d, hp: {"batch_size": d.extra["idx"].shape[0], "seq_len": d.extra["idx"].shape[1]},
+    ),
+    OpSpec(
+        name="time_softmax_cross_entropy", family="recurrent", impl="TimeSoftmaxCrossEntropy",
+        cases=[Case("ignored", time_ce_case(2, 5), why="two positions ignored (t = -1): divide by 8, not 10"),
+               Case("none_ignored", time_ce_case(2, 5, ignored=0), why="no position ignored"),
+               Case("sum", time_ce_case(2, 5), {"reduction": "sum"}, why="reduction='sum'"),
+               Case("batch1_T1", time_ce_case(1, 1, ignored=0), why="batch 1, T = 1"),
+               Case("long_T20", time_ce_case(2, 20, ignored=5), why="20 steps, five ignored")],
+        torch=torch_time_ce, jax=jax_time_ce,
+        formulas={"forward": r"L = -\frac{1}{K}\sum_{(n,t):\,t_{nt} \neq -1} \log \mathrm{softmax}(x_{nt})_{t_{nt}}",
+                  "backward": r"\frac{\partial L}{\partial x_{nt}} = \frac{1}{K}\left(\mathrm{softmax}(x_{nt}) - "
+                              r"\mathrm{onehot}(t_{nt})\right)\ \text{if } t_{nt} \neq -1, \text{ else } 0"},
+        convention="x (N, T, V), t (N, T); t = -1 (ignore_index) marks ignored positions. 'mean' divides by "
+                   "K, the number of positions NOT ignored (torch's cross_entropy with ignore_index; the "
+                   "book's TimeSoftmaxWithLoss), not by N*T.",
+        hints=time_hints("x"),
+    ),
+    OpSpec(
+        name="lstm_tbptt", family="recurrent", impl="TruncatedBPTTLSTM",
+        cases=[Case("T20_chunk5", tbptt_case(), {"chunk_size": 5}, why="four chunks of five steps"),
+               Case("uneven_chunks", tbptt_case(T=7), {"chunk_size": 3}, why="chunks of 3, 3 and 1 steps"),
+               Case("batch1_zero_state", tbptt_case(N=1, T=6, zero_state=True), {"chunk_size": 2},
+                    why="batch 1, h0 = c0 = 0"),
+               Case("T1", tbptt_case(T=1), {"chunk_size": 4}, why="one step, shorter than a chunk")],
+        torch=torch_tbptt, jax=jax_tbptt,
+        formulas={"forward": r"(h^{t}, c^{t}) = \mathrm{LSTM}(x^t, h^{t-1}, c^{t-1})\ \text{over every step}",
+                  "backward": r"\frac{\partial E}{\partial h^{kC-1}} \leftarrow 0,\ \frac{\partial E}{\partial c^{kC-1}} "
+                              r"\leftarrow 0\ \text{at each chunk boundary } kC;\ \text{parameter gradients summed over chunks}"},
+        convention="One LSTM layer, batch first; the state is carried between chunks of chunk_size steps and "
+                   "the gradient is cut there (torch: h.detach(), c.detach()); dh0, dc0 come from the first chunk.",
+        impl_extras=seq_extras, hints=seq_hints("lstm"),
+        unavailable={"fd": "the truncated gradient is by design not the derivative of the output: "
+                           "finite differences measure the full BPTT gradient (they agree only for one chunk)"},
+    ),
+    OpSpec(
+        name="seq2seq", family="recurrent", impl="Seq2Seq",
+        cases=[Case("batch2", seq2seq_case()), Case("batch1", seq2seq_case(N=1), why="batch 1"),
+               Case("long_source", seq2seq_case(Tx=20, Ty=6, ignored=3),
+                    why="a 20-step source: attention and the encoder's final state both carry gradient"),
+               Case("T1", seq2seq_case(Tx=1, Ty=1, ignored=0), why="one step each")],
+        torch=torch_seq2seq, jax=jax_seq2seq,
+        formulas={"forward": r"h^s = \mathrm{Enc}(x),\ h^d = \mathrm{Dec}(y; h^s_{T}, c^s_{T}),\ "
+                             r"a = \mathrm{softmax}(h^d [h^s]^{\top}),\ L = \mathrm{CE}([a h^s, h^d] W + b, t)",
+                  "backward": r"\delta h^s = a^{\top} \delta\mathrm{ctx} + \delta s^{\top} h^d,\ "
+                              r"\delta h^d = \delta s\, h^s + \delta h^d_{\mathrm{affine}},\ "
+                              r"\delta s = a \odot (\delta a - \textstyle\sum_j a_j \delta a_j)"},
+        convention="One-layer LSTM encoder from zero state; the decoder starts from the encoder's final (h, c) "
+                   "and reads given inputs ys (teacher forcing); dot-product attention over all encoder "
+                   "states; W (2H, V) acts on [context, decoder state]; loss as time_softmax_cross_entropy.",
+        hints=lambda d, hp: {"batch_size": d.inputs["xs"].shape[0]},
+    ),
+]
