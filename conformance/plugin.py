@@ -67,6 +67,11 @@ class Run:
                                  self.selection["dtypes"])
         self.by_id = {c.id: c for c in self.checks}
 
+    def check_of(self, nodeid):
+        """The check a test id runs, or None for a test that is not a check."""
+        match = CHECK_ID.search(nodeid) if "test_op[" in nodeid else None
+        return self.by_id.get(match.group(1)) if match else None
+
     # -- records -------------------------------------------------------------
     def write(self, records):
         os.makedirs(self.parts_dir, exist_ok=True)
@@ -198,7 +203,7 @@ class XdistHooks:
 
     @pytest.hookimpl
     def pytest_xdist_node_collection_finished(self, node, ids):
-        self.run.expected_ids = len(ids)
+        self.run.expected_ids = sum(1 for i in ids if self.run.check_of(i))
 
 
 def pytest_generate_tests(metafunc):
@@ -214,7 +219,7 @@ def pytest_generate_tests(metafunc):
 def pytest_collection_finish(session):
     run = session.config.stash[RUN_KEY]
     if not run.is_worker and run.expected_ids is None:
-        run.expected_ids = len(session.items)
+        run.expected_ids = sum(1 for item in session.items if run.check_of(item.nodeid))
 
 
 CHECK_ID = re.compile(r"\[(.+)\](@.*)?$")
@@ -226,8 +231,7 @@ def pytest_runtest_logreport(report):
     if run is None or run.is_worker:
         return
     finished = report.when in ("call", "???") or (report.when == "setup" and not report.passed)
-    match = CHECK_ID.search(report.nodeid)
-    check = run.by_id.get(match.group(1)) if match else None
+    check = run.check_of(report.nodeid)
     if not finished or check is None:
         return
     run.finished_ids.add(check.id)

@@ -1,0 +1,11 @@
+"""Planted mistake: the sigmoid derivative taken at the output as if it were the input,
+sigma(y)(1 - sigma(y)) instead of y(1 - y)."""
+from impl import *  # noqa: F401,F403
+from impl import Sigmoid as _Sigmoid
+from impl.activations import sigmoid
+
+
+class Sigmoid(_Sigmoid):
+    def backward(self, dout):
+        s = sigmoid(self.out)
+        return dout * s * (1.0 - s)
