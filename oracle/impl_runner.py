@@ -25,7 +25,7 @@ def run_layer(spec, ctx):
     layer, out = forward(spec, ctx)
     grads = layer.backward(ctx.dout)
     names = list(ctx.data.inputs)
-    if not names:           # no differentiable input (Embedding): backward's return is not checked
+    if not names:                 # only parameters (an embedding): backward may return None
         grads = ()
     elif len(names) == 1:
         grads = (grads,)
