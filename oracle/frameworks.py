@@ -8,18 +8,28 @@ MissingFramework, which the harness turns into a skip naming the extra to instal
 
 The first import of a framework also configures it (`SETUP`) and is timed
 (`IMPORT_SECONDS`, read by the benchmark):
-- jax: float64 on, IEEE float32 matmuls, and the persistent compilation cache
-  (`JAX_CACHE_ENV`: a directory, or "off"; default ~/.cache/backprop-oracle/jax),
-  with a minimum compile time of 0 so that the suite's small functions are cached.
+- jax: float64 on, IEEE float32 matmuls, deterministic GPU kernels, and the
+  persistent compilation cache (`JAX_CACHE_ENV`: a directory, or "off"; default
+  ~/.cache/backprop-oracle/jax) with a minimum compile time of 0, so that the
+  suite's small functions are cached too.
 - torch: as many intra-op threads as `THREADS_ENV` says (the plugin sets 1 in
   each xdist worker: the workers already use every core, and the ops are small).
 """
+import contextlib
 import importlib
 import os
 import sys
 import time
 
 from .errors import Unavailable
+
+# float32 on CUDA with TF32 allowed: measured only when asked (--tf32), and then
+# reported as a device column of its own, never mixed with IEEE float32 "cuda".
+TF32_DEVICE = "cuda-tf32"
+
+
+def uses_tf32(device):
+    return device == TF32_DEVICE
 
 
 class MissingFramework(Unavailable, ImportError):
@@ -38,6 +48,29 @@ def jax_cache_dir():
     if value.lower() in ("off", "0", "none"):
         return None
     return value or os.path.join(os.path.expanduser("~"), ".cache", "backprop-oracle", "jax")
+
+
+XLA_DETERMINISTIC = "--xla_gpu_deterministic_ops=true"
+
+
+def _prepare_jax():
+    """Before jax starts a backend: deterministic GPU kernels (scatter-add and reductions
+    otherwise use atomics whose order varies). A user's own XLA_FLAGS setting wins."""
+    flags = os.environ.get("XLA_FLAGS", "")
+    if "xla_gpu_deterministic_ops" not in flags:
+        os.environ["XLA_FLAGS"] = f"{flags} {XLA_DETERMINISTIC}".strip()
+
+
+def jax_matmul_precision(device):
+    """The jax matmul precision of one device column: IEEE float32 ("highest")
+    everywhere, TF32 ("tensorfloat32") only on the cuda-tf32 column."""
+    return "tensorfloat32" if uses_tf32(device) else "highest"
+
+
+@contextlib.contextmanager
+def jax_precision(device):
+    with jax.default_matmul_precision(jax_matmul_precision(device)):
+        yield
 
 
 def _configure_jax(jax):
@@ -59,6 +92,7 @@ def _configure_torch(torch):
         torch.set_num_threads(int(threads))
 
 
+BEFORE_IMPORT = {"jax": _prepare_jax, "optax": _prepare_jax}
 SETUP = {"jax": _configure_jax, "torch": _configure_torch}
 
 
@@ -66,6 +100,8 @@ def require(module_name):
     top = module_name.split(".")[0]
     first = top not in IMPORT_SECONDS
     start = time.perf_counter()
+    if first and top in BEFORE_IMPORT:
+        BEFORE_IMPORT[top]()
     try:
         module = importlib.import_module(module_name)
     except ImportError as err:
