@@ -110,11 +110,13 @@ def lever_figures(args, workdir, warm):
             "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BACKPROP_ORACLE_THREADS")}),
         ("without one op per worker (--dist worksteal)", full + ["--dist", "worksteal"], {}),
         ("without the persistent JAX cache", full, {"BACKPROP_ORACLE_JAX_CACHE": "off"}),
+        ("without the persistent JAX cache, without XLA quick compile", full,
+         {"BACKPROP_ORACLE_JAX_CACHE": "off", "BACKPROP_ORACLE_XLA_QUICK_COMPILE": "0"}),
     ]
     figures = [Figure("with every lever (the warm run above)", f"{warm.wall:.1f} s")]
     for name, run_args, env in variants:
-        run = suite.run_suite(name.split()[1] + "-" + name.split()[-1].strip("()"), run_args,
-                              workdir, cache, env)
+        label = "lever-" + "".join(c if c.isalnum() else "-" for c in name)
+        run = suite.run_suite(label, run_args, workdir, cache, env)
         figures.append(Figure(name, f"{run.wall:.1f} s", "", None,
                               f"{run.wall / warm.wall:.2f}x the warm run; jax compile "
                               f"{run.total('nested', 'jax_compile'):.1f} s"))
@@ -142,7 +144,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     workdir = args.workdir or tempfile.mkdtemp(prefix="backprop-oracle-bench-")
     print(f"backprop-oracle benchmarks on {platform.node()}: {os.cpu_count()} cores, "
-          f"python {platform.python_version()}{' (quick mode)' if args.quick else ''}")
+          f"python {platform.python_version()}{' (quick mode)' if args.quick else ''}; "
+          f"load average {os.getloadavg()[0]:.1f} (other processes share these cores: "
+          f"read the ratios measured side by side)")
     try:
         if not args.skip_suite:
             figures, cold, warm = suite_figures(args, workdir)
@@ -159,6 +163,7 @@ def main(argv=None):
             print_figures("Finite differences and the answer key against torch (same process, "
                           "median of repeats)", kernels.all_figures(args.quick))
     finally:
+        print(f"\nload average at the end: {os.getloadavg()[0]:.1f}")
         if not args.workdir:
             shutil.rmtree(workdir, ignore_errors=True)
 
