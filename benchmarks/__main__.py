@@ -71,6 +71,9 @@ def breakdown(run):
                  f"the report (controller, after the last check)")
     at_collection = sorted({m for p in run.probes for m in p.get("frameworks_at_collection", [])})
     lines.append(f"  frameworks imported at collection time: {', '.join(at_collection) or 'none'}")
+    threads = sorted({f"torch {p['threads']['torch']}, OMP_NUM_THREADS {p['threads']['OMP_NUM_THREADS']}"
+                      for p in w if "threads" in p})
+    lines.append(f"  threads in each worker: {'; '.join(threads) or 'not recorded'}")
     scattered = suite.op_scattering(run)
     lines.append("  one op, one worker: " + ("yes" if not scattered else
                                              f"NO, split: {scattered}"))

@@ -165,6 +165,8 @@ class Probe:
             "jax_ops": sorted(self.jax_ops),
             "report": self.report_seconds,
             "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "threads": {"torch": sys.modules["torch"].get_num_threads() if "torch" in sys.modules
+                        else None, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS")},
         }
         os.makedirs(directory, exist_ok=True)
         with open(os.path.join(directory, f"{self.worker}.json"), "w") as f:
