@@ -166,3 +166,23 @@ def test_render_command_rerenders_a_run_beside_its_results(tmp_path, capsys):
     assert (run / "index.html").exists() and (run / "ops" / "affine.html").exists()
     assert cli.main(["render", str(tmp_path / "nowhere")]) == 2
     assert "no results.json" in capsys.readouterr().err
+
+
+def test_a_case_command_selects_exactly_the_checks_of_that_case(tmp_path):
+    import shlex
+    import subprocess
+    import sys
+    from reports.commands import case_command
+    args = shlex.split(case_command("affine", "batch1"))[1:]   # without "pytest"
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    out = subprocess.run([sys.executable, "-m", "pytest", *args, "--collect-only", "-q",
+                          "-p", "no:cacheprovider", "--report-dir", str(tmp_path)],
+                         cwd=root, env=env, capture_output=True, text=True, timeout=120).stdout
+    collected = {line.split("[")[1].rstrip("]") for line in out.splitlines() if "test_op[" in line}
+    devices = tuple(sorted({check_id.split("-")[-2] for check_id in collected}))  # cpu, cuda?
+    assert "cpu" in devices
+    expected = {c.id for c in engine.all_checks([registry.get("affine")], ("torch", "jax", "fd"),
+                                                devices, ("float64", "float32"))
+                if c.case == "batch1"}
+    assert collected == expected
