@@ -64,8 +64,9 @@ class Run:
             unknown = set(self.selection["ops"]) - {s.name for s in specs}
             if unknown:
                 raise pytest.UsageError(f"--op: unknown op(s) {', '.join(sorted(unknown))}")
-        self.checks = all_checks(specs, self.selection["oracles"], self.selection["devices"],
-                                 self.selection["dtypes"])
+        self.checks = [c for c in all_checks(specs, self.selection["oracles"],
+                                             self.selection["devices"], self.selection["dtypes"])
+                       if options.measured(c)]
         self.by_id = {c.id: c for c in self.checks}
 
     def check_of(self, nodeid):
