@@ -181,8 +181,9 @@ def run_check(check, module=reference_impl, seed=0):
 # torch and jax compute every quantity of the same (op, case, device, dtype) from the
 # same arrays. The jax check also compares jax with torch: torch's result comes from
 # this process's torch check of that case if it ran here, else torch is run now (it
-# is cheap; skipped quietly where torch cannot run). The records have oracle
-# "torch~jax": a finding about the frameworks, which never fails a check.
+# is cheap; skipped quietly where torch cannot run). The record (one per check, its
+# worst quantity) has oracle "torch~jax": a finding about the frameworks, which never
+# fails a check.
 CROSS_PAIRS = (("torch", "jax"),)
 _first_witness_results = {}
 
@@ -218,20 +219,26 @@ def _run_quietly(oracle, spec, ctx):
 
 
 def _compare_pair(check, spec, pair, first, second):
-    """Records of `second` measured against `first`, at the larger of their tolerances."""
+    """One record: `second` against `first` at the larger of their tolerances, its worst
+    quantity shown (one per quantity would double the records for a side finding)."""
     tols = [tolerance(spec, oracle, check.dtype) for oracle in pair]
     tol = Tolerance(max(t.rtol for t in tols), max(t.atol for t in tols),
                     "the larger of the two")
-    pair_check = Check(check.op, check.case, cross_oracle(pair), check.device, check.dtype)
-    records = []
+    compared = {}
     for quantity, want in first.items():
         got = second.get(quantity)
         if got is None or isinstance(want, fd.Projection) or isinstance(got, fd.Projection):
             continue
-        cmp = compare(np.asarray(got), np.asarray(want), tol, {}, quantity)
-        records.append(_record(pair_check, spec, "pass" if cmp.passed else "fail", quantity,
-                               tol=tol, cmp=cmp))
-    return records
+        compared[quantity] = compare(np.asarray(got), np.asarray(want), tol, {}, quantity)
+    if not compared:
+        return []
+    beyond = [q for q, cmp in compared.items() if not cmp.passed]
+    worst = max(compared, key=lambda q: (q in beyond, compared[q].margin or 0.0))
+    message = (f"{len(compared)} quantities compared, the worst shown"
+               + (f"; beyond tolerance: {', '.join(beyond)}" if beyond else ""))
+    pair_check = Check(check.op, check.case, cross_oracle(pair), check.device, check.dtype)
+    return [_record(pair_check, spec, "fail" if beyond else "pass", worst, message,
+                    tol=tol, cmp=compared[worst])]
 
 
 def all_checks(specs, oracles, devices, dtypes):
