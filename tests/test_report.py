@@ -60,6 +60,7 @@ def test_an_op_page_has_mathml_formulas_source_cases_checks_plot_and_rerun_comma
     assert plot.exists() and plot.stat().st_size < 100_000 and 'src="affine.svg"' in page
     html = read(tmp_path / "index.html")
     assert 'href="ops/affine.html' in html and "1 fail" in html
+    assert "test_op[affine-batch3-fd-cpu-float64]" in html           # rerun of the failure
     assert index == str(tmp_path / "index.html")
 
 
