@@ -96,11 +96,12 @@ class Conv2d(Layer):
 
     where group g = o // (C_out / groups) sees only its C_g = C_in / groups input channels.
 
-    With the windows X = im2col(x) reshaped to a matrix (one row per output position,
-    one column per (c, p, q)) and W reshaped to (C_out, C_g*KH*KW), per group g:
-        forward:   Y_g = X_g W_g^T + b
-        backward:  dW_g = dY_g^T X_g,   db = sum of dY over n, i, j,
-                   dX_g = dY_g W_g,     dx = col2im(dX)
+    With the windows X = im2col(x) laid out as a matrix per group g (one row per
+    (c, p, q) of the group's channels, one column per output position (n, i, j)) and
+    the kernels W_g as a matrix (C_out / groups, C_g*KH*KW):
+        forward:   Y_g = W_g X_g + b
+        backward:  dW_g = dY_g X_g^T,   db = sum of dY over n, i, j,
+                   dX_g = W_g^T dY_g,   dx = col2im(dX)
     """
 
     def __init__(self, W, b, stride=1, padding=0, dilation=1, groups=1):
@@ -118,20 +119,23 @@ class Conv2d(Layer):
     def _geometry(self):
         return dict(stride=self.stride, padding=self.padding, dilation=self.dilation)
 
+    def _kernels(self):
+        """W as one matrix per group: (G, C_out / G, C_g*KH*KW)."""
+        W = self.params["W"]
+        return W.reshape(self.groups, W.shape[0] // self.groups, -1)
+
     def forward(self, x):
         W, b, g = self.params["W"], self.params["b"], self.groups
         x = _check_input(self, x, W.shape[1] * g, W.shape[2:], self.stride, self.padding,
                          self.dilation)
-        n = x.shape[0]
-        windows = im2col(x, W.shape[2:], **self._geometry())     # (N, C, OH, OW, KH, KW)
-        self.x_shape, self.out_hw = x.shape, windows.shape[2:4]
-        # rows: output positions (n, i, j); columns per group: (c, p, q)
-        cols = windows.transpose(2, 3, 0, 1, 4, 5).reshape(-1, g, W[0].size)
-        self.cols = cols.transpose(1, 0, 2)                      # (G, N*OH*OW, C_g*KH*KW)
-        kernels = W.reshape(g, W.shape[0] // g, -1)              # (G, C_out/G, C_g*KH*KW)
-        y = self.cols @ kernels.transpose(0, 2, 1)               # Y_g = X_g W_g^T
-        y = y.transpose(1, 0, 2).reshape(*self.out_hw, n, -1)    # (OH, OW, N, C_out)
-        return y.transpose(2, 3, 0, 1) + b[:, None, None]
+        windows = im2col(x, W.shape[2:], **self._geometry())        # (N, C, OH, OW, KH, KW)
+        n, c, oh, ow = windows.shape[:4]
+        self.x_shape, self.out_hw = x.shape, (oh, ow)
+        # X: rows (c, p, q) within each group, columns (n, i, j); the one copy of im2col
+        self.cols = windows.transpose(1, 4, 5, 0, 2, 3).reshape(g, W[0].size, n * oh * ow)
+        y = self._kernels() @ self.cols                             # Y_g = W_g X_g
+        y = y.reshape(W.shape[0], n, oh, ow).transpose(1, 0, 2, 3)
+        return y + b[:, None, None]
 
     def backward(self, dout):
         require_forward(self, "cols")
@@ -139,12 +143,12 @@ class Conv2d(Layer):
         n, c = self.x_shape[:2]
         oh, ow = self.out_hw
         dout = upstream(self, dout, (n, W.shape[0], oh, ow))
-        dy = dout.transpose(2, 3, 0, 1).reshape(-1, g, W.shape[0] // g).transpose(1, 0, 2)
-        self.grads["b"] = dout.sum(axis=(0, 2, 3))                         # db = sum dY
-        self.grads["W"] = (dy.transpose(0, 2, 1) @ self.cols).reshape(W.shape)  # dW_g = dY_g^T X_g
-        dcols = dy @ W.reshape(g, W.shape[0] // g, -1)                     # dX_g = dY_g W_g
-        dwindows = dcols.transpose(1, 0, 2).reshape(oh, ow, n, c, *W.shape[2:])
-        return col2im(dwindows.transpose(2, 3, 0, 1, 4, 5), self.x_shape, **self._geometry())
+        dy = dout.transpose(1, 0, 2, 3).reshape(g, W.shape[0] // g, -1)   # (G, C_out/G, N*OH*OW)
+        self.grads["b"] = dout.sum(axis=(0, 2, 3))                          # db = sum dY
+        self.grads["W"] = (dy @ self.cols.transpose(0, 2, 1)).reshape(W.shape)  # dW_g = dY_g X_g^T
+        dcols = self._kernels().transpose(0, 2, 1) @ dy                     # dX_g = W_g^T dY_g
+        dwindows = dcols.reshape(c, *W.shape[2:], n, oh, ow).transpose(3, 0, 4, 5, 1, 2)
+        return col2im(dwindows, self.x_shape, **self._geometry())
 
 
 class DepthwiseConv2d(Conv2d):
