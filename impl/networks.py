@@ -104,6 +104,7 @@ class CNN(Layer):
 
     def forward(self, x, t):
         x = float_array(self, "x", x, ndim=4)
+        dim_equals(self, "x", x, 1, self.params["conv_W"].shape[1], "the input channels of conv_W")
         h = x
         for layer in (self.conv, self.bn, self.relu, self.pool):
             h = layer.forward(h)
@@ -154,6 +155,7 @@ class ResidualBlock(Layer):
 
     def forward(self, x):
         x = float_array(self, "x", x, ndim=4)
+        dim_equals(self, "x", x, 1, self.params["W1"].shape[1], "the channels of W1")
         h = self.relu1.forward(self.conv1.forward(x))
         self.out = self.relu2.forward(x + self.conv2.forward(h))
         return self.out
