@@ -20,7 +20,7 @@ from ._checks import float_array, dim_equals, upstream, require_forward, ShapeEr
 from .base import Layer
 
 __all__ = ['Conv2d', 'Conv1d', 'DepthwiseConv2d', 'ConvTranspose2d', 'CausalConv1d',
-           'MaxPool2d', 'AvgPool2d', 'GlobalAvgPool2d', 'im2col', 'col2im']
+           'MaxPool2d', 'AvgPool2d', 'GlobalAvgPool2d']
 
 
 def _pair(layer, name, value, minimum):

@@ -1,6 +1,8 @@
 """Bad input to the convolution, pooling, normalization and composite layers raises a
 clear error naming the layer, the argument, and what was expected and got; never a
 NumPy broadcast or an IndexError from deep inside."""
+import types
+
 import numpy as np
 import pytest
 
@@ -159,3 +161,97 @@ def test_backward_before_forward(name, factory, args):
     layer = factory()
     with pytest.raises(RuntimeError, match="backward called before forward"):
         layer.backward(np.ones(1))
+
+
+# ---- A changed convention must fail: mutants of the answer key, each caught by the case made for it
+
+from oracle import registry                      # noqa: E402
+from oracle.engine import Check, run_check       # noqa: E402
+
+
+class MaxPoolLastMaximum(impl.MaxPool2d):
+    """Gives a tied window's gradient to its LAST maximum instead of the first."""
+
+    def forward(self, x):
+        out = super().forward(x)
+        windows = impl.conv.im2col(x, self.kernel, self.stride, self.padding, pad_value=-np.inf)
+        flat = windows.reshape(*out.shape, -1)
+        self.argmax = flat.shape[-1] - 1 - flat[..., ::-1].argmax(axis=-1)
+        return out
+
+
+class BatchNormBiasedRunningVar(impl.BatchNorm):
+    """Updates the running variance with the biased batch variance (CS231n), not the unbiased."""
+
+    def forward(self, x):
+        old = self.running_var.copy()
+        out = super().forward(x)
+        self.running_var = (1 - self.momentum) * old + self.momentum * x.var(axis=self.axes)
+        return out
+
+
+class BatchNormMomentumOnOld(impl.BatchNorm):
+    """Reads momentum as the weight of the OLD running mean (CS231n's 0.9 convention)."""
+
+    def forward(self, x):
+        old = self.running_mean.copy()
+        out = super().forward(x)
+        self.running_mean = self.momentum * old + (1 - self.momentum) * x.mean(axis=self.axes)
+        return out
+
+
+class AvgPoolExcludesPadding(impl.AvgPool2d):
+    """Divides each window by its number of real (unpadded) values: count_include_pad=False."""
+
+    def forward(self, x):
+        out = super().forward(x)
+        ones = impl.conv.im2col(np.ones((1, 1) + x.shape[2:]), self.kernel, self.stride, self.padding)
+        self.count = ones.sum(axis=(4, 5))
+        return out * (self.kernel[0] * self.kernel[1]) / self.count
+
+    def backward(self, dout):
+        return super().backward(dout * (self.kernel[0] * self.kernel[1]) / self.count)
+
+
+class Conv2dFlipsKernel(impl.Conv2d):
+    """A true convolution (kernel flipped), where every framework computes a cross-correlation."""
+
+    def __init__(self, W, b, **hp):
+        super().__init__(np.ascontiguousarray(np.asarray(W)[:, :, ::-1, ::-1]), b, **hp)
+
+
+class LayerNormNaiveVariance(impl.LayerNorm):
+    """var = mean(x^2) - mean(x)^2: loses the spread when |mean| >> spread."""
+
+    def forward(self, x):
+        super().forward(x)
+        mu = x.mean(axis=self.axes, keepdims=True)
+        var = (x ** 2).mean(axis=self.axes, keepdims=True) - mu ** 2
+        self.inv_std = 1.0 / np.sqrt(np.maximum(var, 0) + self.eps)
+        self.xhat = (x - mu) * self.inv_std
+        return self.params["gamma"] * self.xhat + self.params["beta"]
+
+
+FRAMEWORKS = ("torch", "jax")   # finite differences see only a self-consistent forward and backward
+
+
+@pytest.mark.parametrize("mutant, op, case, dtype, quantity", [
+    (MaxPoolLastMaximum, "max_pool2d", "ties", "float64", "grad:x"),
+    (BatchNormBiasedRunningVar, "batch_norm", "nchw", "float64", "out:running_var"),
+    (BatchNormMomentumOnOld, "batch_norm", "nchw", "float64", "out:running_mean"),
+    (AvgPoolExcludesPadding, "avg_pool2d", "k3_s2_p1", "float64", "out"),
+    (Conv2dFlipsKernel, "conv2d", "basic", "float64", "out"),
+    (LayerNormNaiveVariance, "layer_norm", "large", "float32", "out"),
+], ids=lambda v: v.__name__ if isinstance(v, type) else None)
+def test_a_changed_convention_fails(mutant, op, case, dtype, quantity):
+    spec = registry.get(op)
+    module = types.SimpleNamespace(**{name: getattr(impl, name) for name in impl.__all__})
+    setattr(module, spec.impl, mutant)
+    for oracle in FRAMEWORKS:
+        records = run_check(Check(op, case, oracle, "cpu", dtype), module)
+        statuses = {r["quantity"]: r["status"] for r in records if r["oracle"] == oracle}
+        assert statuses.get(quantity) == "fail", f"{oracle}: {statuses}"
+    # and the unchanged answer key passes the same checks
+    for oracle in FRAMEWORKS:
+        records = run_check(Check(op, case, oracle, "cpu", dtype))
+        assert {r["status"] for r in records if r["oracle"] == oracle} == {"pass"}
