@@ -78,8 +78,8 @@ def _check_bias(layer, b, channels):
     return b
 
 
-def _check_input(layer, x, channels, kernel, stride, padding, dilation, ndim=4):
-    x = float_array(layer, "x", x, ndim=ndim)
+def _check_input(layer, x, channels, kernel, stride, padding, dilation):
+    x = float_array(layer, "x", x, ndim=4)
     dim_equals(layer, "x", x, 1, channels, "the input channels of the kernel")
     sizes = [output_size(s, k, st, p, d)
              for s, k, st, p, d in zip(x.shape[-2:], kernel, stride, padding, dilation)]

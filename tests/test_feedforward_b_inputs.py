@@ -234,6 +234,11 @@ class LayerNormNaiveVariance(impl.LayerNorm):
 
 FRAMEWORKS = ("torch", "jax")   # finite differences see only a self-consistent forward and backward
 
+# oracle.engine caches the implementation's results per id(module): a module freed by one
+# test and a new one at the same address would share results. Keeping every mutant module
+# alive keeps their ids distinct.
+_MUTANT_MODULES = []
+
 
 @pytest.mark.parametrize("mutant, op, case, dtype, quantity", [
     (MaxPoolLastMaximum, "max_pool2d", "ties", "float64", "grad:x"),
@@ -247,6 +252,7 @@ def test_a_changed_convention_fails(mutant, op, case, dtype, quantity):
     spec = registry.get(op)
     module = types.SimpleNamespace(**{name: getattr(impl, name) for name in impl.__all__})
     setattr(module, spec.impl, mutant)
+    _MUTANT_MODULES.append(module)
     for oracle in FRAMEWORKS:
         records = run_check(Check(op, case, oracle, "cpu", dtype), module)
         statuses = {r["quantity"]: r["status"] for r in records if r["oracle"] == oracle}

@@ -179,8 +179,7 @@ SPECS = [
             Case("batch1", _conv((1, 3, 5, 6), (3, 1, 3, 3)), {"padding": 1, "dilation": 2},
                  why="batch size 1, dilation 2"),
         ],
-        torch=lambda a, e, hp: _torch_depthwise(a, e, {k: v for k, v in hp.items() if k != "multiplier"}),
-        jax=lambda a, e, hp: _jax_depthwise(a, e, {k: v for k, v in hp.items() if k != "multiplier"}),
+        torch=_torch_depthwise, jax=_jax_depthwise,
         formulas={"forward": r"y_{n,\,cm + k,\,ij} = b_{cm+k} + \sum_{p,q} W_{cm+k,\,0,\,pq}\, x_{n,c,\,i s + p d,\, j s + q d}",
                   "backward": CONV_FORMULA_BACKWARD + r"\quad\text{(per channel)}"},
         convention="A grouped convolution with groups = C_in; W has shape (C_in * multiplier, 1, KH, KW) "
