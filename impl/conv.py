@@ -70,6 +70,28 @@ def col2im(dwindows, x_shape, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
     return dxp[:, :, ph:ph + h, pw:pw + w]
 
 
+def conv2d_loops(x, W, b, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1):
+    """Conv2d's forward written as its definition, one output position at a time.
+
+    Slow; for reading beside Conv2d and for testing it (tests/test_feedforward_b_inputs.py).
+    """
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    n, _, h, w = x.shape
+    c_out, c_g, kh, kw = W.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    oh, ow = output_size(h, kh, sh, ph, dh), output_size(w, kw, sw, pw, dw)
+    y = np.empty((n, c_out, oh, ow), dtype=np.result_type(x, W))
+    for o in range(c_out):
+        group = o // (c_out // groups)
+        channels = slice(group * c_g, (group + 1) * c_g)      # the input channels o sees
+        for i in range(oh):
+            for j in range(ow):
+                window = xp[:, channels, i * sh:i * sh + dh * (kh - 1) + 1:dh,
+                            j * sw:j * sw + dw * (kw - 1) + 1:dw]
+                y[:, o, i, j] = (window * W[o]).sum(axis=(1, 2, 3)) + b[o]
+    return y
+
+
 def _check_bias(layer, b, channels):
     b = float_array(layer, "b", b, ndim=1)
     if b.shape != (channels,):

@@ -261,3 +261,32 @@ def test_a_changed_convention_fails(mutant, op, case, dtype, quantity):
     for oracle in FRAMEWORKS:
         records = run_check(Check(op, case, oracle, "cpu", dtype))
         assert {r["status"] for r in records if r["oracle"] == oracle} == {"pass"}
+
+
+# ---- The im2col form against the definition, and col2im as the adjoint of im2col
+
+@pytest.mark.parametrize("case", [c.name for c in registry.get("conv2d").cases])
+def test_conv2d_matches_its_loop_definition(case):
+    from oracle.engine import case_data
+    spec, data = registry.get("conv2d"), case_data("conv2d", case, 0)
+    layer = impl.Conv2d(**data.params, **spec.case(case).hparams)
+    pair = lambda v: (v, v) if np.isscalar(v) else tuple(v)
+    hp = {k: pair(v) for k, v in spec.case(case).hparams.items() if k != "groups"}
+    expected = impl.conv.conv2d_loops(data.inputs["x"], data.params["W"], data.params["b"],
+                                      groups=spec.case(case).hparams.get("groups", 1), **hp)
+    np.testing.assert_allclose(layer.forward(data.inputs["x"]), expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("geometry", [
+    dict(stride=(1, 1), padding=(0, 0), dilation=(1, 1)),
+    dict(stride=(2, 1), padding=(1, 2), dilation=(1, 2)),
+    dict(stride=(3, 2), padding=(1, 0), dilation=(2, 1)),
+])
+def test_col2im_is_the_adjoint_of_im2col(geometry):
+    """<im2col(x), d> = <x, col2im(d)> for every x and d: the definition of the adjoint."""
+    x = randn(2, 3, 7, 8)
+    windows = impl.conv.im2col(x, (3, 2), **geometry)
+    d = randn(*windows.shape)
+    back = impl.conv.col2im(d, x.shape, **geometry)
+    assert back.shape == x.shape
+    np.testing.assert_allclose((windows * d).sum(), (x * back).sum(), rtol=1e-12)
