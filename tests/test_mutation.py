@@ -47,8 +47,13 @@ def test_an_equivalent_mutant_survives():
 
 def test_every_allowlist_entry_names_a_current_mutant_and_gives_a_reason():
     allowlist = mutate.load_allowlist()
-    keys = {m.key for m in mutate.all_mutants()}
-    stale = [k for k in allowlist if k not in keys]
+    mutants = mutate.all_mutants()
+    keys = {m.key for m in mutants}
+    functions = {(m.file, m.function) for m in mutants}
+    # an entry for a function that is not here (yet) is kept; one whose function is here
+    # but whose mutation no longer exists is stale
+    stale = [k for k in allowlist if k not in keys
+             and tuple(k.split(" | ")[:2]) in functions]
     assert not stale, f"tools/equivalent_mutants.txt names mutants that no longer exist: {stale}"
     assert all(len(reason) > 20 for reason in allowlist.values())
 

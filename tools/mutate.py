@@ -436,10 +436,10 @@ def load_allowlist(path=ALLOWLIST):
             line = line.strip()
             if not line or line.startswith("#"):
                 continue
-            parts = [p.strip() for p in line.split(" | ")]
-            if len(parts) != 4 or not parts[3]:
+            key, _, reason = line.rpartition(" | ")   # the code itself may hold " | "
+            if key.count(" | ") < 2 or not reason.strip():
                 raise ValueError(f"{path}: expected 'file | function | mutation | reason', got {line!r}")
-            allowed[" | ".join(parts[:3])] = parts[3]
+            allowed[key.strip()] = reason.strip()
     return allowed
 
 
