@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import impl
-from impl.recurrent import LSTMStep, RNNStep, sigmoid
+from impl.recurrent import LSTMStep, RNNStep
 from oracle.engine import Check, run_check
 
 

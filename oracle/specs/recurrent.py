@@ -8,7 +8,7 @@ lengths); jax references are written from the equations with lax.scan.
 """
 import numpy as np
 
-from ..frameworks import F, jax, jnn, jnp, lax, torch
+from ..frameworks import F, jnn, jnp, lax, torch
 from ..spec import Case, CaseData, OpSpec
 from ._cases import normal, weight
 
