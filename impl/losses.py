@@ -585,6 +585,7 @@ class CTC(Layer):
         mask = np.arange(self.logp.shape[1])[None, :] < self.input_lengths[:, None]
         # dL_n/dlogits = softmax(logits) - gamma, on the first T_n frames only
         grad = (np.exp(self.logp) - self.gamma) * mask[:, :, None]
-        if self.zero_infinity:
-            grad[self.impossible] = 0.0
+        # p(l|x) = 0: the gradient of -log 0 is undefined (NaN on every frame, as PyTorch),
+        # or 0 with zero_infinity
+        grad[self.impossible[:, None] & mask] = 0.0 if self.zero_infinity else np.nan
         return grad * upstream[:, None, None]
