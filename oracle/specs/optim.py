@@ -288,7 +288,7 @@ def _optax_clip(transformation, with_norm):
         clipped, _ = t.update(grads, t.init(grads))
         result = _result(clipped, {})
         if with_norm:
-            result["out:total_norm"] = np.asarray(optax.global_norm(grads))
+            result["out:total_norm"] = np.asarray(optax.tree.norm(grads))
         return result
     return run
 
