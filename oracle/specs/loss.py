@@ -301,8 +301,12 @@ SPECS = [
         ],
         torch=_torch_cross_entropy,
         jax=_jax_cross_entropy,
-        formulas={"forward": r"L = -\frac{1}{N}\sum_{n}\sum_{c} t_{nc} \log \frac{e^{x_{nc}}}{\sum_k e^{x_{nk}}}",
-                  "backward": r"\frac{\partial L}{\partial x_{nc}} = \frac{1}{N}\,(y_{nc} - t_{nc})"},
+        formulas={"forward": r"L = -\frac{1}{D}\sum_{n}\sum_{c} q_{nc} \log y_{nc},\quad "
+                             r"y_{nc} = \frac{e^{x_{nc}}}{\sum_k e^{x_{nk}}},\quad "
+                             r"q_{nc} = w_c\left((1 - \varepsilon)\, t_{nc} + \frac{\varepsilon}{C}\right),\quad "
+                             r"D = \sum_{n \text{ counted}} w_{t_n} \ (N \text{ for distributions})",
+                  "backward": r"\frac{\partial L}{\partial x_{nc}} = \frac{1}{D}\left(y_{nc} \sum_k q_{nk} - q_{nc}\right)"
+                              r"\quad (= \tfrac{1}{N}(y_{nc} - t_{nc}) \text{ unweighted})"},
         convention="PyTorch's cross_entropy. Targets are class indices or distributions (one-hot or "
                    "probabilities). With class indices, 'mean' divides by the summed class weights of the "
                    "targets that are not ignore_index (N without weights); with distributions it divides "
