@@ -21,6 +21,8 @@ import math
 
 import numpy as np
 
+from .. import jax_oracle
+from ..errors import Unavailable
 from ..frameworks import jax, torch
 from ..impl_runner import layer_class
 from ..seeding import rng_for
@@ -84,6 +86,12 @@ def _torch_layout(shape, hp):
     return (shape[out_axis], shape[in_axis], *rest)
 
 
+def _cpu_only(ctx):
+    if ctx.device != "cpu":
+        raise Unavailable("torch's analytic targets and fan rule do not depend on the device: "
+                          "checked on cpu")
+
+
 def _torch_fans(shape, hp):
     return torch.nn.init._calculate_fan_in_and_fan_out(torch.empty(_torch_layout(shape, hp)))
 
@@ -91,6 +99,7 @@ def _torch_fans(shape, hp):
 def _torch_target(kind, uniform):
     """torch.nn.init's documented std: xavier gain sqrt(2/(fan_in+fan_out)); kaiming gain/sqrt(fan)."""
     def run(spec, ctx):
+        _cpu_only(ctx)
         shape, hp = _split(ctx.hp)
         fan_in, fan_out = _torch_fans(shape, hp)
         if kind == "xavier":
@@ -117,7 +126,8 @@ def _jax_draw(kind, uniform):
             scale, mode, "uniform" if uniform else "normal",
             in_axis=hp.get("in_axis", 1), out_axis=hp.get("out_axis", 0))
         seed = int(rng_for(ctx.seed, spec.name, ctx.case, "jax-draw").integers(2 ** 31))
-        w = init(jax.random.PRNGKey(seed), shape, dtype=np.dtype(ctx.dtype))
+        with jax.default_device(jax_oracle.device(ctx.device)):
+            w = init(jax.random.PRNGKey(seed), shape, dtype=np.dtype(ctx.dtype))
         return _statistics(np.asarray(w), uniform)
     return run
 
@@ -179,6 +189,7 @@ def _impl_fans(spec, ctx):
 
 
 def _torch_fans_runner(spec, ctx):
+    _cpu_only(ctx)
     shape, hp = _split(ctx.hp)
     fan_in, fan_out = _torch_fans(shape, hp)
     return {"out:fan_in": np.asarray(fan_in), "out:fan_out": np.asarray(fan_out)}

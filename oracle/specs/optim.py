@@ -8,7 +8,8 @@ learner's optimizer is graded the same way. Finite differences do not apply.
 """
 import numpy as np
 
-from ..frameworks import jnp, optax, torch
+from .. import jax_oracle, torch_oracle
+from ..frameworks import jax, jnp, optax, torch
 from ..impl_runner import layer_class
 from ..spec import Case, CaseData, OpSpec
 from ._cases import normal
@@ -61,18 +62,19 @@ def _torch_optimizer(make, states=None):
     """make(params: list of tensors, hp) -> torch.optim optimizer; states(state dict, hp) ->
     {our state name: tensor} in the answer key's form."""
     def run(spec, ctx):
+        dev = torch_oracle.device(ctx.device)
         params, grads = _start(ctx)
-        tensors = {name: torch.tensor(value, requires_grad=True) for name, value in params.items()}
+        tensors = {name: torch_oracle.to_tensor(value, dev, True) for name, value in params.items()}
         optimizer = make(list(tensors.values()), ctx.hp)
         for g in grads:
             for name, t in tensors.items():
-                t.grad = torch.tensor(g[name])
+                t.grad = torch_oracle.to_tensor(g[name], dev)
             optimizer.step()
-        final = {name: t.detach().numpy() for name, t in tensors.items()}
+        final = {name: torch_oracle.to_numpy(t) for name, t in tensors.items()}
         per_state = {}
         for name, t in tensors.items():
             for state, value in (states(optimizer.state[t], ctx.hp) if states else {}).items():
-                per_state.setdefault(state, {})[name] = value.detach().numpy()
+                per_state.setdefault(state, {})[name] = torch_oracle.to_numpy(value)
         return _result(final, per_state)
     return run
 
@@ -80,15 +82,16 @@ def _torch_optimizer(make, states=None):
 def _optax_optimizer(make, states=None):
     """make(hp) -> optax transformation; states(opt_state, hp) -> {our state name: {param: array}}."""
     def run(spec, ctx):
-        params, grads = _start(ctx)
-        params = {name: jnp.asarray(value) for name, value in params.items()}
-        transformation = make(ctx.hp)
-        opt_state = transformation.init(params)
-        for g in grads:
-            updates, opt_state = transformation.update({k: jnp.asarray(v) for k, v in g.items()},
-                                                       opt_state, params)
-            params = optax.apply_updates(params, updates)
-        return _result(params, states(opt_state, ctx.hp) if states else {})
+        with jax.default_device(jax_oracle.device(ctx.device)):
+            params, grads = _start(ctx)
+            params = {name: jnp.asarray(value) for name, value in params.items()}
+            transformation = make(ctx.hp)
+            opt_state = transformation.init(params)
+            for g in grads:
+                updates, opt_state = transformation.update({k: jnp.asarray(v) for k, v in g.items()},
+                                                           opt_state, params)
+                params = optax.apply_updates(params, updates)
+            return _result(params, states(opt_state, ctx.hp) if states else {})
     return run
 
 
@@ -269,27 +272,29 @@ def _impl_clip(spec, ctx):
 def _torch_clip(clip):
     """clip(tensors, hp) clips the tensors' .grad in place and returns the total norm or None."""
     def run(spec, ctx):
-        tensors = {name: torch.zeros(g.shape, dtype=torch.as_tensor(g).dtype, requires_grad=True)
+        dev = torch_oracle.device(ctx.device)
+        tensors = {name: torch_oracle.to_tensor(np.zeros_like(g), dev, True)
                    for name, g in ctx.data.inputs.items()}
         for name, t in tensors.items():
-            t.grad = torch.tensor(ctx.data.inputs[name])
+            t.grad = torch_oracle.to_tensor(ctx.data.inputs[name], dev)
         total_norm = clip(list(tensors.values()), ctx.hp)
-        result = _result({name: t.grad.numpy() for name, t in tensors.items()}, {})
+        result = _result({name: torch_oracle.to_numpy(t.grad) for name, t in tensors.items()}, {})
         if total_norm is not None:
-            result["out:total_norm"] = total_norm.detach().numpy()
+            result["out:total_norm"] = torch_oracle.to_numpy(total_norm)
         return result
     return run
 
 
 def _optax_clip(transformation, with_norm):
     def run(spec, ctx):
-        grads = {name: jnp.asarray(g) for name, g in ctx.data.inputs.items()}
-        t = transformation(ctx.hp)
-        clipped, _ = t.update(grads, t.init(grads))
-        result = _result(clipped, {})
-        if with_norm:
-            result["out:total_norm"] = np.asarray(optax.tree.norm(grads))
-        return result
+        with jax.default_device(jax_oracle.device(ctx.device)):
+            grads = {name: jnp.asarray(g) for name, g in ctx.data.inputs.items()}
+            t = transformation(ctx.hp)
+            clipped, _ = t.update(grads, t.init(grads))
+            result = _result(clipped, {})
+            if with_norm:
+                result["out:total_norm"] = np.asarray(optax.tree.norm(grads))
+            return result
     return run
 
 
