@@ -1,4 +1,6 @@
 """Losses: the gradient of the prediction, for every reduction."""
+import warnings
+
 import numpy as np
 
 from ..frameworks import F, jax, jnn, jnp, optax, torch
@@ -174,6 +176,13 @@ def _kl_pair(n, c, log_target=False, zeros=()):
         p /= p.sum(axis=1, keepdims=True)
         return CaseData(inputs={"logq": logq}, extra={"target": np.log(p) if log_target else p})
     return make
+
+
+def _torch_kl_div(a, e, hp):
+    with warnings.catch_warnings():   # torch warns that 'mean' is per element: the convention says so
+        warnings.filterwarnings("ignore", message="reduction: 'mean' divides")
+        return F.kl_div(a["logq"], e["target"], reduction=_reduction(hp),
+                        log_target=hp.get("log_target", False))
 
 
 def _jax_kl_div(a, e, hp):
@@ -461,8 +470,7 @@ SPECS = [
             Case("log_target", _kl_pair(4, 3, log_target=True),
                  hparams={"reduction": "batchmean", "log_target": True}),
         ],
-        torch=lambda a, e, hp: F.kl_div(a["logq"], e["target"], reduction=_reduction(hp),
-                                        log_target=hp.get("log_target", False)),
+        torch=_torch_kl_div,
         jax=_jax_kl_div,
         formulas={"forward": r"\ell_{nc} = p_{nc}\left(\log p_{nc} - \log q_{nc}\right)",
                   "backward": r"\frac{\partial \ell_{nc}}{\partial \log q_{nc}} = -p_{nc}"},
