@@ -300,27 +300,45 @@ class BCE(Layer):
         return local * _per_item_upstream(self, dout, p.shape)
 
 
+def _softplus(x):
+    """log(1 + e^x) = max(x, 0) + log(1 + e^-|x|), stable for any |x|."""
+    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+
+
+def _sigmoid(x):
+    """1 / (1 + e^-x) for x >= 0 and e^x / (1 + e^x) otherwise: no overflow."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
 class BCEWithLogits(Layer):
-    """Sigmoid then binary cross-entropy, on logits x (PyTorch's binary_cross_entropy_with_logits):
-        l = max(x, 0) - x t + log(1 + exp(-|x|))      (stable for any |x|)
-    Backward: dl/dx = sigmoid(x) - t.
+    """Sigmoid then binary cross-entropy, on logits x (PyTorch's binary_cross_entropy_with_logits).
+    With -log sigmoid(x) = softplus(-x) and -log(1 - sigmoid(x)) = softplus(x):
+        l = w t softplus(-x) + (1 - t) softplus(x)      (stable for any |x|)
+    where w = pos_weight (one weight per class, the last axis; 1 when not given) weighs
+    the positive term. Backward: dl/dx = sigmoid(x) (w t + 1 - t) - w t, which is
+    sigmoid(x) - t for w = 1.
     """
 
-    def __init__(self, reduction="mean"):
+    def __init__(self, reduction="mean", pos_weight=None):
         super().__init__()
         self.reduction = _reduction(self, reduction)
+        self.pos_weight = pos_weight
 
     def forward(self, x, t):
         x, t = _prediction_and_target(self, x, t, "x", "t")
-        self.x, self.t = x, t
-        return _reduce(self.reduction, np.maximum(x, 0) - x * t + np.log1p(np.exp(-np.abs(x))))
+        w = 1.0
+        if self.pos_weight is not None:
+            w = float_array(self, "pos_weight", np.asarray(self.pos_weight, dtype=x.dtype), ndim=1)
+            same_shape(self, "pos_weight", w, x.shape[-1:], "one weight per class (the last axis of x)")
+        self.x, self.t, self.w = x, t, w
+        return _reduce(self.reduction, w * t * _softplus(-x) + (1 - t) * _softplus(x))
 
     def backward(self, dout=1.0):
         require_forward(self, "x")
-        # sigmoid(x) = 1 / (1 + e^-x) for x >= 0 and e^x / (1 + e^x) otherwise: no overflow
-        e = np.exp(-np.abs(self.x))
-        sigmoid = np.where(self.x >= 0, 1 / (1 + e), e / (1 + e))
-        return (sigmoid - self.t) * _per_item_upstream(self, dout, self.x.shape)
+        wt = self.w * self.t
+        local = _sigmoid(self.x) * (wt + 1 - self.t) - wt
+        return local * _per_item_upstream(self, dout, self.x.shape)
 
 
 class NLL(Layer):

@@ -135,3 +135,8 @@ def test_initializer_fans_need_two_axes():
         impl.fan_in_and_fan_out((5,))
     with pytest.raises(ValueError, match="mode must be"):
         impl.HeNormal(mode="avg")
+
+
+def test_pos_weight_one_per_class():
+    with pytest.raises(ShapeError, match=r"BCEWithLogits: argument 'pos_weight' must have shape \(3,\)"):
+        impl.BCEWithLogits(pos_weight=(1.0, 2.0)).forward(X, np.zeros_like(X))

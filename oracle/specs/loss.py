@@ -61,14 +61,14 @@ def _jax_cross_entropy(a, e, hp):
     return _reduce(losses, reduction, jnp.sum)
 
 
-def _torch_weight(hp, x):
-    w = hp.get("weight")
-    return None if w is None else torch.tensor(w, dtype=x.dtype, device=x.device)
+def _torch_constant(values, x):
+    """Hyperparameter values (class weights, pos_weight) as a tensor beside x, or None."""
+    return None if values is None else torch.tensor(values, dtype=x.dtype, device=x.device)
 
 
 def _torch_cross_entropy(a, e, hp):
     x = a["x"]
-    return F.cross_entropy(x, e["target"], weight=_torch_weight(hp, x),
+    return F.cross_entropy(x, e["target"], weight=_torch_constant(hp.get("weight"), x),
                            ignore_index=hp.get("ignore_index", IGNORE),
                            label_smoothing=hp.get("label_smoothing", 0.0),
                            reduction=hp.get("reduction", "mean"))
@@ -141,6 +141,14 @@ def _logit_pairs(*shape, scale=1.0, extreme=False):
             t.flat[:4] = (1.0, 1.0, 0.0, 0.0)
         return CaseData(inputs={"x": x}, extra={"t": t})
     return make
+
+
+def _jax_bce_with_logits(a, e, hp):
+    x, t = a["x"], e["t"]
+    if hp.get("pos_weight") is None:
+        return _jax_reduce(optax.sigmoid_binary_cross_entropy(x, t), hp)
+    w = jnp.asarray(hp["pos_weight"], dtype=x.dtype)
+    return _jax_reduce(w * t * jnn.softplus(-x) + (1 - t) * jnn.softplus(x), hp)
 
 
 def _log_probabilities(n, c, ignored=()):
@@ -426,13 +434,21 @@ SPECS = [
             Case("none", _logit_pairs(4, 3), hparams={"reduction": "none"}),
             Case("logits_100", _logit_pairs(3, 4, scale=20.0, extreme=True), hparams={"reduction": "none"},
                  why="logits of magnitude 100 with both targets: no overflow, no log(0)"),
+            Case("pos_weight", _logit_pairs(4, 3), hparams={"pos_weight": (3.0, 0.5, 1.0)},
+                 why="pos_weight weighs the positive term per class (the last axis)"),
+            Case("pos_weight_logits_100", _logit_pairs(3, 4, scale=20.0, extreme=True),
+                 hparams={"pos_weight": (2.0, 0.25, 1.0, 4.0), "reduction": "sum"}),
         ],
-        torch=lambda a, e, hp: F.binary_cross_entropy_with_logits(a["x"], e["t"], reduction=_reduction(hp)),
-        jax=lambda a, e, hp: _jax_reduce(optax.sigmoid_binary_cross_entropy(a["x"], e["t"]), hp),
-        formulas={"forward": r"\ell = \max(x, 0) - x t + \log\left(1 + e^{-|x|}\right)",
-                  "backward": r"\frac{\partial \ell}{\partial x} = \sigma(x) - t"},
-        convention="PyTorch's binary_cross_entropy_with_logits; optax.sigmoid_binary_cross_entropy "
-                   "(unreduced) is the jax witness.",
+        torch=lambda a, e, hp: F.binary_cross_entropy_with_logits(
+            a["x"], e["t"], pos_weight=_torch_constant(hp.get("pos_weight"), a["x"]),
+            reduction=_reduction(hp)),
+        jax=_jax_bce_with_logits,
+        formulas={"forward": r"\ell = w\, t\, \mathrm{softplus}(-x) + (1 - t)\, \mathrm{softplus}(x)",
+                  "backward": r"\frac{\partial \ell}{\partial x} = \sigma(x)\,(w t + 1 - t) - w t "
+                              r"\quad (= \sigma(x) - t \text{ for } w = 1)"},
+        convention="PyTorch's binary_cross_entropy_with_logits, pos_weight w per class (the last axis). "
+                   "The jax witness is optax.sigmoid_binary_cross_entropy (unreduced) without pos_weight, "
+                   "which optax lacks, and jax.nn.softplus with it.",
         hints=batch_hint("x"),
     ),
     OpSpec(
@@ -448,7 +464,7 @@ SPECS = [
                  why="no counted target: 'mean' is NaN (0/0, as PyTorch) with a zero gradient; "
                      "finite differences of a NaN loss are meaningless"),
         ],
-        torch=lambda a, e, hp: F.nll_loss(a["logp"], e["target"], weight=_torch_weight(hp, a["logp"]),
+        torch=lambda a, e, hp: F.nll_loss(a["logp"], e["target"], weight=_torch_constant(hp.get("weight"), a["logp"]),
                                           ignore_index=hp.get("ignore_index", IGNORE),
                                           reduction=_reduction(hp)),
         jax=_jax_nll,
