@@ -14,7 +14,9 @@ import os
 import platform
 import re
 import shutil
+import signal
 import sys
+import threading
 import uuid
 from importlib import metadata
 
@@ -188,8 +190,21 @@ def pytest_configure(config):
     config.stash[RUN_KEY] = run
     if not run.is_worker:
         shutil.rmtree(os.path.join(run.report_dir, ".parts"), ignore_errors=True)
+        _finish_on_sigterm()
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(XdistHooks(run), "backprop-oracle-xdist")
+
+
+def _finish_on_sigterm():
+    """A terminated run (a CI time limit, `timeout`, `kill`) ends like Ctrl-C: pytest
+    unwinds, the session finishes and the report is written, marked partial."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        def interrupt(signum, frame):
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)   # a second SIGTERM kills at once
+            raise KeyboardInterrupt("terminated (SIGTERM)")
+        signal.signal(signal.SIGTERM, interrupt)
 
 
 class XdistHooks:

@@ -70,7 +70,9 @@ _impl_results = {}
 
 def implementation_result(check, seed, module):
     """The implementation's quantities for (op, case, dtype), computed once per process."""
-    key = (check.op, check.case, seed, check.dtype, id(module))
+    # The module itself (not id()) is in the key: it stays alive, so no other module
+    # can later reuse its address and be served its results.
+    key = (check.op, check.case, seed, check.dtype, module)
     if key not in _impl_results:
         spec = registry.get(check.op)
         try:
