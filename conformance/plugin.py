@@ -24,9 +24,10 @@ from oracle import registry
 from oracle.engine import all_checks, run_check
 from reports.model import counts, write_results
 
-from . import loading, options
+from . import adapters, grading, loading, options
 
 RUN_KEY = pytest.StashKey()
+DEFAULT_CHECK_TIMEOUT = 60.0   # seconds; learner code only (the answer key has no limit)
 
 
 def _now():
@@ -55,7 +56,10 @@ class Run:
         self.started = workerinput["bo_started"] if workerinput else _now()
         self.parts_dir = os.path.join(self.report_dir, ".parts", self.run_id)
         self.impl_name = config.getoption("impl")
-        self.module = loading.load_implementation(self.impl_name)
+        self.impl_style = config.getoption("impl_style")
+        self.module = adapters.adapt(loading.load_implementation(self.impl_name), self.impl_style)
+        self.check_timeout = self._check_timeout(config)
+        self.timed_out = {}   # (op, case, dtype) -> the error text of the first timeout
         self.expected_ids, self.finished_ids, self.crashes = None, set(), []
         specs = [s for s in registry.all_specs()
                  if self.selection["ops"] is None or s.name in self.selection["ops"]]
@@ -66,6 +70,13 @@ class Run:
         self.checks = all_checks(specs, self.selection["oracles"], self.selection["devices"],
                                  self.selection["dtypes"])
         self.by_id = {c.id: c for c in self.checks}
+
+    def _check_timeout(self, config):
+        """Seconds per check: --check-timeout, else 60 for learner code, else none (0)."""
+        value = config.getoption("check_timeout")
+        if value is None:
+            value = 0.0 if self.impl_name == "impl" else DEFAULT_CHECK_TIMEOUT
+        return value if value > 0 else 0.0
 
     def check_of(self, nodeid):
         """The check a test id runs, or None for a test that is not a check."""
@@ -96,11 +107,22 @@ class Run:
 
     def check(self, check):
         """Run one check, record it, and turn it into a pytest outcome."""
-        records = run_check(check, self.module, self.seed)
+        key = (check.op, check.case, check.dtype)
+        if key in self.timed_out:   # the same implementation call would hang again
+            records = [timeout_record(check, self.timed_out[key])]
+        else:
+            try:
+                records = run_check(check, self.module, self.seed)
+            except pytest.fail.Exception as err:
+                if "Timeout" not in str(err):
+                    raise
+                self.timed_out[key] = timeout_text(err, self.check_timeout)
+                records = [timeout_record(check, self.timed_out[key])]
         self.write(records)
         statuses = {r["status"] for r in records}
         if statuses & {"fail", "error"}:
-            pytest.fail(failure_text(check, records, self.seed), pytrace=False)
+            pytest.fail(failure_text(check, records, self.seed, self.impl_args()),
+                        pytrace=False)
         if "not_attempted" in statuses:
             pytest.skip(f"not attempted: {records[0]['message']}")
         if statuses == {"skipped"}:
@@ -112,6 +134,10 @@ class Run:
         return {
             "impl": loading.describe(self.module) if self.impl_name != "impl" else "impl (the answer key)",
             "impl_name": self.impl_name,
+            "impl_style": self.impl_style,
+            "adapter": (f"{self.impl_style}: conformance/adapters/{self.impl_style}.py"
+                        if self.impl_style != "native" else "none"),
+            "check_timeout": self.check_timeout or None,
             "seed": self.seed,
             "oracles": list(self.selection["oracles"]),
             "devices": list(self.selection["devices"]),
@@ -139,6 +165,7 @@ class Run:
     def finish(self, exitstatus):
         records = self.read_parts()
         results = {"meta": self.meta(exitstatus), "records": records}
+        results["meta"]["grade"] = grading.grade(records)
         os.makedirs(self.report_dir, exist_ok=True)
         results_path = os.path.join(self.report_dir, "results.json")
         write_results(results_path, results["meta"], records)
@@ -152,7 +179,25 @@ class Run:
         self.summary = (results_path, index, counts(records), results["meta"])
 
 
-def failure_text(check, records, seed):
+    def impl_args(self):
+        """The --impl and --impl-style arguments of this run, for a rerun command."""
+        args = f" --impl {self.impl_name}" if self.impl_name != "impl" else ""
+        return args + (f" --impl-style {self.impl_style}" if self.impl_style != "native" else "")
+
+
+def timeout_text(err, seconds):
+    """Where the implementation was when the timeout stopped it, and for how long it ran."""
+    from oracle.engine import error_excerpt
+    where = error_excerpt(err).splitlines()[:-1]
+    return "\n".join([f"stopped after {seconds:g} s (--check-timeout): an endless loop?"] + where)
+
+
+def timeout_record(check, text):
+    from oracle.engine import _record
+    return _record(check, registry.get(check.op), "error", message=text)
+
+
+def failure_text(check, records, seed, impl_args=""):
     lines = []
     for r in records:
         if r["status"] == "error":
@@ -162,13 +207,12 @@ def failure_text(check, records, seed):
                        if r["margin"] is not None else "")
             lines.append(f"{r['quantity']}: {figures}atol {r['atol']:g}, rtol {r['rtol']:g}"
                          f"\n    {r['diagnosis'] or r['message']}")
-    lines.append(f"rerun: {rerun_command(check, seed)}")
+    lines.append(f"rerun: {rerun_command(check, seed)}{impl_args}")
     return f"{check.id}\n" + "\n".join(lines)
 
 
-def rerun_command(check, seed, impl="impl"):
+def rerun_command(check, seed):
     extra = f" --seed {seed}" if seed else ""
-    extra += f" --impl {impl}" if impl != "impl" else ""
     return f'pytest "conformance/test_ops.py::test_op[{check.id}]"{extra}'
 
 
@@ -210,8 +254,11 @@ def pytest_generate_tests(metafunc):
     if "check" not in metafunc.fixturenames:
         return
     run = metafunc.config.stash[RUN_KEY]
+    # A per-check time limit for learner code, unless pytest-timeout's own --timeout is given.
+    limit = ([pytest.mark.timeout(run.check_timeout)]
+             if run.check_timeout and metafunc.config.getoption("timeout", None) is None else [])
     params = [pytest.param(c, id=c.id, marks=[getattr(pytest.mark, registry.get(c.op).family),
-                                               pytest.mark.xdist_group(c.op)])
+                                               pytest.mark.xdist_group(c.op)] + limit)
               for c in run.checks]
     metafunc.parametrize("check", params)
 
@@ -271,6 +318,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     terminalreporter.write_sep("=", "backprop-oracle")
     terminalreporter.write_line(f"records: {line}" + ("  [PARTIAL: " + meta["partial_reason"] + "]"
                                                     if meta["partial"] else ""))
+    for line in grading.summary_lines(meta["grade"]):
+        terminalreporter.write_line(line)
     terminalreporter.write_line(f"results: {results_path}")
     if index:
         terminalreporter.write_line(f"report:  {index}")

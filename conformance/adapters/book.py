@@ -1,0 +1,113 @@
+"""The 『ゼロから作るDeep Learning』 style: layer classes of the book's common/layers.py.
+
+    Affine(W, b)          W (in, out); params = [W, b], grads = [dW, db] (book 2),
+                          or attributes dW, db (book 1); x of shape (N, D)
+    Relu(), Sigmoid()     forward(x), backward(dout)
+    SoftmaxWithLoss()     forward(x, t) -> the batch mean, backward(dout=1) -> dx;
+                          t class labels or one-hot rows
+
+backward(dout) returns dx and stores the parameter gradients in place; the
+adapter copies them into `grads` under the answer key's names.
+"""
+import numpy as np
+
+from ._common import class_labels, flatten_batch, reduction_scale
+
+STYLE = "book"
+
+
+def learner_grads(layer, names):
+    """The parameter gradients of a book-style layer: the list `grads`, or attributes dW, db."""
+    grads = getattr(layer, "grads", None)
+    if isinstance(grads, (list, tuple)) and len(grads) == len(names):
+        return {n: np.array(g, copy=True) for n, g in zip(names, grads)}
+    if all(hasattr(layer, "d" + n) for n in names):
+        return {n: np.array(getattr(layer, "d" + n), copy=True) for n in names}
+    raise AttributeError(f"{type(layer).__name__}: after backward, expected `grads` as a list of "
+                         f"{len(names)} arrays ({', '.join('d' + n for n in names)}) or attributes "
+                         f"{', '.join('d' + n for n in names)}")
+
+
+def _learner_class(module, name):
+    return getattr(module, name, None)
+
+
+def affine(module):
+    Learner = _learner_class(module, "Affine")
+    if Learner is None:
+        return None
+
+    class Affine:
+        """The learner's Affine(W, b), any leading batch shape flattened into one axis."""
+
+        def __init__(self, W, b):
+            self.layer = Learner(W, b)
+            self.params, self.grads = {"W": W, "b": b}, {}
+
+        def forward(self, x):
+            self.x_shape = x.shape
+            out = self.layer.forward(flatten_batch(x))
+            return out.reshape(x.shape[:-1] + (out.shape[-1],))
+
+        def backward(self, dout):
+            dx = self.layer.backward(flatten_batch(dout))
+            self.grads = learner_grads(self.layer, ("W", "b"))
+            return dx.reshape(self.x_shape)
+    return Affine
+
+
+def elementwise(name):
+    def make(module):
+        Learner = _learner_class(module, name)
+        if Learner is None:
+            return None
+
+        class Elementwise:
+            def __init__(self):
+                self.layer = Learner()
+                self.params, self.grads = {}, {}
+
+            def forward(self, x):
+                return self.layer.forward(x)
+
+            def backward(self, dout):
+                return self.layer.backward(dout)
+        Elementwise.__name__ = Elementwise.__qualname__ = name
+        return Elementwise
+    return make
+
+
+def softmax_with_loss(module):
+    Learner = _learner_class(module, "SoftmaxWithLoss")
+    if Learner is None:
+        return None
+
+    class SoftmaxCrossEntropy:
+        """The learner's SoftmaxWithLoss; 'sum' is N times the book's batch mean.
+
+        The book's backward ignores its dout in one edition, so the adapter calls
+        backward(1) and multiplies by the (scalar) upstream gradient itself.
+        """
+
+        def __init__(self, reduction="mean"):
+            self.reduction = reduction
+            self.layer = Learner()
+            self.params, self.grads = {}, {}
+
+        def forward(self, x, target):
+            self.scale = reduction_scale(self.reduction, len(x), STYLE)
+            target = np.asarray(target)
+            class_labels(target, STYLE)           # refuses probability targets
+            return self.layer.forward(x, target) * self.scale
+
+        def backward(self, dout=1.0):
+            return self.layer.backward(1.0) * (np.asarray(dout) * self.scale)
+    return SoftmaxCrossEntropy
+
+
+CLASSES = {
+    "Affine": affine,
+    "Relu": elementwise("Relu"),
+    "Sigmoid": elementwise("Sigmoid"),
+    "SoftmaxCrossEntropy": softmax_with_loss,
+}

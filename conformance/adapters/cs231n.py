@@ -1,0 +1,88 @@
+"""The CS231n style: pairs of functions of the assignments' layers.py.
+
+    affine_forward(x, w, b) -> (out, cache)      w (D, M); x (N, d_1, ..., d_k)
+    affine_backward(dout, cache) -> (dx, dw, db)
+    relu_forward(x) -> (out, cache);  relu_backward(dout, cache) -> dx
+    sigmoid_forward / sigmoid_backward, tanh_forward / tanh_backward: the same pattern
+    softmax_loss(x, y) -> (loss, dx)             y class labels; the batch mean
+"""
+import numpy as np
+
+from ._common import class_labels, flatten_batch, reduction_scale
+
+STYLE = "cs231n"
+
+
+def affine(module):
+    forward, backward = (getattr(module, n, None) for n in ("affine_forward", "affine_backward"))
+    if forward is None or backward is None:
+        return None
+
+    class Affine:
+        """affine_forward / affine_backward, any leading batch shape flattened into one axis."""
+
+        def __init__(self, W, b):
+            self.params, self.grads = {"W": W, "b": b}, {}
+
+        def forward(self, x):
+            self.x_shape = x.shape
+            out, self.cache = forward(flatten_batch(x), self.params["W"], self.params["b"])
+            return out.reshape(x.shape[:-1] + (out.shape[-1],))
+
+        def backward(self, dout):
+            dx, dw, db = backward(flatten_batch(dout), self.cache)
+            self.grads = {"W": dw, "b": db}
+            return np.reshape(dx, self.x_shape)
+    return Affine
+
+
+def elementwise(name, prefix):
+    def make(module):
+        forward, backward = (getattr(module, f"{prefix}_{n}", None) for n in ("forward", "backward"))
+        if forward is None or backward is None:
+            return None
+
+        class Elementwise:
+            def __init__(self):
+                self.params, self.grads = {}, {}
+
+            def forward(self, x):
+                out, self.cache = forward(x)
+                return out
+
+            def backward(self, dout):
+                return backward(dout, self.cache)
+        Elementwise.__name__ = Elementwise.__qualname__ = name
+        return Elementwise
+    return make
+
+
+def softmax_loss(module):
+    loss_and_grad = getattr(module, "softmax_loss", None)
+    if loss_and_grad is None:
+        return None
+
+    class SoftmaxCrossEntropy:
+        """softmax_loss(x, y) -> (loss, dx): the batch mean; 'sum' is N times it."""
+
+        def __init__(self, reduction="mean"):
+            self.reduction = reduction
+            self.params, self.grads = {}, {}
+
+        def forward(self, x, target):
+            self.scale = reduction_scale(self.reduction, len(x), STYLE)
+            loss, self.dx = loss_and_grad(x, class_labels(target, STYLE))
+            return loss * self.scale
+
+        def backward(self, dout=1.0):
+            return self.dx * (np.asarray(dout) * self.scale)
+    return SoftmaxCrossEntropy
+
+
+CLASSES = {
+    "Affine": affine,
+    "Relu": elementwise("Relu", "relu"),
+    "Sigmoid": elementwise("Sigmoid", "sigmoid"),
+    "Tanh": elementwise("Tanh", "tanh"),
+    "SoftmaxCrossEntropy": softmax_loss,
+}
