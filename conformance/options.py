@@ -29,9 +29,9 @@ def add_options(parser):
                          "(『ゼロから作るDeep Learning』 layers) or cs231n (forward/backward "
                          "functions); an adapter maps the last two (default: native)")
     group.addoption("--check-timeout", type=float, default=None,
-                    help="seconds one check may run before it is stopped and recorded as an "
-                         "error (default: 60 when --impl is not the answer key, else none; "
-                         "0 for none; pytest-timeout's --timeout, if given, wins)")
+                    help="seconds the implementation may take on one case (forward and "
+                         "backward) before it is stopped and recorded as an error (default: 60 "
+                         "when --impl is not the answer key, else none; 0 for none)")
     group.addoption("--op", default=None,
                     help="comma-separated op names to check (default: every op)")
 
