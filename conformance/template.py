@@ -92,7 +92,7 @@ def _add_imports(func, imports, written):
         if isinstance(value, types.ModuleType):
             alias = "" if value.__name__ == name else f" as {name}"
             imports.add(f"import {value.__name__}{alias}")
-        elif getattr(value, "__module__", None):
+        else:   # a class or function where it is defined; a constant where the code found it
             module = value.__module__ if inspect.isclass(value) or inspect.isfunction(value) \
                 else func.__module__
             imports.add(f"from {module} import {name}")

@@ -19,11 +19,10 @@ def _close(a, b, tol):
 def _named_factor(c, hints):
     """A name for the constant factor c, when it is one worth naming."""
     names = [(2.0, "2"), (0.5, "1/2")]
-    for key, label in (("batch_size", "N"), ("seq_len", "T")):
+    for key, label in (("batch_size", "the batch size N"), ("seq_len", "the sequence length T")):
         n = hints.get(key)
         if n and n > 1:
-            names += [(float(n), f"the {key.replace('_', ' ')} {label}={n}"),
-                      (1.0 / n, f"1 / the {key.replace('_', ' ')} {label}={n}")]
+            names += [(float(n), f"{label}={n}"), (1.0 / n, f"1 / {label}={n}")]
     for value, label in names:
         if abs(c - value) <= 1e-3 * abs(value):
             return label
