@@ -76,3 +76,59 @@ def test_the_report_says_which_adapter_was_used(suite, tmp_path):
     assert meta["impl"].endswith("book_style.py")
     assert meta["grade"]["overall"]["passed"] == meta["grade"]["overall"]["attempted"] > 0
     assert "overall" in result.stdout and "checks passed (100%)" in result.stdout
+
+
+# -- LSTM cells: layouts and gate orders, checked against torch.nn.LSTMCell itself -----------
+def torch_lstm_cell(params, x, h, c, dout):
+    torch = pytest.importorskip("torch")
+    D, H = x.shape[1], h.shape[1]
+    cell = torch.nn.LSTMCell(D, H).double()
+    with torch.no_grad():
+        for name, value in params.items():
+            getattr(cell, name).copy_(torch.from_numpy(value))
+    xs = [torch.tensor(a, requires_grad=True) for a in (x, h, c)]
+    h_next, c_next = cell(xs[0], (xs[1], xs[2]))
+    (h_next * torch.from_numpy(dout)).sum().backward()
+    grads = {f"grad:{n}": t.grad.numpy() for n, t in zip(("x", "h", "c"), xs)}
+    grads.update({f"grad:{n}": getattr(cell, n).grad.numpy() for n in params})
+    return {"out": h_next.detach().numpy(), "out:c": c_next.detach().numpy(), **grads}
+
+
+def adapted_lstm_cell(learner, style, params, x, h, c, dout):
+    module = adapt(load_implementation(os.path.join(LEARNERS, f"{learner}.py")), style)
+    cell = module.LSTMCell(**params)
+    out = cell.forward(x, h, c)
+    dx, dh, dc = cell.backward(dout)
+    return {"out": out, "out:c": cell.c_next, "grad:x": dx, "grad:h": dh, "grad:c": dc,
+            **{f"grad:{n}": g for n, g in cell.grads.items()}}
+
+
+def lstm_case(N=3, D=2, H=3, seed=0):
+    rng = np.random.default_rng(seed)
+    params = {"weight_ih": rng.standard_normal((4 * H, D)), "weight_hh": rng.standard_normal((4 * H, H)),
+              "bias_ih": rng.standard_normal(4 * H), "bias_hh": rng.standard_normal(4 * H)}
+    return params, *(rng.standard_normal(s) for s in ((N, D), (N, H), (N, H), (N, H)))
+
+
+@pytest.mark.parametrize("learner, style", [("book_style", "book"), ("cs231n_style", "cs231n")])
+def test_an_lstm_cell_in_a_teaching_style_matches_torch(learner, style):
+    case = lstm_case()
+    want = torch_lstm_cell(*case)
+    got = adapted_lstm_cell(learner, style, *case)
+    assert set(got) == set(want)
+    for quantity in want:
+        np.testing.assert_allclose(got[quantity], want[quantity], rtol=1e-10, atol=1e-12,
+                                   err_msg=quantity)
+
+
+def test_a_wrong_gate_of_a_book_lstm_is_named_in_torchs_gate_order():
+    from oracle.compare import compare
+    from oracle.tolerance import Tolerance
+    case = lstm_case()
+    want = torch_lstm_cell(*case)
+    got = adapted_lstm_cell("book_style_mistake", "book", *case)
+    hints = {"gates": {"grad:weight_ih": (0, ("i", "f", "g", "o"))}}
+    cmp = compare(got["grad:weight_ih"], want["grad:weight_ih"], Tolerance(1e-7, 1e-7, "policy"),
+                  hints, "grad:weight_ih")
+    assert not cmp.passed
+    assert cmp.diagnosis == "wrong only in the gate block f (gate order i, f, g, o)"

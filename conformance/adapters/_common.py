@@ -37,3 +37,45 @@ def permute_gates(w, order_from, order_to, axis=-1):
     """Reorder the gate blocks of a stacked weight along `axis`, e.g. ifgo -> fgio."""
     blocks = dict(zip(order_from, np.split(w, len(order_from), axis=axis)))
     return np.concatenate([blocks[g] for g in order_to], axis=axis)
+
+
+TORCH_GATES = "ifgo"   # the answer key's LSTM follows torch: weight_ih (4H, D), gates i, f, g, o
+
+
+class StackedGateCell:
+    """An LSTM cell with the answer key's API (torch.nn.LSTMCell's layout) around a learner's
+    cell that takes Wx (D, 4H), Wh (H, 4H) and one bias b (4H,) with its own gate order.
+
+        Wx = weight_ih^T and Wh = weight_hh^T with the gate blocks reordered; b = bias_ih + bias_hh
+        d weight_ih = (dWx reordered back)^T;  d bias_ih = d bias_hh = db reordered back
+
+    A subclass gives `gate_order`, `make(Wx, Wh, b)`, `step_forward(x, h, c) -> (h', c')` and
+    `step_backward(dh', dc') -> (dx, dh, dc, dWx, dWh, db)`.
+    """
+    gate_order = TORCH_GATES
+
+    def __init__(self, weight_ih, weight_hh, bias_ih, bias_hh):
+        self.params = dict(weight_ih=weight_ih, weight_hh=weight_hh, bias_ih=bias_ih,
+                           bias_hh=bias_hh)
+        self.grads = {}
+        self.make(self._to_learner(weight_ih.T), self._to_learner(weight_hh.T),
+                  self._to_learner(bias_ih + bias_hh))
+
+    def _to_learner(self, w):
+        return permute_gates(w, TORCH_GATES, self.gate_order, axis=-1)
+
+    def _from_learner(self, w):
+        return permute_gates(np.asarray(w), self.gate_order, TORCH_GATES, axis=-1)
+
+    def forward(self, x, h, c):
+        h_next, self.c_next = self.step_forward(x, h, c)
+        return h_next
+
+    def backward(self, dh_next, dc_next=None):
+        if dc_next is None:
+            dc_next = np.zeros_like(self.c_next)
+        dx, dh, dc, dWx, dWh, db = self.step_backward(dh_next, dc_next)
+        db = self._from_learner(db)
+        self.grads = {"weight_ih": self._from_learner(dWx).T, "weight_hh": self._from_learner(dWh).T,
+                      "bias_ih": db, "bias_hh": db.copy()}
+        return dx, dh, dc

@@ -5,13 +5,17 @@
     Relu(), Sigmoid()     forward(x), backward(dout)
     SoftmaxWithLoss()     forward(x, t) -> the batch mean, backward(dout=1) -> dx;
                           t class labels or one-hot rows
+    LSTM(Wx, Wh, b)       one time step (book 2, ch. 6): Wx (D, 4H), Wh (H, 4H), b (4H,),
+                          gate blocks in the order f, g, i, o; forward(x, h_prev, c_prev)
+                          -> (h_next, c_next), backward(dh_next, dc_next) -> (dx, dh_prev,
+                          dc_prev), grads [dWx, dWh, db]
 
 backward(dout) returns dx and stores the parameter gradients in place; the
 adapter copies them into `grads` under the answer key's names.
 """
 import numpy as np
 
-from ._common import class_labels, flatten_batch, reduction_scale
+from ._common import StackedGateCell, class_labels, flatten_batch, reduction_scale
 
 STYLE = "book"
 
@@ -105,9 +109,32 @@ def softmax_with_loss(module):
     return SoftmaxCrossEntropy
 
 
+def lstm_cell(module):
+    Learner = _learner_class(module, "LSTM")
+    if Learner is None:
+        return None
+
+    class LSTMCell(StackedGateCell):
+        """The book's LSTM cell behind torch's LSTMCell API (weight_ih (4H, D), gates i, f, g, o)."""
+        gate_order = "fgio"
+
+        def make(self, Wx, Wh, b):
+            self.layer = Learner(Wx, Wh, b)
+
+        def step_forward(self, x, h, c):
+            return self.layer.forward(x, h, c)
+
+        def step_backward(self, dh_next, dc_next):
+            dx, dh, dc = self.layer.backward(dh_next, dc_next)
+            dWx, dWh, db = learner_grads(self.layer, ("Wx", "Wh", "b")).values()
+            return dx, dh, dc, dWx, dWh, db
+    return LSTMCell
+
+
 CLASSES = {
     "Affine": affine,
     "Relu": elementwise("Relu"),
     "Sigmoid": elementwise("Sigmoid"),
     "SoftmaxCrossEntropy": softmax_with_loss,
+    "LSTMCell": lstm_cell,
 }

@@ -5,10 +5,13 @@
     relu_forward(x) -> (out, cache);  relu_backward(dout, cache) -> dx
     sigmoid_forward / sigmoid_backward, tanh_forward / tanh_backward: the same pattern
     softmax_loss(x, y) -> (loss, dx)             y class labels; the batch mean
+    lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b) -> (next_h, next_c, cache)
+    lstm_step_backward(dnext_h, dnext_c, cache) -> (dx, dprev_h, dprev_c, dWx, dWh, db)
+                                                 Wx (D, 4H), gate blocks in the order i, f, o, g
 """
 import numpy as np
 
-from ._common import class_labels, flatten_batch, reduction_scale
+from ._common import StackedGateCell, class_labels, flatten_batch, reduction_scale
 
 STYLE = "cs231n"
 
@@ -79,10 +82,32 @@ def softmax_loss(module):
     return SoftmaxCrossEntropy
 
 
+def lstm_cell(module):
+    forward, backward = (getattr(module, f"lstm_step_{n}", None) for n in ("forward", "backward"))
+    if forward is None or backward is None:
+        return None
+
+    class LSTMCell(StackedGateCell):
+        """lstm_step_forward/backward behind torch's LSTMCell API (weight_ih (4H, D), gates i, f, g, o)."""
+        gate_order = "ifog"
+
+        def make(self, Wx, Wh, b):
+            self.weights = (Wx, Wh, b)
+
+        def step_forward(self, x, h, c):
+            h_next, c_next, self.cache = forward(x, h, c, *self.weights)
+            return h_next, c_next
+
+        def step_backward(self, dh_next, dc_next):
+            return backward(dh_next, dc_next, self.cache)
+    return LSTMCell
+
+
 CLASSES = {
     "Affine": affine,
     "Relu": elementwise("Relu", "relu"),
     "Sigmoid": elementwise("Sigmoid", "sigmoid"),
     "Tanh": elementwise("Tanh", "tanh"),
     "SoftmaxCrossEntropy": softmax_loss,
+    "LSTMCell": lstm_cell,
 }

@@ -88,3 +88,54 @@ class SoftmaxWithLoss:
         dx *= dout
         dx = dx / batch_size
         return dx
+
+
+class LSTM:
+    """One time step of the book's LSTM (book 2, ch. 6): gate blocks f, g, i, o."""
+
+    def __init__(self, Wx, Wh, b):
+        self.params = [Wx, Wh, b]
+        self.grads = [np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(b)]
+        self.cache = None
+
+    def forward(self, x, h_prev, c_prev):
+        Wx, Wh, b = self.params
+        N, H = h_prev.shape
+        A = np.dot(x, Wx) + np.dot(h_prev, Wh) + b
+        f = sigmoid(A[:, :H])
+        g = np.tanh(A[:, H:2 * H])
+        i = sigmoid(A[:, 2 * H:3 * H])
+        o = sigmoid(A[:, 3 * H:])
+        c_next = f * c_prev + g * i
+        h_next = o * np.tanh(c_next)
+        self.cache = (x, h_prev, c_prev, i, f, g, o, c_next)
+        return h_next, c_next
+
+    def backward(self, dh_next, dc_next):
+        Wx, Wh, b = self.params
+        x, h_prev, c_prev, i, f, g, o, c_next = self.cache
+        tanh_c_next = np.tanh(c_next)
+        ds = dc_next + (dh_next * o) * (1 - tanh_c_next ** 2)
+        dc_prev = ds * f
+        di = ds * g
+        df = ds * c_prev
+        do = dh_next * tanh_c_next
+        dg = ds * i
+        di *= i * (1 - i)
+        df = self.forget_gate_derivative(df, f)
+        do *= o * (1 - o)
+        dg *= (1 - g ** 2)
+        dA = np.hstack((df, dg, di, do))
+        self.grads[0][...] = np.dot(x.T, dA)
+        self.grads[1][...] = np.dot(h_prev.T, dA)
+        self.grads[2][...] = dA.sum(axis=0)
+        dx = np.dot(dA, Wx.T)
+        dh_prev = np.dot(dA, Wh.T)
+        return dx, dh_prev, dc_prev
+
+    def forget_gate_derivative(self, df, f):
+        return df * f * (1 - f)
+
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))

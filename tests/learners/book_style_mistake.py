@@ -4,6 +4,7 @@ Diagnosis: "off by a constant factor ... the batch size N="."""
 import numpy as np
 
 from tests.learners.book_style import Affine, Relu, Sigmoid  # noqa: F401
+from tests.learners.book_style import LSTM as _LSTM
 from tests.learners.book_style import SoftmaxWithLoss as _SoftmaxWithLoss
 
 
@@ -12,3 +13,11 @@ class SoftmaxWithLoss(_SoftmaxWithLoss):
         dx = self.y.copy()
         dx[np.arange(self.t.shape[0]), self.t] -= 1
         return dx * dout
+
+
+class LSTM(_LSTM):
+    """Planted mistake: the forget gate's sigmoid derivative f (1 - f) is forgotten.
+    Diagnosis of the weight gradients: "wrong only in the gate block f"."""
+
+    def forget_gate_derivative(self, df, f):
+        return df
