@@ -68,11 +68,14 @@ def _class_source(cls, with_forward, imports, written):
     for name, member in cls.__dict__.items():
         if name.isupper() and not callable(member):      # class constants (MLP.LAYERS)
             body.append(f"    {name} = {member!r}\n")
-    for name, member in cls.__dict__.items():
+    for name, member in _members(cls, written).items():
         func = member.__func__ if isinstance(member, (staticmethod, classmethod)) else member
         if not inspect.isfunction(func):
             continue
-        if _copied(cls, name, with_forward):
+        inherited = name not in cls.__dict__
+        if inherited and (name.startswith("_") or (name == "forward" and with_forward)):
+            continue   # the answer key's base keeps it
+        if _copied(cls, name, with_forward) and not inherited:
             source = textwrap.dedent(inspect.getsource(member))
             body.append(textwrap.indent(source, "    "))
             _add_imports(func, imports, written)
@@ -81,6 +84,22 @@ def _class_source(cls, with_forward, imports, written):
     if not body:
         body.append("    pass\n")
     return "\n".join(lines + ["\n".join(body)])
+
+
+def _members(cls, written):
+    """The class's own attributes, and the public methods it inherits from a base of the
+    answer key that the template does not write (a private base such as impl's _Recurrent):
+    those must be stubs too, or the template would inherit the answers."""
+    members = {}
+    for base in reversed(cls.__mro__[1:]):
+        if base.__name__ in written or base.__module__.split(".")[0] != "impl" \
+                or base.__name__ in SKIPPED:
+            continue
+        members.update({k: v for k, v in base.__dict__.items()
+                        if not k.startswith("_") and inspect.isfunction(v)})
+    members.update(cls.__dict__)
+    first = {k: members.pop(k) for k in ("__init__",) if k in members}
+    return {**first, **members}
 
 
 def _add_imports(func, imports, written):

@@ -23,7 +23,7 @@ def test_every_class_of_impl_is_in_the_template_with_its_docstring():
         assert f"\nclass {name}(" in text
     assert "def __init__(self, W, b):" in text                       # the constructor signature
     assert "dW = x^T dout" in text                                    # the formula of the docstring
-    assert text.count("raise NotImplementedError") >= 2 * len(names)  # forward and backward
+    assert text.count("raise NotImplementedError") >= len(names)
     compile(text, "my_layers.py", "exec")
 
 
