@@ -106,8 +106,9 @@ def error_excerpt(err, limit=3):
     frames = [f for f in traceback.extract_tb(err.__traceback__)
               if not any(d in f.filename.replace("\\", "/") for d in HARNESS_DIRS)]
     own = [f for f in frames if not any(d in f.filename.replace("\\", "/") for d in LIBRARY_DIRS)]
+    shown = own or frames or traceback.extract_tb(err.__traceback__)[-1:]   # e.g. in an adapter
     lines = [f"{_relative(f.filename)}:{f.lineno} in {f.name}: {(f.line or '').strip()}"
-             for f in (own or frames)[-limit:]]
+             for f in shown[-limit:]]
     lines.append(f"{type(err).__name__}: {err}")
     return "\n".join(lines)
 

@@ -132,3 +132,16 @@ def test_a_wrong_gate_of_a_book_lstm_is_named_in_torchs_gate_order():
                   hints, "grad:weight_ih")
     assert not cmp.passed
     assert cmp.diagnosis == "wrong only in the gate block f (gate order i, f, g, o)"
+
+
+def test_a_function_returning_the_wrong_number_of_arrays_is_an_error_that_says_where():
+    import types
+    module = types.ModuleType("two_grads")
+    module.affine_forward = lambda x, w, b: (x @ w + b, (x, w))
+    module.affine_backward = lambda dout, cache: (dout @ cache[1].T, cache[0].T @ dout)   # no db
+    checks = all_checks([registry.get("affine")], ("torch",), ("cpu",), ("float64",))
+    records = [r for c in checks for r in run_check(c, adapt(module, "cs231n"))]
+    assert {r["status"] for r in records} == {"error"}
+    message = records[0]["message"]
+    assert "cs231n.py:" in message and "dx, dw, db = backward(" in message
+    assert message.splitlines()[-1].startswith("ValueError: not enough values to unpack")
