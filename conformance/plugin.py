@@ -189,7 +189,6 @@ class Run:
         shutil.rmtree(os.path.join(self.report_dir, ".parts"), ignore_errors=True)
         self.summary = (results_path, index, counts(records), results["meta"])
 
-
     def impl_args(self):
         """The --impl and --impl-style arguments of this run, for a rerun command."""
         args = f" --impl {self.impl_name}" if self.impl_name != "impl" else ""

@@ -71,7 +71,8 @@ _impl_results = {}
 
 def implementation_result(check, seed, module):
     """The implementation's quantities for (op, case, dtype), computed once per process."""
-    key = (check.op, check.case, seed, check.dtype, module)   # the module, not its id: an id is reused once freed
+    # Keyed by the module itself, not id(module): the id of a freed module is reused.
+    key = (check.op, check.case, seed, check.dtype, module)
     if key not in _impl_results:
         spec = registry.get(check.op)
         try:
@@ -84,7 +85,7 @@ def implementation_result(check, seed, module):
     return _impl_results[key]
 
 
-HARNESS_DIRS = ("/oracle/", "/conformance/", "/_pytest/", "/pluggy/", "/pytest_timeout")
+HARNESS_DIRS = ("/oracle/", "/conformance/", "/_pytest/", "/pluggy/")
 LIBRARY_DIRS = ("/site-packages/", "/dist-packages/", "/lib/python")
 
 

@@ -24,6 +24,7 @@ def grade(module, ops, oracles=("torch", "fd"), dtypes=("float64",)):
     return [r for c in all_checks(specs, oracles, ("cpu",), dtypes) for r in run_check(c, module)]
 
 
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")   # mistake_nan
 @pytest.mark.parametrize("learner, op, quantity, words, dtype", [
     ("mistake_transposed", "affine", "grad:W", "transposed", "float64"),
     ("mistake_sign", "sigmoid", "grad:x", "sign flipped", "float64"),
