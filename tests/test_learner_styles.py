@@ -145,3 +145,64 @@ def test_a_function_returning_the_wrong_number_of_arrays_is_an_error_that_says_w
     message = records[0]["message"]
     assert "cs231n.py:" in message and "dx, dw, db = backward(" in message
     assert message.splitlines()[-1].startswith("ValueError: not enough values to unpack")
+
+
+def torch_lstm(params, x, h0, c0, dout):
+    torch = pytest.importorskip("torch")
+    lstm = torch.nn.LSTM(x.shape[2], h0.shape[2], batch_first=True).double()
+    with torch.no_grad():
+        for name, value in params.items():
+            getattr(lstm, name).copy_(torch.from_numpy(value))
+    xs = [torch.tensor(a, requires_grad=True) for a in (x, h0, c0)]
+    out, _ = lstm(xs[0], (xs[1], xs[2]))
+    (out * torch.from_numpy(dout)).sum().backward()
+    grads = {f"grad:{n}": t.grad.numpy() for n, t in zip(("x", "h0", "c0"), xs)}
+    grads.update({f"grad:{n}": getattr(lstm, n).grad.numpy() for n in params})
+    return {"out": out.detach().numpy(), **grads}
+
+
+def adapted_time_lstm(learner, params, x, h0, c0, dout):
+    module = adapt(load_implementation(os.path.join(LEARNERS, f"{learner}.py")), "book")
+    layer = module.LSTM(**params)
+    out = layer.forward(x, h0, c0)
+    dx, dh0, dc0 = layer.backward(dout)
+    return {"out": out, "grad:x": dx, "grad:h0": dh0, "grad:c0": dc0,
+            **{f"grad:{n}": g for n, g in layer.grads.items()}}
+
+
+def sequence_case(N=2, T=4, D=3, H=2, seed=3):
+    params, *_ = lstm_case(D=D, H=H, seed=seed)
+    params = {f"{k}_l0": v for k, v in params.items()}
+    rng = np.random.default_rng(seed + 1)
+    return params, *(rng.standard_normal(s) for s in ((N, T, D), (1, N, H), (1, N, H), (N, T, H)))
+
+
+def test_the_books_time_lstm_matches_torch_including_the_gradient_of_c0():
+    case = sequence_case()
+    want, got = torch_lstm(*case), adapted_time_lstm("book_style", *case)
+    assert set(got) == set(want)
+    for quantity in want:
+        np.testing.assert_allclose(got[quantity], want[quantity], rtol=1e-10, atol=1e-12,
+                                   err_msg=quantity)
+
+
+def test_bptt_without_the_carried_gradient_is_named():
+    from oracle.compare import compare
+    from oracle.tolerance import Tolerance
+    case = sequence_case()
+    want, got = torch_lstm(*case), adapted_time_lstm("book_style_mistake", *case)
+    cmp = compare(got["grad:x"], want["grad:x"], Tolerance(1e-7, 1e-7, "policy"),
+                  {"time_axis": {"grad:x": 1}}, "grad:x")
+    assert cmp.diagnosis.startswith("right at the last time step but wrong at earlier ones")
+
+
+def test_the_books_lstm_through_the_suite_when_the_answer_key_has_one():
+    if "lstm" not in {s.name for s in registry.all_specs()}:
+        pytest.skip("no lstm op in this answer key yet")
+    records = grade("book_style", "book", ops=["lstm", "lstm_cell"])
+    assert {r["status"] for r in records} <= {"pass", "not_attempted", "skipped"}
+    assert {r["op"] for r in records if r["status"] == "pass"} == {"lstm", "lstm_cell"}
+    bad = [r for r in grade("book_style_mistake", "book", ops=["lstm"])
+           if r["status"] == "fail" and r["quantity"] == "grad:x" and r["oracle"] == "torch"]
+    assert bad and all("right at the last time step" in r["diagnosis"] for r in bad
+                       if r["case"] != "T1")

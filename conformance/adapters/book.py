@@ -9,13 +9,19 @@
                           gate blocks in the order f, g, i, o; forward(x, h_prev, c_prev)
                           -> (h_next, c_next), backward(dh_next, dc_next) -> (dx, dh_prev,
                           dc_prev), grads [dWx, dWh, db]
+    TimeLSTM(Wx, Wh, b, stateful)   the sequence (book 2, ch. 6): forward(xs (N, T, D)) -> hs,
+                          set_state(h, c), backward(dhs) -> dxs, the gradient of h0 in `dh`;
+                          one layer, one direction, no variable lengths. The book keeps no
+                          gradient of c0: the adapter reads it from the learner's own cell
+                          at step 0 (`layers[0]`), as that cell's backward returns it.
 
 backward(dout) returns dx and stores the parameter gradients in place; the
 adapter copies them into `grads` under the answer key's names.
 """
 import numpy as np
 
-from ._common import StackedGateCell, class_labels, flatten_batch, reduction_scale
+from ._common import (TORCH_GATES, StackedGateCell, class_labels, flatten_batch, permute_gates,
+                      reduction_scale)
 
 STYLE = "book"
 
@@ -131,10 +137,63 @@ def lstm_cell(module):
     return LSTMCell
 
 
+def time_lstm(module):
+    Learner = _learner_class(module, "TimeLSTM")
+    if Learner is None:
+        return None
+
+    def to_book(w):
+        return permute_gates(w, TORCH_GATES, "fgio", axis=-1)
+
+    def from_book(w):
+        return permute_gates(np.asarray(w), "fgio", TORCH_GATES, axis=-1)
+
+    class LSTM:
+        """The learner's TimeLSTM behind torch.nn.LSTM's API (batch first, one layer)."""
+
+        def __init__(self, num_layers=1, bidirectional=False, **params):
+            if num_layers != 1 or bidirectional:
+                raise NotImplementedError("the book's TimeLSTM is one layer in one direction")
+            self.params, self.grads = params, {}
+            p = {k[:-len("_l0")]: v for k, v in params.items()}
+            self.layer = Learner(to_book(p["weight_ih"].T), to_book(p["weight_hh"].T),
+                                 to_book(p["bias_ih"] + p["bias_hh"]), stateful=True)
+
+        def forward(self, x, h0, c0, lengths=None):
+            if lengths is not None:
+                raise NotImplementedError("the book's TimeLSTM has no variable lengths")
+            self.layer.set_state(h0[0], c0[0])
+            hs = self.layer.forward(x)
+            self.h_n, self.c_n = self.layer.h[None], self.layer.c[None]
+            return hs
+
+        def backward(self, dout, dh_n=None, dc_n=None):
+            if dh_n is not None or dc_n is not None:
+                raise NotImplementedError("the book's TimeLSTM takes no gradient of its last state")
+            first, seen = self.layer.layers[0], {}
+            backward_of_first = first.backward
+
+            def recording(dh_next, dc_next):      # the cell at step 0 returns d c0
+                seen["out"] = backward_of_first(dh_next, dc_next)
+                return seen["out"]
+            first.backward = recording
+            try:
+                dx = self.layer.backward(dout)
+            finally:
+                del first.backward
+            dWx, dWh, db = learner_grads(self.layer, ("Wx", "Wh", "b")).values()
+            db = from_book(db)
+            self.grads = {"weight_ih_l0": from_book(dWx).T, "weight_hh_l0": from_book(dWh).T,
+                          "bias_ih_l0": db, "bias_hh_l0": db.copy()}
+            return dx, np.asarray(self.layer.dh)[None], np.asarray(seen["out"][2])[None]
+    return LSTM
+
+
 CLASSES = {
     "Affine": affine,
     "Relu": elementwise("Relu"),
     "Sigmoid": elementwise("Sigmoid"),
     "SoftmaxCrossEntropy": softmax_with_loss,
     "LSTMCell": lstm_cell,
+    "LSTM": time_lstm,
 }

@@ -5,6 +5,7 @@ import numpy as np
 
 from tests.learners.book_style import Affine, Relu, Sigmoid  # noqa: F401
 from tests.learners.book_style import LSTM as _LSTM
+from tests.learners.book_style import TimeLSTM as _TimeLSTM
 from tests.learners.book_style import SoftmaxWithLoss as _SoftmaxWithLoss
 
 
@@ -21,3 +22,11 @@ class LSTM(_LSTM):
 
     def forget_gate_derivative(self, df, f):
         return df
+
+
+class TimeLSTM(_TimeLSTM):
+    """Planted mistake: BPTT without the gradient from step t+1 (dh is not carried back).
+    Diagnosis of dx: "right at the last time step but wrong at earlier ones"."""
+
+    def carried(self, dh):
+        return 0
