@@ -105,8 +105,8 @@ def adapted_lstm_cell(learner, style, params, x, h, c, dout):
 
 def lstm_case(N=3, D=2, H=3, seed=0):
     rng = np.random.default_rng(seed)
-    params = {"weight_ih": rng.standard_normal((4 * H, D)), "weight_hh": rng.standard_normal((4 * H, H)),
-              "bias_ih": rng.standard_normal(4 * H), "bias_hh": rng.standard_normal(4 * H)}
+    shapes = {"weight_ih": (4 * H, D), "weight_hh": (4 * H, H), "bias_ih": (4 * H,), "bias_hh": (4 * H,)}
+    params = {name: rng.standard_normal(shape) for name, shape in shapes.items()}
     return params, *(rng.standard_normal(s) for s in ((N, D), (N, H), (N, H), (N, H)))
 
 
@@ -206,3 +206,68 @@ def test_the_books_lstm_through_the_suite_when_the_answer_key_has_one():
            if r["status"] == "fail" and r["quantity"] == "grad:x" and r["oracle"] == "torch"]
     assert bad and all("right at the last time step" in r["diagnosis"] for r in bad
                        if r["case"] != "T1")
+
+
+# -- Elman RNNs (tanh): the cell and the sequence, both styles, against torch.nn.RNN ---------
+def torch_rnn(params, x, h0, dout):
+    torch = pytest.importorskip("torch")
+    cell = x.ndim == 2
+    D, H = x.shape[-1], h0.shape[-1]
+    rnn = (torch.nn.RNNCell(D, H) if cell else torch.nn.RNN(D, H, batch_first=True)).double()
+    with torch.no_grad():
+        for name, value in params.items():
+            getattr(rnn, name).copy_(torch.from_numpy(value))
+    xs = [torch.tensor(a, requires_grad=True) for a in (x, h0)]
+    out = rnn(*xs) if cell else rnn(*xs)[0]
+    (out * torch.from_numpy(dout)).sum().backward()
+    grads = {f"grad:{n}": t.grad.numpy() for n, t in zip(("x", "h"), xs)}
+    grads.update({f"grad:{n}": getattr(rnn, n).grad.numpy() for n in params})
+    return {"out": out.detach().numpy(), **grads}
+
+
+def adapted_rnn(learner, style, params, x, h0, dout):
+    module = adapt(load_implementation(os.path.join(LEARNERS, f"{learner}.py")), style)
+    layer = (module.RNNCell if x.ndim == 2 else module.RNN)(**params)
+    out = layer.forward(x, h0)
+    dx, dh = layer.backward(dout)
+    return {"out": out, "grad:x": dx, "grad:h": dh,
+            **{f"grad:{n}": g for n, g in layer.grads.items()}}
+
+
+def rnn_case(sequence, N=2, T=4, D=3, H=2, seed=5):
+    rng = np.random.default_rng(seed)
+    suffix = "_l0" if sequence else ""
+    shapes = {"weight_ih": (H, D), "weight_hh": (H, H), "bias_ih": (H,), "bias_hh": (H,)}
+    params = {name + suffix: rng.standard_normal(shape) for name, shape in shapes.items()}
+    shapes = ((N, T, D), (1, N, H), (N, T, H)) if sequence else ((N, D), (N, H), (N, H))
+    return params, *(rng.standard_normal(s) for s in shapes)
+
+
+@pytest.mark.parametrize("sequence", [False, True])
+@pytest.mark.parametrize("learner, style", [("book_style", "book"), ("cs231n_style", "cs231n")])
+def test_an_rnn_in_a_teaching_style_matches_torch(learner, style, sequence):
+    case = rnn_case(sequence)
+    want, got = torch_rnn(*case), adapted_rnn(learner, style, *case)
+    assert set(got) == set(want)
+    for quantity in want:
+        np.testing.assert_allclose(got[quantity], want[quantity], rtol=1e-10, atol=1e-12,
+                                   err_msg=quantity)
+
+
+def test_a_cs231n_rnn_backward_without_the_carried_gradient_is_named():
+    from oracle.compare import compare
+    from oracle.tolerance import Tolerance
+    case = rnn_case(True)
+    want, got = torch_rnn(*case), adapted_rnn("cs231n_style_mistake", "cs231n", *case)
+    cmp = compare(got["grad:x"], want["grad:x"], Tolerance(1e-7, 1e-7, "policy"),
+                  {"time_axis": {"grad:x": 1}}, "grad:x")
+    assert cmp.diagnosis.startswith("right at the last time step but wrong at earlier ones")
+
+
+@pytest.mark.parametrize("learner, style", [("book_style", "book"), ("cs231n_style", "cs231n")])
+def test_rnns_through_the_suite_when_the_answer_key_has_them(learner, style):
+    if "rnn" not in {s.name for s in registry.all_specs()}:
+        pytest.skip("no rnn op in this answer key yet")
+    records = grade(learner, style, ops=["rnn", "rnn_cell"])
+    assert {r["status"] for r in records} <= {"pass", "not_attempted", "skipped"}
+    assert {r["op"] for r in records if r["status"] == "pass"} == {"rnn", "rnn_cell"}

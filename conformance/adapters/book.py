@@ -9,6 +9,10 @@
                           gate blocks in the order f, g, i, o; forward(x, h_prev, c_prev)
                           -> (h_next, c_next), backward(dh_next, dc_next) -> (dx, dh_prev,
                           dc_prev), grads [dWx, dWh, db]
+    RNN(Wx, Wh, b)        one tanh step: forward(x, h_prev) -> h_next, backward(dh_next) ->
+                          (dx, dh_prev), grads [dWx, dWh, db]
+    TimeRNN(Wx, Wh, b, stateful)    the sequence: forward(xs) -> hs, set_state(h),
+                          backward(dhs) -> dxs, the gradient of h0 in `dh`
     TimeLSTM(Wx, Wh, b, stateful)   the sequence (book 2, ch. 6): forward(xs (N, T, D)) -> hs,
                           set_state(h, c), backward(dhs) -> dxs, the gradient of h0 in `dh`;
                           one layer, one direction, no variable lengths. The book keeps no
@@ -20,8 +24,8 @@ adapter copies them into `grads` under the answer key's names.
 """
 import numpy as np
 
-from ._common import (TORCH_GATES, StackedGateCell, class_labels, flatten_batch, permute_gates,
-                      reduction_scale)
+from ._common import (TORCH_GATES, StackedGateCell, TanhRNN, TanhRNNCell, class_labels,
+                      flatten_batch, permute_gates, reduction_scale)
 
 STYLE = "book"
 
@@ -189,11 +193,55 @@ def time_lstm(module):
     return LSTM
 
 
+def rnn_cell(module):
+    Learner = _learner_class(module, "RNN")
+    if Learner is None:
+        return None
+
+    class RNNCell(TanhRNNCell):
+        style = STYLE
+
+        def make(self, Wx, Wh, b):
+            self.layer = Learner(Wx, Wh, b)
+
+        def step_forward(self, x, h):
+            return self.layer.forward(x, h)
+
+        def step_backward(self, dh_next):
+            dx, dh = self.layer.backward(dh_next)
+            return (dx, dh, *learner_grads(self.layer, ("Wx", "Wh", "b")).values())
+    return RNNCell
+
+
+def time_rnn(module):
+    Learner = _learner_class(module, "TimeRNN")
+    if Learner is None:
+        return None
+
+    class RNN(TanhRNN):
+        style = STYLE
+
+        def make(self, Wx, Wh, b):
+            self.layer = Learner(Wx, Wh, b, stateful=True)
+
+        def run_forward(self, x, h0):
+            self.layer.set_state(h0)
+            hs = self.layer.forward(x)
+            return hs, self.layer.h
+
+        def run_backward(self, dhs):
+            dx = self.layer.backward(dhs)
+            return (dx, self.layer.dh, *learner_grads(self.layer, ("Wx", "Wh", "b")).values())
+    return RNN
+
+
 CLASSES = {
     "Affine": affine,
     "Relu": elementwise("Relu"),
     "Sigmoid": elementwise("Sigmoid"),
     "SoftmaxCrossEntropy": softmax_with_loss,
+    "RNNCell": rnn_cell,
+    "RNN": time_rnn,
     "LSTMCell": lstm_cell,
     "LSTM": time_lstm,
 }

@@ -5,13 +5,17 @@
     relu_forward(x) -> (out, cache);  relu_backward(dout, cache) -> dx
     sigmoid_forward / sigmoid_backward, tanh_forward / tanh_backward: the same pattern
     softmax_loss(x, y) -> (loss, dx)             y class labels; the batch mean
+    rnn_step_forward(x, prev_h, Wx, Wh, b) -> (next_h, cache)    tanh; Wx (D, H)
+    rnn_step_backward(dnext_h, cache) -> (dx, dprev_h, dWx, dWh, db)
+    rnn_forward(x, h0, Wx, Wh, b) -> (h, cache); rnn_backward(dh, cache) -> (dx, dh0, dWx, dWh, db)
     lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b) -> (next_h, next_c, cache)
     lstm_step_backward(dnext_h, dnext_c, cache) -> (dx, dprev_h, dprev_c, dWx, dWh, db)
                                                  Wx (D, 4H), gate blocks in the order i, f, o, g
 """
 import numpy as np
 
-from ._common import StackedGateCell, class_labels, flatten_batch, reduction_scale
+from ._common import (StackedGateCell, TanhRNN, TanhRNNCell, class_labels, flatten_batch,
+                      reduction_scale)
 
 STYLE = "cs231n"
 
@@ -103,11 +107,58 @@ def lstm_cell(module):
     return LSTMCell
 
 
+def _pair(module, prefix):
+    pair = tuple(getattr(module, f"{prefix}_{n}", None) for n in ("forward", "backward"))
+    return None if None in pair else pair
+
+
+def rnn_cell(module):
+    pair = _pair(module, "rnn_step")
+    if pair is None:
+        return None
+
+    class RNNCell(TanhRNNCell):
+        style = STYLE
+
+        def make(self, Wx, Wh, b):
+            self.weights = (Wx, Wh, b)
+
+        def step_forward(self, x, h):
+            h_next, self.cache = pair[0](x, h, *self.weights)
+            return h_next
+
+        def step_backward(self, dh_next):
+            return pair[1](dh_next, self.cache)
+    return RNNCell
+
+
+def rnn(module):
+    pair = _pair(module, "rnn")
+    if pair is None:
+        return None
+
+    class RNN(TanhRNN):
+        style = STYLE
+
+        def make(self, Wx, Wh, b):
+            self.weights = (Wx, Wh, b)
+
+        def run_forward(self, x, h0):
+            hs, self.cache = pair[0](x, h0, *self.weights)
+            return hs, hs[:, -1]
+
+        def run_backward(self, dhs):
+            return pair[1](dhs, self.cache)
+    return RNN
+
+
 CLASSES = {
     "Affine": affine,
     "Relu": elementwise("Relu", "relu"),
     "Sigmoid": elementwise("Sigmoid", "sigmoid"),
     "Tanh": elementwise("Tanh", "tanh"),
     "SoftmaxCrossEntropy": softmax_loss,
+    "RNNCell": rnn_cell,
+    "RNN": rnn,
     "LSTMCell": lstm_cell,
 }
