@@ -31,7 +31,8 @@ def add_options(parser):
     group.addoption("--check-timeout", type=float, default=None,
                     help="seconds the implementation may take on one case (forward and "
                          "backward) before it is stopped and recorded as an error (default: 60 "
-                         "when --impl is not the answer key, else none; 0 for none)")
+                         "when --impl is not the answer key, else none; 0 for none; "
+                         "pytest-timeout's --timeout, if given, replaces it)")
     group.addoption("--op", default=None,
                     help="comma-separated op names to check (default: every op)")
 

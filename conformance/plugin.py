@@ -75,7 +75,12 @@ class Run:
         self.by_id = {c.id: c for c in self.checks}
 
     def _check_timeout(self, config):
-        """Seconds per check: --check-timeout, else 60 for learner code, else none (0)."""
+        """Seconds per check: --check-timeout, else 60 for learner code, else none (0).
+
+        None either when pytest-timeout's --timeout is given: both would use SIGALRM.
+        """
+        if config.getoption("timeout", None):
+            return 0.0
         value = config.getoption("check_timeout")
         if value is None:
             value = 0.0 if self.impl_name == "impl" else DEFAULT_CHECK_TIMEOUT
@@ -128,7 +133,14 @@ class Run:
 
     def check(self, check):
         """Run one check, record it, and turn it into a pytest outcome."""
-        records = self.run_timed(check)
+        try:
+            records = self.run_timed(check)
+        except pytest.fail.Exception as err:   # pytest-timeout's --timeout stopped the test
+            if "Timeout" in str(err):
+                from oracle.engine import _record, error_excerpt
+                self.write([_record(check, registry.get(check.op), "error",
+                                    message=error_excerpt(err))])
+            raise
         self.write(records)
         statuses = {r["status"] for r in records}
         if statuses & {"fail", "error"}:

@@ -78,3 +78,14 @@ def test_the_grade_counts_checks_not_records():
     lines = summary_lines(g)
     assert lines[-1].split() == ["overall", "1/3", "checks", "passed", "(33.3%),", "1", "not",
                                  "attempted"]
+
+
+def test_pytest_timeouts_own_limit_is_recorded_too(suite, tmp_path):
+    result = suite("--impl", os.path.join(LEARNERS, "hangs.py"), "--op", "relu", "-k", "batch1",
+                   "--oracle", "fd", "--dtype", "float64", "--timeout", "2",
+                   "--report-dir", str(tmp_path), timeout=120)
+    assert result.returncode == 1
+    meta, records = records_of(tmp_path)
+    assert meta["check_timeout"] is None          # --timeout replaces --check-timeout
+    assert [r["status"] for r in records] == ["error"]
+    assert "hangs.py:" in records[0]["message"] and "Timeout" in records[0]["message"]
