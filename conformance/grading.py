@@ -4,8 +4,11 @@ A check is one (op, case, oracle, device, dtype). It passes when every one of
 its records passes; it is attempted unless it is "not attempted" (no such class,
 NotImplementedError) or skipped (a witness that does not apply here). A check
 with an error or a failing record counts as attempted and not passed.
+Records of one witness against another ("torch~jax") are not the implementation's.
 """
 from collections import defaultdict
+
+from reports.model import is_cross
 
 KEY = ("op", "case", "oracle", "device", "dtype")
 
@@ -29,9 +32,12 @@ def _tally(statuses):
 
 
 def grade(records):
-    """{"overall": tally, "families": {family: tally}, "ops": {op: tally}} of every check."""
+    """{"overall": tally, "families": {family: tally}, "ops": {op: tally}} of every check of
+    the implementation (records of one witness against another are not graded)."""
     statuses, family_of = defaultdict(set), {}
     for r in records:
+        if is_cross(r):
+            continue
         key = tuple(r[k] for k in KEY)
         statuses[key].add(r["status"])
         family_of[key] = r["family"]

@@ -4,6 +4,8 @@ import shutil
 
 import pytest
 
+from oracle.frameworks import TF32_DEVICE
+
 ORACLES = ("torch", "jax", "fd", "golden")
 DEVICES = ("cpu", "cuda")
 DTYPES = ("float64", "float32")
@@ -35,6 +37,9 @@ def add_options(parser):
                          "pytest-timeout's --timeout, if given, replaces it)")
     group.addoption("--op", default=None,
                     help="comma-separated op names to check (default: every op)")
+    group.addoption("--tf32", action="store_true", default=False,
+                    help=f"also measure float32 on CUDA with TF32 on, as the device column "
+                         f"{TF32_DEVICE!r} (the 'cuda' column always runs with TF32 off)")
 
 
 def _choices(config, name, allowed):
@@ -76,8 +81,19 @@ def resolve(config, workerinput=None):
         devices = ("cpu", "cuda") if present else ("cpu",)
         if not present:
             absent["cuda"] = why
+    if config.getoption("tf32") and TF32_DEVICE not in devices:
+        if "cuda" in devices:
+            devices = devices + (TF32_DEVICE,)
+        else:
+            absent[TF32_DEVICE] = "--tf32 needs a CUDA device: " + absent.get("cuda", "none selected")
     ops = None
     if config.getoption("op"):
         ops = tuple(v.strip() for v in config.getoption("op").split(",") if v.strip())
     return {"oracles": oracles, "devices": devices, "dtypes": dtypes, "ops": ops,
             "devices_absent": absent, "seed": config.getoption("seed")}
+
+
+def measured(check):
+    """Whether a check is run: the TF32 column measures float32 only (TF32 never
+    touches float64), and only for the frameworks (finite differences run on CPU)."""
+    return check.device != TF32_DEVICE or check.dtype == "float32"

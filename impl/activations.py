@@ -1,10 +1,13 @@
 """Element-wise activations and softmax: y = f(x), dx = dout * f'(x)."""
+import math
+
 import numpy as np
 
-from ._checks import float_array, upstream, require_forward, ShapeError
+from ._checks import dim_equals, float_array, require_forward, same_shape, upstream, ShapeError
 from .base import Layer
 
-__all__ = ['Identity', 'Relu', 'Sigmoid', 'Tanh', 'Softmax']
+__all__ = ['Identity', 'Relu', 'Sigmoid', 'Tanh', 'Softmax', 'LeakyRelu', 'PRelu', 'Elu',
+           'Selu', 'Gelu', 'Softplus', 'Silu', 'Hardtanh', 'Maxout', 'LogSoftmax']
 
 
 class Identity(Layer):
@@ -96,3 +99,258 @@ class Softmax(Layer):
         dout = upstream(self, dout, self.out.shape)
         inner = (dout * self.out).sum(axis=self.axis, keepdims=True)
         return self.out * (dout - inner)
+
+
+class _Elementwise(Layer):
+    """y = f(x), dx = dout * f'(x): subclasses give `function(x)` and `derivative(x, y)`."""
+
+    def forward(self, x):
+        self.x = float_array(self, "x", x)
+        self.out = self.function(self.x)
+        return self.out
+
+    def backward(self, dout):
+        require_forward(self, "x")
+        dout = upstream(self, dout, self.x.shape)
+        return (dout * self.derivative(self.x, self.out)).astype(dout.dtype)
+
+
+class LeakyRelu(_Elementwise):
+    """y = x for x > 0, a x otherwise;  dx = dout * (1 if x > 0 else a).
+
+    At exactly x = 0 the slope is a, as in PyTorch (jax.nn.leaky_relu uses 1 there).
+    """
+
+    def __init__(self, negative_slope=0.01):
+        super().__init__()
+        self.negative_slope = negative_slope
+
+    def function(self, x):
+        return np.where(x > 0, x, self.negative_slope * x).astype(x.dtype)
+
+    def derivative(self, x, y):
+        return np.where(x > 0, 1.0, self.negative_slope)
+
+
+class PRelu(Layer):
+    """y = x for x > 0, a_c x otherwise, with a learnable slope a_c per channel.
+
+    x has shape (N, C, ...) and the channel axis is 1 (PyTorch's layout); a has
+    shape (C,), or (1,) for one slope shared by every channel.
+        dx   = dout * (1 if x > 0 else a_c)
+        da_c = sum over every axis but the channel of dout * x * [x <= 0]
+    """
+
+    def __init__(self, a):
+        a = float_array(self, "a", a, ndim=1)
+        super().__init__(a=a)
+
+    def _slope(self, x):
+        """a reshaped to broadcast along axis 1 of x: (C, 1, ..., 1)."""
+        a = self.params["a"]
+        return a.reshape((a.shape[0],) + (1,) * (x.ndim - 2))
+
+    def forward(self, x):
+        x = float_array(self, "x", x, min_ndim=2)
+        channels = self.params["a"].shape[0]
+        if channels != 1:
+            dim_equals(self, "x", x, 1, channels, "one slope per channel: the size of 'a'")
+        self.x = x
+        return np.where(x > 0, x, self._slope(x) * x).astype(x.dtype)
+
+    def backward(self, dout):
+        require_forward(self, "x")
+        x = self.x
+        dout = upstream(self, dout, x.shape)
+        negative = x <= 0
+        da = np.where(negative, dout * x, 0.0)
+        other_axes = (0,) + tuple(range(2, x.ndim))
+        da = da.sum(axis=other_axes)                      # (C,)
+        if self.params["a"].shape[0] == 1:
+            da = da.sum(keepdims=True)                    # one shared slope: sum every channel
+        self.grads["a"] = da.astype(self.params["a"].dtype)
+        return np.where(negative, self._slope(x) * dout, dout).astype(dout.dtype)
+
+
+class Elu(_Elementwise):
+    """y = x for x > 0, alpha (e^x - 1) otherwise;  dx = dout * (1 if x > 0 else y + alpha).
+
+    At x = 0 the derivative is alpha (the left branch), as in PyTorch and jax.
+    """
+
+    def __init__(self, alpha=1.0):
+        super().__init__()
+        self.alpha = alpha
+
+    def function(self, x):
+        # expm1 keeps e^x - 1 accurate for small |x|; min(x, 0) keeps exp from overflowing
+        return np.where(x > 0, x, self.alpha * np.expm1(np.minimum(x, 0))).astype(x.dtype)
+
+    def derivative(self, x, y):
+        return np.where(x > 0, 1.0, y + self.alpha)
+
+
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+class Selu(Elu):
+    """y = scale * elu(x, alpha) with the fixed constants of Klambauer et al. (2017);
+    dx = dout * scale * (1 if x > 0 else e^x alpha)."""
+
+    def __init__(self):
+        super().__init__(alpha=SELU_ALPHA)
+
+    def function(self, x):
+        return (SELU_SCALE * super().function(x)).astype(x.dtype)
+
+    def derivative(self, x, y):
+        return SELU_SCALE * np.where(x > 0, 1.0, y / SELU_SCALE + self.alpha)
+
+
+_erf = np.vectorize(math.erf, otypes=[np.float64])
+
+
+class Gelu(_Elementwise):
+    """y = x Phi(x), Phi the standard normal CDF.
+
+    approximate="none" (PyTorch's default): Phi(x) = (1 + erf(x / sqrt 2)) / 2, and
+        dx = dout * (Phi(x) + x phi(x)),   phi(x) = e^{-x^2/2} / sqrt(2 pi)
+    approximate="tanh": Phi(x) ~ (1 + tanh u) / 2 with u = sqrt(2/pi) (x + 0.044715 x^3), and
+        dx = dout * ((1 + tanh u) / 2 + x (1 - tanh^2 u) u'(x) / 2)
+    """
+
+    C = math.sqrt(2.0 / math.pi)
+    K = 0.044715
+
+    def __init__(self, approximate="none"):
+        super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"Gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def function(self, x):
+        if self.approximate == "tanh":
+            t = np.tanh(self.C * (x + self.K * x ** 3))
+            return (0.5 * x * (1.0 + t)).astype(x.dtype)
+        return (x * 0.5 * (1.0 + _erf(x / math.sqrt(2.0)))).astype(x.dtype)
+
+    def derivative(self, x, y):
+        if self.approximate == "tanh":
+            t = np.tanh(self.C * (x + self.K * x ** 3))
+            du = self.C * (1.0 + 3.0 * self.K * x ** 2)
+            return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t ** 2) * du
+        cdf = 0.5 * (1.0 + _erf(x / math.sqrt(2.0)))
+        pdf = np.exp(-0.5 * x ** 2) / math.sqrt(2.0 * math.pi)
+        return cdf + x * pdf
+
+
+class Softplus(_Elementwise):
+    """y = log(1 + e^{beta x}) / beta;  dx = dout * sigmoid(beta x).
+
+    Computed as max(x, 0) + log1p(e^{-beta |x|}) / beta, which never overflows.
+    PyTorch returns x itself where beta x > 20 (its `threshold`); the exact value
+    differs from x by less than e^{-20} / beta there, far below any tolerance.
+    """
+
+    def __init__(self, beta=1.0):
+        super().__init__()
+        self.beta = beta
+
+    def function(self, x):
+        return (np.maximum(x, 0) + np.log1p(np.exp(-self.beta * np.abs(x))) / self.beta).astype(x.dtype)
+
+    def derivative(self, x, y):
+        return sigmoid(self.beta * x)
+
+
+class Silu(_Elementwise):
+    """y = x sigmoid(x) (also called swish);  dx = dout * s (1 + x (1 - s)), s = sigmoid(x)."""
+
+    def function(self, x):
+        return x * sigmoid(x)
+
+    def derivative(self, x, y):
+        s = sigmoid(x)
+        return s * (1.0 + x * (1.0 - s))
+
+
+class Hardtanh(_Elementwise):
+    """y = clip(x, min_val, max_val);  dx = dout where min_val < x < max_val, else 0.
+
+    At exactly x = min_val or x = max_val the gradient is 0, as in PyTorch.
+    """
+
+    def __init__(self, min_val=-1.0, max_val=1.0):
+        super().__init__()
+        if not min_val < max_val:
+            raise ValueError(f"Hardtanh: min_val {min_val} must be below max_val {max_val}")
+        self.min_val, self.max_val = min_val, max_val
+
+    def function(self, x):
+        return np.clip(x, self.min_val, self.max_val).astype(x.dtype)
+
+    def derivative(self, x, y):
+        return ((x > self.min_val) & (x < self.max_val)).astype(x.dtype)
+
+
+class Maxout(Layer):
+    """A maxout unit (Goodfellow et al. 2013): the maximum of k linear pieces.
+
+        z_k = x W_k + b_k        for k = 1..K, W (K, in, out), b (K, out)
+        y   = max_k z_k          element by element, shape (N, out)
+
+    Backward: the gradient flows only through the winning piece k*:
+        dz_k = dout * [k = k*]
+        dx   = sum_k dz_k W_k^T,   dW_k = x^T dz_k,   db_k = sum_n dz_k
+    On a tie the first maximum wins, as torch.max(dim) and max pooling do.
+    """
+
+    def __init__(self, W, b):
+        W = float_array(self, "W", W, ndim=3)
+        b = float_array(self, "b", b, ndim=2)
+        same_shape(self, "b", b, (W.shape[0], W.shape[2]), "(pieces, out) to match W")
+        super().__init__(W=W, b=b)
+
+    def forward(self, x):
+        W, b = self.params["W"], self.params["b"]
+        x = float_array(self, "x", x, ndim=2)
+        dim_equals(self, "x", x, 1, W.shape[1], "the input size of W")
+        z = np.einsum("ni,kio->kno", x, W) + b[:, None, :]       # (K, N, out)
+        self.x, self.winner = x, z.argmax(axis=0)               # argmax: the first maximum
+        return np.take_along_axis(z, self.winner[None], axis=0)[0]
+
+    def backward(self, dout):
+        require_forward(self, "x")
+        W = self.params["W"]
+        dout = upstream(self, dout, self.winner.shape)
+        pieces = np.arange(W.shape[0])[:, None, None]
+        dz = np.where(pieces == self.winner[None], dout[None], 0.0).astype(dout.dtype)
+        self.grads["W"] = np.einsum("ni,kno->kio", self.x, dz)
+        self.grads["b"] = dz.sum(axis=1)
+        return np.einsum("kno,kio->ni", dz, W)
+
+
+class LogSoftmax(Layer):
+    """y_i = x_i - log sum_j e^{x_j} along `axis`, as x - m - log sum e^{x - m}, m = max x.
+
+    Backward: dx_i = dout_i - softmax(x)_i sum_j dout_j.
+    """
+
+    def __init__(self, axis=-1):
+        super().__init__()
+        self.axis = axis
+
+    def forward(self, x):
+        x = float_array(self, "x", x, min_ndim=1)
+        if not -x.ndim <= self.axis < x.ndim:
+            raise ShapeError(f"LogSoftmax: axis {self.axis} is out of range for argument 'x' "
+                             f"of shape {x.shape}")
+        shifted = x - x.max(axis=self.axis, keepdims=True)
+        self.out = shifted - np.log(np.exp(shifted).sum(axis=self.axis, keepdims=True))
+        return self.out
+
+    def backward(self, dout):
+        require_forward(self, "out")
+        dout = upstream(self, dout, self.out.shape)
+        return dout - np.exp(self.out) * dout.sum(axis=self.axis, keepdims=True)

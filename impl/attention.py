@@ -1,3 +1,149 @@
-"""Attention layers (scaled dot-product, multi-head)."""
+"""Attention: scaled dot-product attention, and multi-head attention built from it."""
+import numpy as np
 
-__all__ = []
+from ._checks import ShapeError, dim_equals, float_array, require_forward, same_shape, upstream
+from .activations import softmax
+from .base import Layer
+from .linear import Affine
+
+__all__ = ['ScaledDotProductAttention', 'MultiHeadAttention']
+
+
+def _transpose(a):
+    """Swap the last two axes: a matrix transpose for every leading batch index."""
+    return np.swapaxes(a, -1, -2)
+
+
+def attention_mask(layer, mask, causal, Lq, Lk, batch_shape):
+    """The boolean mask of allowed (query, key) pairs, or None when every pair is allowed.
+
+    `mask` is True where a query may attend to a key (PyTorch's
+    scaled_dot_product_attention convention), of shape (Lq, Lk) or batch + (Lq, Lk).
+    causal adds the lower triangle tril(ones(Lq, Lk)): query i sees keys 0..i.
+    """
+    allowed = None
+    if mask is not None:
+        mask = np.asarray(mask)
+        if mask.dtype != np.bool_:
+            raise TypeError(f"{type(layer).__name__}: argument 'mask' must be boolean "
+                            f"(True = may attend), got dtype {mask.dtype}")
+        if mask.shape not in ((Lq, Lk), tuple(batch_shape) + (Lq, Lk)):
+            raise ShapeError(f"{type(layer).__name__}: argument 'mask' must have shape {(Lq, Lk)} "
+                             f"or {tuple(batch_shape) + (Lq, Lk)}, got {mask.shape}")
+        allowed = mask
+    if causal:
+        lower = np.tril(np.ones((Lq, Lk), dtype=bool))
+        allowed = lower if allowed is None else allowed & lower
+    if allowed is not None and not allowed.any(axis=-1).all():
+        raise ValueError(f"{type(layer).__name__}: every query must be allowed at least one key; "
+                         f"a fully masked row has no softmax")
+    return allowed
+
+
+class ScaledDotProductAttention(Layer):
+    """O = softmax(Q K^T s + masked) V with s = 1/sqrt(d) unless `scale` is given.
+
+    Q (..., Lq, d), K (..., Lk, d), V (..., Lk, dv); the leading axes are batches
+    (and heads). Masked pairs get a score of -inf, hence a weight of exactly 0.
+
+    Backward, with S the scores and P = softmax(S) along the keys:
+        dV = P^T dO
+        dP = dO V^T
+        dS = P * (dP - sum_j dP_j P_j)     (softmax backward, row by row)
+        dQ = dS K s,   dK = dS^T Q s
+    """
+
+    def __init__(self, causal=False, scale=None):
+        super().__init__()
+        self.causal, self.scale = causal, scale
+
+    def forward(self, q, k, v, mask=None):
+        q = float_array(self, "q", q, min_ndim=2)
+        k = float_array(self, "k", k, ndim=q.ndim)
+        v = float_array(self, "v", v, ndim=q.ndim)
+        batch, (Lq, d), Lk = q.shape[:-2], q.shape[-2:], k.shape[-2]
+        same_shape(self, "k", k, batch + (Lk, d), "the batch axes and feature size d of q")
+        same_shape(self, "v", v, batch + (Lk, v.shape[-1]), "the batch axes of q and as many rows as k")
+        s = self.scale if self.scale is not None else 1.0 / np.sqrt(d)
+        allowed = attention_mask(self, mask, self.causal, Lq, Lk, batch)
+        scores = (q @ _transpose(k)) * s
+        if allowed is not None:
+            scores = np.where(allowed, scores, -np.inf)
+        self.P = softmax(scores, axis=-1).astype(q.dtype)
+        self.q, self.k, self.v, self.s = q, k, v, s
+        return self.P @ v
+
+    def backward(self, dout):
+        require_forward(self, "P")
+        P, q, k, v, s = self.P, self.q, self.k, self.v, self.s
+        dout = upstream(self, dout, q.shape[:-1] + (v.shape[-1],))
+        dv = _transpose(P) @ dout
+        dP = dout @ _transpose(v)
+        dS = P * (dP - (dP * P).sum(axis=-1, keepdims=True))
+        dq = (dS @ k) * s
+        dk = (_transpose(dS) @ q) * s
+        return dq.astype(q.dtype), dk.astype(k.dtype), dv.astype(v.dtype)
+
+
+class MultiHeadAttention(Layer):
+    """Multi-head attention (Vaswani et al. 2017), in PyTorch's nn.MultiheadAttention form:
+
+        Q = query W_q + b_q,  K = key W_k + b_k,  V = value W_v + b_v      (E -> E)
+        head_h = Attention(Q_h, K_h, V_h)    on the h-th slice of E/H features
+        out = concat_h(head_h) W_o + b_o
+
+    W_* are (E, E) in the book's (in, out) layout; torch's in_proj_weight is
+    [W_q^T; W_k^T; W_v^T] and out_proj.weight is W_o^T. query (N, Lq, E), key and
+    value (N, Lk, E), batch first. `mask` is True where a query may attend (as in
+    ScaledDotProductAttention; nn.MultiheadAttention's boolean attn_mask means the
+    opposite). Backward runs the pieces backward: the output projection, the
+    attention of every head at once, and the three input projections.
+    """
+
+    def __init__(self, W_q, b_q, W_k, b_k, W_v, b_v, W_o, b_o, num_heads=1, causal=False):
+        given = {"q": (W_q, b_q), "k": (W_k, b_k), "v": (W_v, b_v), "o": (W_o, b_o)}
+        E = float_array(self, "W_q", W_q, ndim=2).shape[0]
+        for name, (W, b) in given.items():   # checked here, so errors name this layer
+            same_shape(self, f"W_{name}", float_array(self, f"W_{name}", W), (E, E), "square (E, E) like W_q")
+            same_shape(self, f"b_{name}", float_array(self, f"b_{name}", b), (E,), "the embed size E")
+        if E % num_heads:
+            raise ValueError(f"MultiHeadAttention: embed size {E} is not divisible by "
+                             f"num_heads {num_heads}")
+        self.proj = {name: Affine(W, b) for name, (W, b) in given.items()}
+        super().__init__(**{f"{p}_{n}": self.proj[n].params[p] for n in "qkvo" for p in "Wb"})
+        self.E, self.H = E, num_heads
+        self.attention = ScaledDotProductAttention(causal=causal)
+
+    def _split(self, x):
+        """(N, L, E) -> (N, H, L, E/H): head h takes features h*E/H .. (h+1)*E/H - 1."""
+        N, L, _ = x.shape
+        return x.reshape(N, L, self.H, self.E // self.H).transpose(0, 2, 1, 3)
+
+    def _merge(self, x):
+        """(N, H, L, E/H) -> (N, L, E), the inverse of _split."""
+        N, _, L, _ = x.shape
+        return x.transpose(0, 2, 1, 3).reshape(N, L, self.E)
+
+    def forward(self, query, key, value, mask=None):
+        query = float_array(self, "query", query, ndim=3)
+        key = float_array(self, "key", key, ndim=3)
+        value = float_array(self, "value", value, ndim=3)
+        for name, x in (("query", query), ("key", key), ("value", value)):
+            dim_equals(self, name, x, 2, self.E, "the embed size E")
+        same_shape(self, "key", key, (query.shape[0], key.shape[1], self.E), "the batch size of query")
+        same_shape(self, "value", value, key.shape, "the shape of key")
+        if mask is not None and np.ndim(mask) == 3:   # one mask per sample, shared by the heads
+            mask = np.broadcast_to(np.asarray(mask)[:, None], (query.shape[0], self.H) + np.shape(mask)[1:])
+        self.out_shape = query.shape
+        heads = [self._split(self.proj[n].forward(x)) for n, x in zip("qkv", (query, key, value))]
+        context = self._merge(self.attention.forward(*heads, mask))
+        return self.proj["o"].forward(context)
+
+    def backward(self, dout):
+        require_forward(self, "out_shape")
+        dout = upstream(self, dout, self.out_shape)
+        dcontext = self.proj["o"].backward(dout)
+        dheads = self.attention.backward(self._split(dcontext))
+        dinputs = tuple(self.proj[n].backward(self._merge(d)) for n, d in zip("qkv", dheads))
+        self.grads = {f"{p}_{n}": self.proj[n].grads[p] for n in "qkvo" for p in "Wb"}
+        return dinputs

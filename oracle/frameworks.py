@@ -6,10 +6,19 @@ and a machine without one framework can still run the others. The first
 attribute access imports the real module; a missing framework raises
 MissingFramework, which the harness turns into a skip naming the extra to install.
 """
+import contextlib
 import importlib
-
+import os
 
 from .errors import Unavailable
+
+# float32 on CUDA with TF32 allowed: measured only when asked (--tf32), and then
+# reported as a device column of its own, never mixed with IEEE float32 "cuda".
+TF32_DEVICE = "cuda-tf32"
+
+
+def uses_tf32(device):
+    return device == TF32_DEVICE
 
 
 class MissingFramework(Unavailable, ImportError):
@@ -35,11 +44,36 @@ class _Lazy:
 
     def __getattr__(self, attr):
         if self._module is None:
+            if self._name.split(".")[0] in ("jax", "optax"):
+                _prepare_jax()
             module = require(self._name)
             if self._setup:
                 self._setup()
             self._module = module
         return getattr(self._module, attr)
+
+
+XLA_DETERMINISTIC = "--xla_gpu_deterministic_ops=true"
+
+
+def _prepare_jax():
+    """Before jax starts a backend: deterministic GPU kernels (scatter-add and reductions
+    otherwise use atomics whose order varies). A user's own XLA_FLAGS setting wins."""
+    flags = os.environ.get("XLA_FLAGS", "")
+    if "xla_gpu_deterministic_ops" not in flags:
+        os.environ["XLA_FLAGS"] = f"{flags} {XLA_DETERMINISTIC}".strip()
+
+
+def jax_matmul_precision(device):
+    """The jax matmul precision of one device column: IEEE float32 ("highest")
+    everywhere, TF32 ("tensorfloat32") only on the cuda-tf32 column."""
+    return "tensorfloat32" if uses_tf32(device) else "highest"
+
+
+@contextlib.contextmanager
+def jax_precision(device):
+    with jax.default_matmul_precision(jax_matmul_precision(device)):
+        yield
 
 
 def _configure_jax():

@@ -25,7 +25,9 @@ def run_layer(spec, ctx):
     layer, out = forward(spec, ctx)
     grads = layer.backward(ctx.dout)
     names = list(ctx.data.inputs)
-    if len(names) == 1:
+    if not names:                 # only parameters (an embedding): backward may return None
+        grads = ()
+    elif len(names) == 1:
         grads = (grads,)
     elif not isinstance(grads, (tuple, list)) or len(grads) != len(names):
         raise TypeError(f"{spec.impl}.backward must return {len(names)} gradients "

@@ -9,7 +9,7 @@ import json
 import numpy as np
 
 from .errors import Unavailable
-from .frameworks import require, jax as _lazy_jax
+from .frameworks import TF32_DEVICE, require, jax as _lazy_jax, jax_matmul_precision, jax_precision
 
 _compiled = {}
 
@@ -21,7 +21,7 @@ def _jax():
 
 def device(name):
     jax = _jax()
-    platform = {"cpu": "cpu", "cuda": "gpu"}.get(name)
+    platform = {"cpu": "cpu", "cuda": "gpu", TF32_DEVICE: "gpu"}.get(name)
     if platform is None:
         raise Unavailable(f"jax oracle has no device {name!r}")
     try:
@@ -30,13 +30,14 @@ def device(name):
         raise Unavailable(f"jax sees no {platform} device ({err})") from None
 
 
-def _key(spec, hp):
-    return spec.name, json.dumps(hp, sort_keys=True, default=repr)
+def _key(spec, hp, precision):
+    return spec.name, json.dumps(hp, sort_keys=True, default=repr), precision
 
 
-def vjp_function(spec, hp):
-    """jit(arrays, extra, dout -> (out, extras, grads)) for one op and hyperparameters."""
-    key = _key(spec, hp)
+def vjp_function(spec, hp, precision="highest"):
+    """jit(arrays, extra, dout -> (out, extras, grads)) for one op, hyperparameters and
+    matmul precision (TF32 is traced into its own function, never a cached IEEE one)."""
+    key = _key(spec, hp, precision)
     if key not in _compiled:
         jax = _jax()
 
@@ -45,8 +46,9 @@ def vjp_function(spec, hp):
             return result if isinstance(result, tuple) else (result, {})
 
         def out_and_vjp(arrays, extra, dout):
-            out, pullback, extras = jax.vjp(lambda a: primal(a, extra), arrays, has_aux=True)
-            (grads,) = pullback(dout.astype(out.dtype))
+            with jax.default_matmul_precision(precision):
+                out, pullback, extras = jax.vjp(lambda a: primal(a, extra), arrays, has_aux=True)
+                (grads,) = pullback(dout.astype(out.dtype))
             return out, extras, grads
 
         _compiled[key] = jax.jit(out_and_vjp)
@@ -59,7 +61,8 @@ def run_layer(spec, ctx):
     put = lambda tree: jax.device_put(tree, dev)
     arrays = put({**ctx.data.inputs, **ctx.data.params})
     extra = put(dict(ctx.data.extra))
-    out, extras, grads = vjp_function(spec, ctx.hp)(arrays, extra, put(ctx.dout))
+    precision = jax_matmul_precision(ctx.device)
+    out, extras, grads = vjp_function(spec, ctx.hp, precision)(arrays, extra, put(ctx.dout))
     result = {"out": np.asarray(out)}
     result.update({f"out:{k}": np.asarray(v) for k, v in extras.items()})
     result.update({f"grad:{k}": np.asarray(v) for k, v in grads.items()})
@@ -67,4 +70,6 @@ def run_layer(spec, ctx):
 
 
 def run(spec, ctx):
-    return spec.runners.get("jax", run_layer)(spec, ctx)
+    _jax()
+    with jax_precision(ctx.device):   # custom runners get the column's precision too
+        return spec.runners.get("jax", run_layer)(spec, ctx)

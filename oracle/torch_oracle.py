@@ -4,33 +4,65 @@ The spec's torch function computes the same output from torch tensors (weights
 in the implementation's layout, adapted by the spec); the gradients come from
 torch.autograd.grad(out, leaves, grad_outputs=dout).
 """
+import contextlib
+import os
+
 import numpy as np
 
 from .errors import Unavailable
-from .frameworks import require
+from .frameworks import TF32_DEVICE, require, uses_tf32
 
 _configured = False
+_deterministic = False
 
 
 def _torch():
     global _configured
     torch = require("torch")
     if not _configured:
-        # cuDNN convolutions and RNNs default to TF32 on Ampere and newer GPUs;
-        # the oracle wants IEEE float32 (CONVENTIONS.md).
-        torch.backends.cuda.matmul.allow_tf32 = False
-        torch.backends.cudnn.allow_tf32 = False
+        set_tf32(torch, False)
         _configured = True
     return torch
+
+
+def set_tf32(torch, allowed):
+    """cuDNN convolutions and RNNs default to TF32 on Ampere and newer GPUs; the
+    oracle wants IEEE float32 (CONVENTIONS.md), except on the cuda-tf32 column."""
+    torch.backends.cuda.matmul.allow_tf32 = allowed
+    torch.backends.cudnn.allow_tf32 = allowed
+
+
+@contextlib.contextmanager
+def precision(torch, device_name):
+    """TF32 on for the cuda-tf32 column only, and off again afterwards."""
+    set_tf32(torch, uses_tf32(device_name))
+    try:
+        yield
+    finally:
+        set_tf32(torch, False)
+
+
+def deterministic(torch):
+    """Deterministic CUDA kernels: some backward passes (index_add, scatter_add,
+    embedding, ...) accumulate with atomics in a varying order. warn_only: an op with
+    no deterministic kernel warns instead of raising, and is still checked. cuBLAS
+    needs its workspace fixed before its first handle is made."""
+    global _deterministic
+    if not _deterministic:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.backends.cudnn.benchmark = False
+        _deterministic = True
 
 
 def device(name):
     torch = _torch()
     if name == "cpu":
         return torch.device("cpu")
-    if name == "cuda":
+    if name in ("cuda", TF32_DEVICE):
         if not torch.cuda.is_available():
             raise Unavailable("torch sees no CUDA device (torch.cuda.is_available() is False)")
+        deterministic(torch)
         return torch.device("cuda")
     raise Unavailable(f"torch oracle has no device {name!r}")
 
@@ -67,4 +99,11 @@ def run_layer(spec, ctx):
 
 
 def run(spec, ctx):
-    return spec.runners.get("torch", run_layer)(spec, ctx)
+    torch = _torch()
+    with precision(torch, ctx.device):
+        try:
+            return spec.runners.get("torch", run_layer)(spec, ctx)
+        except torch.cuda.OutOfMemoryError:
+            # the engine records this case as an error; free the cache for the next one
+            torch.cuda.empty_cache()
+            raise

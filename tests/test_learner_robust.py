@@ -69,7 +69,8 @@ def test_the_grade_counts_checks_not_records():
                record("a", "c2", "pass", quantity="out"), record("a", "c2", "pass"),   # 1 check: pass
                record("b", "c1", "error", family="g"),
                record("b", "c2", "not_attempted", family="g"),
-               record("b", "c3", "skipped", family="g")]
+               record("b", "c3", "skipped", family="g"),
+               record("a", "c1", "fail", oracle="torch~jax")]                         # not graded
     g = grade(records)
     assert g["overall"] == {"passed": 1, "attempted": 3, "failed": 1, "errors": 1,
                             "not_attempted": 1, "skipped": 1, "percent": 33.3}

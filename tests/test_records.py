@@ -24,7 +24,7 @@ def test_a_two_worker_run_holds_every_check_once(suite, tmp_path):
     keys = [(r["op"], r["case"], r["oracle"], r["device"], r["dtype"], r["quantity"])
             for r in data["records"]]
     assert len(keys) == len(set(keys))
-    checks = {k[:5] for k in keys}
+    checks = {k[:5] for k in keys if "~" not in k[2]}  # torch~jax records ride on jax checks
     assert data["meta"]["checks_collected"] == data["meta"]["checks_finished"] == len(checks)
     assert data["meta"]["partial"] is False
     assert {"add", "mul", "relu"} == {k[0] for k in keys}

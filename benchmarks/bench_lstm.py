@@ -1,0 +1,66 @@
+"""LSTM forward + backward: the answer key against torch's CPU LSTM (batch 32, 50 steps,
+input 64, hidden 128), in float64 and float32. Prints the median of several runs.
+
+    python benchmarks/bench_lstm.py
+"""
+import time
+
+import numpy as np
+
+import impl
+
+N, T, D, H = 32, 50, 64, 128
+REPEATS = 15
+
+
+def median_seconds(fn, repeats=REPEATS):
+    fn()                                             # warm up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def numpy_lstm(dtype, rng):
+    params = {"weight_ih_l0": rng.standard_normal((4 * H, D)) / np.sqrt(D),
+              "weight_hh_l0": rng.standard_normal((4 * H, H)) / np.sqrt(H),
+              "bias_ih_l0": np.zeros(4 * H), "bias_hh_l0": np.zeros(4 * H)}
+    layer = impl.LSTM(**{k: v.astype(dtype) for k, v in params.items()})
+    x = rng.standard_normal((N, T, D)).astype(dtype)
+    h0 = np.zeros((1, N, H), dtype)
+    dout = rng.standard_normal((N, T, H)).astype(dtype)
+
+    def step():
+        layer.forward(x, h0, h0)
+        layer.backward(dout)
+    return step
+
+
+def torch_lstm(dtype):
+    import torch
+    torch.manual_seed(0)
+    tdtype = {np.float64: torch.float64, np.float32: torch.float32}[dtype]
+    lstm = torch.nn.LSTM(D, H, batch_first=True).to(tdtype)
+    x = torch.randn(N, T, D, dtype=tdtype, requires_grad=True)
+    dout = torch.randn(N, T, H, dtype=tdtype)
+
+    def step():
+        out, _ = lstm(x)
+        out.backward(dout)
+    return step
+
+
+def main():
+    import torch
+    print(f"LSTM forward+backward, N={N} T={T} D={D} H={H}, torch threads={torch.get_num_threads()}")
+    for dtype in (np.float64, np.float32):
+        ours = median_seconds(numpy_lstm(dtype, np.random.default_rng(0)))
+        theirs = median_seconds(torch_lstm(dtype))
+        print(f"{dtype.__name__:8s} impl {ours * 1e3:7.1f} ms   torch {theirs * 1e3:7.1f} ms   "
+              f"ratio {ours / theirs:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+"""An interrupted run still leaves a valid report, marked partial."""
+import glob
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from reports.model import load_results
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _records_written(report_dir):
+    parts = glob.glob(os.path.join(report_dir, ".parts", "*", "*.jsonl"))
+    return sum(1 for path in parts for _ in open(path, encoding="utf-8"))
+
+
+def test_ctrl_c_part_way_leaves_a_partial_report(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "conformance", "-p", "no:cacheprovider", "-p", "no:xdist",
+         "-q", "--report-dir", str(tmp_path)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while _records_written(str(tmp_path)) < 20:            # part-way: some checks done
+            assert process.poll() is None, process.stdout.read()[-2000:]
+            assert time.monotonic() < deadline, "no records written in 120 s"
+            time.sleep(0.1)
+        process.send_signal(signal.SIGINT)                      # what Ctrl-C sends
+        output, _ = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 2, output[-2000:]             # pytest's "interrupted"
+    results = load_results(tmp_path / "results.json")         # valid, this schema
+    meta = results["meta"]
+    assert meta["partial"] is True and "interrupted" in meta["partial_reason"]
+    assert 20 <= len(results["records"]) and meta["checks_finished"] < meta["checks_collected"]
+    index = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert "Partial run" in index and "(partial)" in index
+    assert "PARTIAL" in output and str(tmp_path / "index.html") in output
