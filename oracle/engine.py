@@ -5,6 +5,7 @@ gradient go to the implementation under test and to the witness; every
 quantity the witness computes is compared, with the tolerance of the policy
 table or of the spec's override.
 """
+import os
 import time
 import traceback
 from dataclasses import dataclass
@@ -85,12 +86,31 @@ def implementation_result(check, seed, module):
     return _impl_results[key]
 
 
+HARNESS_DIRS = ("/oracle/", "/conformance/", "/_pytest/", "/pluggy/")
+LIBRARY_DIRS = ("/site-packages/", "/dist-packages/", "/lib/python")
+
+
+def _relative(path):
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return path
+    return path if rel.startswith("..") else rel
+
+
 def error_excerpt(err, limit=3):
-    """The last frames of the traceback outside the harness, and the error itself."""
+    """Where the implementation went wrong: its own frames (file:line, the code) and the error.
+
+    Frames of the harness (oracle/, conformance/ and its adapters, pytest) are left
+    out; so are library frames (NumPy's), unless nothing else is left, so that the
+    last line shown is the implementation's own line.
+    """
     frames = [f for f in traceback.extract_tb(err.__traceback__)
-              if "/oracle/" not in f.filename.replace("\\", "/")]
-    lines = [f"{f.filename}:{f.lineno} in {f.name}: {(f.line or '').strip()}"
-             for f in frames[-limit:]]
+              if not any(d in f.filename.replace("\\", "/") for d in HARNESS_DIRS)]
+    own = [f for f in frames if not any(d in f.filename.replace("\\", "/") for d in LIBRARY_DIRS)]
+    shown = own or frames or traceback.extract_tb(err.__traceback__)[-1:]   # e.g. in an adapter
+    lines = [f"{_relative(f.filename)}:{f.lineno} in {f.name}: {(f.line or '').strip()}"
+             for f in shown[-limit:]]
     lines.append(f"{type(err).__name__}: {err}")
     return "\n".join(lines)
 
