@@ -38,8 +38,9 @@ def skipped(name, target, why):
     return Figure(name, "", target, None, f"skipped: {why}")
 
 
-def median_seconds(fn, repeats):
-    return bench_lstm.median_seconds(fn, repeats)
+def side_by_side(ours, theirs, repeats):
+    """Median seconds of each, run in turns so that both see the same machine load."""
+    return bench_lstm.median_seconds(ours, theirs, repeats=repeats)
 
 
 def _impl_class(name):
@@ -70,9 +71,9 @@ def fd_vs_gradcheck(quick=False):
         return out
 
     repeats = 1 if quick else 3
-    ours = median_seconds(lambda: fd.run_layer(spec, ctx), repeats)
-    theirs = median_seconds(lambda: torch.autograd.gradcheck(torch_gru, leaves, fast_mode=False),
-                            repeats)
+    ours, theirs = side_by_side(lambda: fd.run_layer(spec, ctx),
+                                lambda: torch.autograd.gradcheck(torch_gru, leaves, fast_mode=False),
+                                repeats)
     return Figure(name, f"fd {ours * 1e3:.0f} ms, gradcheck {theirs * 1e3:.0f} ms "
                         f"= {ours / theirs:.3f}", target, (ours / theirs) / 0.10,
                   f"input {D}, hidden {H}, batch {N}, {T} steps")
@@ -88,8 +89,8 @@ def lstm(quick=False):
             figures.append(skipped(name, target, "impl has no LSTM"))
             continue
         repeats = 1 if quick else 7
-        ours = median_seconds(bench_lstm.numpy_lstm(dtype, np.random.default_rng(0), sizes), repeats)
-        theirs = median_seconds(bench_lstm.torch_lstm(dtype, sizes), repeats)
+        ours, theirs = side_by_side(bench_lstm.numpy_lstm(dtype, np.random.default_rng(0), sizes),
+                                    bench_lstm.torch_lstm(dtype, sizes), repeats)
         figures.append(Figure(name, f"{ours * 1e3:.1f} ms / {theirs * 1e3:.1f} ms = {ours / theirs:.2f}x",
                               target, ours / theirs / allowed,
                               "batch {}, {} steps, input {}, hidden {}".format(*sizes)))
@@ -108,10 +109,10 @@ def conv2d(quick=False):
     w = rng.standard_normal((K, C, 3, 3)) / np.sqrt(9 * C)
     b = np.zeros(K)
     try:
-        layer = cls(weight=w, bias=b, stride=1, padding=1)
+        layer = cls(w, b, stride=1, padding=1)
         dout = rng.standard_normal(np.shape(layer.forward(x)))
     except Exception as err:   # a constructor of another shape than torch's layout
-        return skipped(name, target, f"impl.Conv2d(weight, bias, stride, padding) failed: {err}")
+        return skipped(name, target, f"impl.Conv2d(W, b, stride, padding) failed: {err}")
 
     def ours():
         layer.forward(x)
@@ -124,7 +125,7 @@ def conv2d(quick=False):
         torch.nn.functional.conv2d(tx, tw, tb, padding=1).backward(tdout)
 
     repeats = 1 if quick else 7
-    a, t = median_seconds(ours, repeats), median_seconds(theirs, repeats)
+    a, t = side_by_side(ours, theirs, repeats)
     return Figure(name, f"{a * 1e3:.1f} ms / {t * 1e3:.1f} ms = {a / t:.2f}x", target, a / t / 2,
                   f"batch {N}, {C} -> {K} channels, {S}x{S}, 3x3, padding 1")
 

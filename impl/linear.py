@@ -97,7 +97,7 @@ class Flatten(Layer):
     def forward(self, x):
         x = float_array(self, "x", x, min_ndim=2)
         self.shape = x.shape
-        return x.reshape(x.shape[0], -1)
+        return x.reshape(x.shape[0], int(np.prod(x.shape[1:])))   # not -1: N may be 0
 
     def backward(self, dout):
         require_forward(self, "shape")

@@ -36,7 +36,7 @@ class MissingFramework(Unavailable, ImportError):
     """A framework is not installed: its witness is skipped with this message."""
 
 
-EXTRA_FOR = {"torch": "torch", "jax": "jax"}
+EXTRA_FOR = {"torch": "torch", "jax": "jax", "optax": "jax"}
 JAX_CACHE_ENV = "BACKPROP_ORACLE_JAX_CACHE"
 THREADS_ENV = "BACKPROP_ORACLE_THREADS"
 IMPORT_SECONDS = {}      # top-level framework -> seconds of its first import and setup
@@ -102,7 +102,8 @@ def _configure_torch(torch):
 
 
 BEFORE_IMPORT = {"jax": _prepare_jax, "optax": _prepare_jax}
-SETUP = {"jax": _configure_jax, "torch": _configure_torch}
+SETUP = {"jax": _configure_jax, "torch": _configure_torch,
+         "optax": lambda optax: require("jax")}   # optax imports jax: configure it
 
 
 def require(module_name):
@@ -140,3 +141,4 @@ jax = _Lazy("jax")
 jnp = _Lazy("jax.numpy")
 lax = _Lazy("jax.lax")
 jnn = _Lazy("jax.nn")
+optax = _Lazy("optax")

@@ -42,7 +42,17 @@ SEED = 0
 ALLOWED = {}
 
 # (op, probe) -> the finding, for failures of the current answer key (xfail, strict)
+# (op, "*") marks every probe of the op (not strict: some of its probes pass).
 KNOWN_FINDINGS = {
+    ("seq2seq", "*"): "Seq2Seq's errors come from its inner LSTMs and TimeAffine and name their "
+                      "arguments ('x', 'weight_ih_l0'), not Seq2Seq's (xs, ys, enc_weight_ih, "
+                      "dec_bias_hh, ...): the learner cannot tell the encoder from the decoder",
+    ("flatten", "empty_batch"): "Flatten reshapes with (0, -1): NumPy cannot infer -1 from "
+                                "size 0 ('cannot reshape array of size 0 into shape (0,newaxis)')",
+    ("max_pool2d", "empty_batch"): "MaxPool2d reshapes with -1 on an empty batch: NumPy's "
+                                   "'cannot reshape array of size 0', naming neither layer nor x",
+    ("conv_transpose2d", "empty_batch"): "ConvTranspose2d reshapes with (0, -1) on an empty batch: "
+                                         "NumPy's 'cannot reshape array of size 0'",
     ("relu", "nan"): "Relu.forward computes np.where(x > 0, x, 0): NaN > 0 is False, so a NaN "
                      "input becomes 0 (and its gradient 0), where torch.relu and jax.nn.relu "
                      "return NaN; a learner's diverged network looks healthy after a Relu. "
@@ -130,6 +140,8 @@ def run_layer(spec, hp, data):
     out = layer.forward(*data.inputs.values(), *data.extra.values())
     grads = layer.backward(np.ones(np.shape(out)))
     names = list(data.inputs)
+    if not names:        # only parameters (an embedding): backward's return is not a gradient
+        grads = ()
     grads = dict(zip(names, (grads,) if len(names) == 1 else grads))
     grads.update({k: layer.grads.get(k) for k in data.params})
     return np.asarray(out), grads
@@ -160,7 +172,8 @@ def verdict(spec, probe, data, hp):
             out, grads = run_layer(spec, hp, data)
     except Exception as err:
         message = str(err)
-        if spec.impl in message and any(f"'{n}'" in message or f" {n} " in message for n in names):
+        if any(c in message for c in layer_names(spec)) and \
+                any(f"'{n}'" in message or f" {n} " in message for n in names):
             return ""
         return (f"unclear error {type(err).__name__}: {message[:200]!r} "
                 f"(it should name {spec.impl} and one of {names})")
@@ -172,6 +185,8 @@ def verdict(spec, probe, data, hp):
     if wrong:
         return "gradients of the wrong shape (a silent broadcast?): " + ", ".join(
             f"{k}: {got} for an input of shape {want}" for k, (got, want) in wrong.items())
+    if probe == "nan":
+        return nan_verdict(out, reference)
     if isinstance(reference, Exception):
         if probe != "empty_batch":
             return (f"accepted arrays that torch refuses ({type(reference).__name__}: "
@@ -179,12 +194,28 @@ def verdict(spec, probe, data, hp):
     elif reference is not None:
         if np.shape(reference) != out.shape:
             return f"output of shape {out.shape}, torch gives {np.shape(reference)}"
-        if probe == "nan" and bool(np.isnan(out).any()) != bool(np.isnan(reference).any()):
-            return (f"NaN {'propagated' if np.isnan(out).any() else 'swallowed'} in the output, "
-                    f"torch {'propagates' if np.isnan(reference).any() else 'swallows'} it")
-    elif probe == "nan" and not np.isnan(out).any():
-        return "NaN in the input does not reach the output"
     return ""
+
+
+def nan_verdict(out, reference):
+    """A NaN input must not vanish: it reaches the output wherever it does in torch (and
+    everywhere when torch cannot say). Spreading NaN where torch does not is allowed."""
+    torch_has_nan = (not isinstance(reference, np.ndarray)) or bool(np.isnan(reference).any())
+    if torch_has_nan and not np.isnan(out).any():
+        return "NaN in the input was swallowed: the output has none" + (
+            ", torch propagates it" if isinstance(reference, np.ndarray) else "")
+    return ""
+
+
+def layer_names(spec):
+    """Names an error may give for the layer: its class, or a base class that raised it
+    (TimeAffine's weights are checked by Affine). A composite layer whose inner layer
+    names itself and the argument (Conv1d's bias checked by its Conv2d) is clear enough:
+    the argument is the learner's own."""
+    cls = getattr(impl, spec.impl)
+    return {k.__name__ for k in cls.__mro__ if k.__module__.startswith("impl")} | \
+        {name for name in getattr(impl, "__all__", ()) if isinstance(getattr(impl, name, None), type)
+         and name not in ("Layer", "ShapeError")}
 
 
 def _params():
@@ -195,6 +226,8 @@ def _params():
             marks = []
             if key in KNOWN_FINDINGS:
                 marks = [pytest.mark.xfail(reason=KNOWN_FINDINGS[key], strict=True)]
+            elif (spec.name, "*") in KNOWN_FINDINGS:
+                marks = [pytest.mark.xfail(reason=KNOWN_FINDINGS[(spec.name, "*")], strict=False)]
             params.append(pytest.param(spec.name, probe, id=f"{spec.name}-{probe}", marks=marks))
     return params
 
@@ -248,9 +281,12 @@ def test_a_silent_broadcast_is_caught():
 
 
 def test_allowlists_name_real_probes_with_reasons():
+    ops = {s.name for s in layer_specs()}
     for table in (ALLOWED, KNOWN_FINDINGS):
         for (op, probe), reason in table.items():
-            assert probe in probes(registry.get(op)), f"{op}: no probe {probe}"
+            if op not in ops:
+                continue   # an op not (yet) in this registry
+            assert probe == "*" or probe in probes(registry.get(op)), f"{op}: no probe {probe}"
             assert len(reason) > 20
 
 

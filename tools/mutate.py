@@ -151,6 +151,19 @@ def _twice(expr):
     return ast.BinOp(left=ast.Constant(2.0), op=ast.Mult(), right=expr)
 
 
+ZEROS = {"zeros", "zeros_like", "empty", "empty_like"}
+
+
+def _scalable(value):
+    """Whether 2 * value can differ from value: not for a tuple, a mask (comparison),
+    zeros, or a constant zero (equivalent by construction, never generated)."""
+    if isinstance(value, (ast.Tuple, ast.Compare, ast.BoolOp)):
+        return False
+    if isinstance(value, ast.Call) and _call_name(value) in ZEROS:
+        return False
+    return not (isinstance(value, ast.Constant) and value.value == 0)
+
+
 def _call_name(call):
     f = call.func
     return f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
@@ -199,7 +212,7 @@ def replacements(node):
                 mutated.keywords = list(node.keywords)
                 mutated.keywords[i] = ast.keyword(arg="axis", value=new_axis)
                 out.append(("axis", mutated))
-    elif isinstance(node, ast.Assign) and not isinstance(node.value, ast.Tuple):
+    elif isinstance(node, ast.Assign) and _scalable(node.value):
         out.append(("scale", ast.Assign(targets=node.targets, value=_twice(node.value))))
     elif isinstance(node, ast.AugAssign):
         out.append(("drop", ast.Pass()))
@@ -270,24 +283,36 @@ def all_mutants(files=None):
 
 
 # -- which ops a mutant touches ------------------------------------------------------------
+def _defined_names(node):
+    if isinstance(node, (ast.ClassDef, ast.FunctionDef)):
+        return {node.name}
+    if isinstance(node, (ast.Assign, ast.AnnAssign)):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        return {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+    return set()
+
+
 def affected_classes(mutant):
-    """Classes of the mutated module whose backward runs the mutated function."""
+    """Classes of the mutated module that run the mutated code: the class that owns it
+    (or every definition that calls the mutated helper), then, transitively, every
+    class that derives from, builds or calls an affected definition by name (an LSTM
+    built from LSTMStep cells, a Seq2Seq built from LSTMs)."""
     with open(os.path.join(ROOT, mutant.file), encoding="utf-8") as f:
         tree = ast.parse(f.read())
-    functions = _functions(tree)
-    owner = functions[mutant.function][1]
-    classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
-    hit = {owner} if owner else {c for c in classes if mutant.function in _reachable(
-        [n for n in functions if n.startswith(c + ".")], functions)}
+    owner = _functions(tree)[mutant.function][1]
+    hit = {owner or mutant.function}
+    definitions = [(node, _defined_names(node)) for node in tree.body]
+    uses = [(names, {n.id for n in ast.walk(node) if isinstance(n, ast.Name)} - names)
+            for node, names in definitions if names]
     changed = True
-    while changed:  # subclasses inherit the mutated method
+    while changed:
         changed = False
-        for name, cls in classes.items():
-            bases = {b.id for b in cls.bases if isinstance(b, ast.Name)}
-            if name not in hit and bases & hit:
-                hit.add(name)
+        for names, used in uses:
+            if not names <= hit and used & hit:
+                hit |= names
                 changed = True
-    return hit
+    return {node.name for node, _names in definitions
+            if isinstance(node, ast.ClassDef) and node.name in hit}
 
 
 def affected_ops(mutant, reference):
@@ -411,10 +436,10 @@ def load_allowlist(path=ALLOWLIST):
             line = line.strip()
             if not line or line.startswith("#"):
                 continue
-            parts = [p.strip() for p in line.split(" | ")]
-            if len(parts) != 4 or not parts[3]:
+            key, _, reason = line.rpartition(" | ")   # the code itself may hold " | "
+            if key.count(" | ") < 2 or not reason.strip():
                 raise ValueError(f"{path}: expected 'file | function | mutation | reason', got {line!r}")
-            allowed[" | ".join(parts[:3])] = parts[3]
+            allowed[key.strip()] = reason.strip()
     return allowed
 
 

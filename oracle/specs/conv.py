@@ -1,0 +1,315 @@
+"""Convolutions and pooling: every stride, padding, dilation and groups variant named in the catalogue.
+
+Layouts are PyTorch's (x: N, C, H, W; kernels: C_out, C_in / groups, KH, KW; transposed
+kernels: C_in, C_out, KH, KW), so torch takes the arrays as they are and jax is told
+the same layout through dimension_numbers. Few distinct shapes: each costs a JAX compile.
+"""
+import numpy as np
+
+from ..frameworks import F, jnp, lax
+from ..spec import Case, CaseData, OpSpec
+from ._cases import batch_hint, normal, weight
+
+FD_TIES = ("torch", "jax")
+
+
+def _conv(x_shape, w_shape, out_axis=0):
+    """x, kernel W (fan-in scaled) and bias b, one per output channel (axis `out_axis` of W)."""
+    def make(rng):
+        fan_in = int(np.prod(w_shape[1:]))
+        return CaseData(inputs={"x": normal(rng, *x_shape)},
+                        params={"W": weight(rng, fan_in, *w_shape),
+                                "b": normal(rng, w_shape[out_axis])})
+    return make
+
+
+def _transposed(x_shape):
+    """x and a transposed-conv kernel W (C_in = 4, C_out = 3, 3, 3): the bias follows C_out."""
+    return _conv(x_shape, (4, 3, 3, 3), out_axis=1)
+
+
+def _x(*shape):
+    return lambda rng: CaseData(inputs={"x": normal(rng, *shape)})
+
+
+def _pair(hp, name, default):
+    """A hyperparameter as a (height, width) pair, whether given as an int or a pair."""
+    v = hp.get(name, default)
+    return (v, v) if np.isscalar(v) else tuple(v)
+
+
+def _conv_geometry(hp):
+    return _pair(hp, "stride", 1), _pair(hp, "padding", 0), _pair(hp, "dilation", 1)
+
+
+def _jax_conv2d(x, W, b, stride, padding, dilation, groups):
+    y = lax.conv_general_dilated(x, W, window_strides=stride, padding=[(p, p) for p in padding],
+                                 rhs_dilation=dilation, feature_group_count=groups,
+                                 dimension_numbers=("NCHW", "OIHW", "NCHW"))
+    return y + b[None, :, None, None]
+
+
+def _torch_conv2d(a, e, hp):
+    stride, padding, dilation = _conv_geometry(hp)
+    return F.conv2d(a["x"], a["W"], a["b"], stride, padding, dilation, hp.get("groups", 1))
+
+
+def _jax_conv2d_op(a, e, hp):
+    return _jax_conv2d(a["x"], a["W"], a["b"], *_conv_geometry(hp), hp.get("groups", 1))
+
+
+def _torch_depthwise(a, e, hp):
+    stride, padding, dilation = _conv_geometry(hp)
+    return F.conv2d(a["x"], a["W"], a["b"], stride, padding, dilation, groups=a["x"].shape[1])
+
+
+def _jax_depthwise(a, e, hp):
+    return _jax_conv2d(a["x"], a["W"], a["b"], *_conv_geometry(hp), a["x"].shape[1])
+
+
+def _jax_conv1d(x, W, b, stride=1, padding=(0, 0), dilation=1, groups=1):
+    y = lax.conv_general_dilated(x, W, window_strides=(stride,), padding=[padding],
+                                 rhs_dilation=(dilation,), feature_group_count=groups,
+                                 dimension_numbers=("NCH", "OIH", "NCH"))
+    return y + b[None, :, None]
+
+
+def _jax_conv1d_op(a, e, hp):
+    p = hp.get("padding", 0)
+    return _jax_conv1d(a["x"], a["W"], a["b"], hp.get("stride", 1), (p, p), hp.get("dilation", 1),
+                       hp.get("groups", 1))
+
+
+def _causal_pad(a, hp):
+    return hp.get("dilation", 1) * (a["W"].shape[2] - 1)
+
+
+def _torch_transposed(a, e, hp):
+    stride, padding, dilation = _conv_geometry(hp)
+    out_pad = _pair(hp, "output_padding", 0)
+    return F.conv_transpose2d(a["x"], a["W"], a["b"], stride, padding, out_pad, 1, dilation)
+
+
+def _jax_transposed(a, e, hp):
+    """A transposed convolution is a convolution of the stride-dilated input with the
+    spatially flipped kernel (in and out swapped), padded by d (k - 1) - p on each side
+    and output_padding more at the end."""
+    stride, padding, dilation = _conv_geometry(hp)
+    out_pad = _pair(hp, "output_padding", 0)
+    W = a["W"]
+    kernel = jnp.flip(W, axis=(2, 3)).transpose(1, 0, 2, 3)            # (C_out, C_in, KH, KW)
+    pads = [(d * (k - 1) - p, d * (k - 1) - p + op)
+            for d, k, p, op in zip(dilation, W.shape[2:], padding, out_pad)]
+    y = lax.conv_general_dilated(a["x"], kernel, window_strides=(1, 1), padding=pads,
+                                 lhs_dilation=stride, rhs_dilation=dilation,
+                                 dimension_numbers=("NCHW", "OIHW", "NCHW"))
+    return y + a["b"][None, :, None, None]
+
+
+def _pool_geometry(hp):
+    kernel = _pair(hp, "kernel_size", None)
+    return kernel, _pair(hp, "stride", kernel), _pair(hp, "padding", 0)
+
+
+def _torch_pool(fn):
+    return lambda a, e, hp: fn(a["x"], *_pool_geometry(hp))
+
+
+def _jax_pool(a, init, op, hp):
+    kernel, stride, padding = _pool_geometry(hp)
+    return lax.reduce_window(a["x"], init, op, (1, 1) + kernel, (1, 1) + stride,
+                             ((0, 0), (0, 0)) + tuple((p, p) for p in padding))
+
+
+def _jax_max_pool(a, e, hp):
+    return _jax_pool(a, -jnp.inf, lax.max, hp)
+
+
+def _jax_avg_pool(a, e, hp):
+    kernel = _pool_geometry(hp)[0]
+    return _jax_pool(a, 0.0, lax.add, hp) / (kernel[0] * kernel[1])
+
+
+def _ties(rng):
+    """Small integers: most windows hold several equal maxima, some windows are flat."""
+    x = np.round(normal(rng, 2, 3, 6, 7))
+    x[0, 0, :3, :3] = 1.0          # a flat 3x3 patch: every overlapping window ties
+    return CaseData(inputs={"x": x})
+
+
+CONV_FORMULA_BACKWARD = (
+    r"\frac{\partial L}{\partial W_{ocpq}} = \sum_{n,i,j} \frac{\partial L}{\partial y_{noij}}\,"
+    r"x_{n,c,\,i s_h + p d_h,\, j s_w + q d_w},\quad "
+    r"\frac{\partial L}{\partial b_o} = \sum_{n,i,j} \frac{\partial L}{\partial y_{noij}},\quad "
+    r"\frac{\partial L}{\partial x} = \mathrm{col2im}\!\left(W^{\top} \frac{\partial L}{\partial Y}\right)")
+
+CONV_HINT = batch_hint("x")
+
+SPECS = [
+    OpSpec(
+        name="conv2d", family="conv", impl="Conv2d",
+        cases=[
+            Case("basic", _conv((2, 4, 5, 6), (6, 4, 3, 2)),
+                 why="non-square input and non-square 3x2 kernel"),
+            Case("stride2_pad1", _conv((2, 4, 5, 6), (6, 4, 3, 2)), {"stride": 2, "padding": 1},
+                 why="stride 2 with zero padding; 5 rows do not tile evenly"),
+            Case("dilation2", _conv((2, 4, 5, 6), (6, 4, 3, 2)), {"dilation": 2, "padding": 1}),
+            Case("groups2", _conv((2, 4, 5, 6), (6, 2, 3, 2)), {"groups": 2},
+                 why="two groups: output channels 0-2 see input channels 0-1 only"),
+            Case("mixed", _conv((2, 4, 5, 6), (6, 4, 3, 2)),
+                 {"stride": (2, 1), "padding": (1, 0), "dilation": (1, 2)},
+                 why="different stride, padding and dilation along height and width"),
+            Case("batch1", _conv((1, 4, 5, 6), (6, 4, 3, 2)), {"padding": 1}, why="batch size 1"),
+        ],
+        torch=_torch_conv2d, jax=_jax_conv2d_op,
+        formulas={"forward": r"y_{noij} = b_o + \sum_{c,p,q} W_{ocpq}\, "
+                             r"x_{n,\,g(o) C_g + c,\; i s_h + p d_h - P_h,\; j s_w + q d_w - P_w}",
+                  "backward": CONV_FORMULA_BACKWARD},
+        convention="Cross-correlation (no kernel flip), as torch and every framework; W in torch's "
+                   "(C_out, C_in / groups, KH, KW) layout; zero padding.",
+        hints=CONV_HINT,
+    ),
+    OpSpec(
+        name="depthwise_conv2d", family="conv", impl="DepthwiseConv2d",
+        cases=[
+            Case("pad1", _conv((2, 3, 5, 6), (3, 1, 3, 3)), {"padding": 1}),
+            Case("multiplier2", _conv((2, 3, 5, 6), (6, 1, 3, 3)), {"multiplier": 2},
+                 why="two kernels per input channel (channel multiplier 2)"),
+            Case("stride2", _conv((2, 3, 5, 6), (3, 1, 3, 3)), {"stride": 2, "padding": 1}),
+            Case("batch1", _conv((1, 3, 5, 6), (3, 1, 3, 3)), {"padding": 1, "dilation": 2},
+                 why="batch size 1, dilation 2"),
+        ],
+        torch=_torch_depthwise, jax=_jax_depthwise,
+        formulas={"forward": r"y_{n,\,cm + k,\,ij} = b_{cm+k} + \sum_{p,q} W_{cm+k,\,0,\,pq}\, x_{n,c,\,i s + p d,\, j s + q d}",
+                  "backward": CONV_FORMULA_BACKWARD + r"\quad\text{(per channel)}"},
+        convention="A grouped convolution with groups = C_in; W has shape (C_in * multiplier, 1, KH, KW) "
+                   "as torch's Conv2d(groups=C_in).",
+        hints=CONV_HINT,
+    ),
+    OpSpec(
+        name="conv1d", family="conv", impl="Conv1d",
+        cases=[
+            Case("basic", _conv((2, 4, 9), (6, 4, 3))),
+            Case("stride2_pad1", _conv((2, 4, 9), (6, 4, 3)), {"stride": 2, "padding": 1}),
+            Case("dilation2", _conv((2, 4, 9), (6, 4, 3)), {"dilation": 2, "padding": 2}),
+            Case("groups2", _conv((2, 4, 9), (6, 2, 3)), {"groups": 2}),
+            Case("batch1", _conv((1, 4, 9), (6, 4, 3)), {"padding": 1}, why="batch size 1"),
+        ],
+        torch=lambda a, e, hp: F.conv1d(a["x"], a["W"], a["b"], hp.get("stride", 1),
+                                        hp.get("padding", 0), hp.get("dilation", 1), hp.get("groups", 1)),
+        jax=_jax_conv1d_op,
+        formulas={"forward": r"y_{noi} = b_o + \sum_{c,q} W_{ocq}\, x_{n,c,\,i s + q d - P}",
+                  "backward": r"\frac{\partial L}{\partial W_{ocq}} = \sum_{n,i} \frac{\partial L}{\partial y_{noi}}\, "
+                              r"x_{n,c,\,is + qd - P},\quad \frac{\partial L}{\partial x_{nct}} = "
+                              r"\sum_{o,q,\,i:\ is + qd - P = t} \frac{\partial L}{\partial y_{noi}} W_{ocq}"},
+        convention="x (N, C, L), W (C_out, C_in / groups, K) as torch's Conv1d; computed as a 2-D "
+                   "convolution of height 1.",
+        hints=CONV_HINT,
+    ),
+    OpSpec(
+        name="causal_conv1d", family="conv", impl="CausalConv1d",
+        cases=[
+            Case("kernel2", _conv((2, 3, 10), (4, 3, 2)), why="WaveNet's kernel of 2, no dilation"),
+            Case("dilation2", _conv((2, 3, 10), (4, 3, 2)), {"dilation": 2}),
+            Case("dilation4", _conv((2, 3, 10), (4, 3, 2)), {"dilation": 4},
+                 why="a receptive field of 5 steps on a sequence of 10"),
+            Case("kernel3_dilation2", _conv((2, 3, 10), (4, 3, 3)), {"dilation": 2}),
+            Case("batch1", _conv((1, 3, 10), (4, 3, 2)), {"dilation": 2}, why="batch size 1"),
+        ],
+        torch=lambda a, e, hp: F.conv1d(F.pad(a["x"], (_causal_pad(a, hp), 0)), a["W"], a["b"],
+                                        dilation=hp.get("dilation", 1)),
+        jax=lambda a, e, hp: _jax_conv1d(a["x"], a["W"], a["b"], padding=(_causal_pad(a, hp), 0),
+                                         dilation=hp.get("dilation", 1)),
+        formulas={"forward": r"y_{not} = b_o + \sum_{c}\sum_{q=0}^{K-1} W_{ocq}\, x_{n,c,\,t-(K-1-q)d},"
+                             r"\quad x_{n,c,t} = 0 \text{ for } t < 0",
+                  "backward": r"\frac{\partial L}{\partial x_{nct}} = \sum_{o,q} W_{ocq}\, "
+                              r"\frac{\partial L}{\partial y_{n,o,\,t+(K-1-q)d}},\quad "
+                              r"\frac{\partial L}{\partial W_{ocq}} = \sum_{n,t} \frac{\partial L}{\partial y_{not}}\, "
+                              r"x_{n,c,\,t-(K-1-q)d}"},
+        convention="WaveNet's dilated causal convolution: (K - 1) d zeros on the left only, so the "
+                   "output has the input's length and y_t never depends on x after t. Torch and jax "
+                   "pad on the left and run an ordinary dilated convolution.",
+        hints=CONV_HINT,
+    ),
+    OpSpec(
+        name="conv_transpose2d", family="conv", impl="ConvTranspose2d",
+        cases=[
+            Case("basic", _transposed((2, 4, 3, 4))),
+            Case("stride2", _transposed((2, 4, 3, 4)), {"stride": 2},
+                 why="overlapping kernel copies add up"),
+            Case("stride2_pad1_outpad1", _transposed((2, 4, 3, 4)),
+                 {"stride": 2, "padding": 1, "output_padding": 1},
+                 why="the usual 2x upsampling; output_padding adds a row and column at the end"),
+            Case("dilation2_mixed", _transposed((2, 4, 3, 4)),
+                 {"stride": (2, 1), "padding": (0, 1), "dilation": 2}),
+            Case("batch1", _transposed((1, 4, 3, 4)), {"stride": 2}, why="batch size 1"),
+        ],
+        torch=_torch_transposed, jax=_jax_transposed,
+        formulas={"forward": r"y_{n,o,\,i s_h + p d_h - P_h,\; j s_w + q d_w - P_w} \mathrel{+}= "
+                             r"\sum_c x_{ncij} W_{copq},\quad y_{noij} \mathrel{+}= b_o",
+                  "backward": r"\frac{\partial L}{\partial x_{ncij}} = \sum_{o,p,q} W_{copq}\, "
+                              r"\frac{\partial L}{\partial y_{n,o,\,is_h + pd_h - P_h,\,js_w + qd_w - P_w}}"
+                              r"\ \ (\text{a convolution of } \tfrac{\partial L}{\partial y}),\quad "
+                              r"\frac{\partial L}{\partial W_{copq}} = \sum_{n,i,j} x_{ncij}\,"
+                              r"\frac{\partial L}{\partial y_{n,o,\,is_h + pd_h - P_h,\,js_w + qd_w - P_w}}"},
+        convention="torch's ConvTranspose2d: W (C_in, C_out, KH, KW); the output has "
+                   "(H - 1) s - 2P + d (K - 1) + output_padding + 1 rows. jax computes it independently "
+                   "as a convolution of the stride-dilated input with the flipped kernel.",
+        hints=CONV_HINT,
+    ),
+    OpSpec(
+        name="max_pool2d", family="conv", impl="MaxPool2d",
+        cases=[
+            Case("k2", _x(2, 3, 6, 7), {"kernel_size": 2},
+                 why="width 7 is not a multiple of 2: the last column is dropped"),
+            Case("k3_s2_p1", _x(2, 3, 6, 7), {"kernel_size": 3, "stride": 2, "padding": 1},
+                 why="overlapping windows add their gradients; padding is -inf"),
+            Case("k2x3_s1", _x(2, 3, 6, 7), {"kernel_size": (2, 3), "stride": 1},
+                 why="non-square window, stride 1: each value sits in up to six windows"),
+            Case("batch1", _x(1, 3, 6, 7), {"kernel_size": 2}, why="batch size 1"),
+            Case("ties", _ties, {"kernel_size": 3, "stride": 1}, oracles=FD_TIES,
+                 why="windows with several equal maxima: the whole gradient goes to the FIRST "
+                     "maximum in row-major order (PyTorch; jax's select_and_scatter agrees). "
+                     "Finite differences are meaningless at a tie."),
+        ],
+        torch=_torch_pool(F.max_pool2d), jax=_jax_max_pool,
+        formulas={"forward": r"y_{ncij} = \max_{(p,q) \in \mathcal{W}_{ij}} x_{ncpq}",
+                  "backward": r"\frac{\partial L}{\partial x_{ncpq}} = \sum_{i,j} "
+                              r"\frac{\partial L}{\partial y_{ncij}}\,[(p,q) = \operatorname{argmax}_{\mathcal{W}_{ij}} x]"},
+        convention="Ties: the whole gradient of a window goes to its first maximum in row-major order "
+                   "(PyTorch's convention, checked by the 'ties' case against torch and jax). "
+                   "Padding counts as -inf. stride defaults to kernel_size.",
+        hints=CONV_HINT,
+    ),
+    OpSpec(
+        name="avg_pool2d", family="conv", impl="AvgPool2d",
+        cases=[
+            Case("k2", _x(2, 3, 6, 7), {"kernel_size": 2}),
+            Case("k3_s2_p1", _x(2, 3, 6, 7), {"kernel_size": 3, "stride": 2, "padding": 1},
+                 why="zero padding counts in the mean (count_include_pad=True)"),
+            Case("k2x3_s1", _x(2, 3, 6, 7), {"kernel_size": (2, 3), "stride": 1}),
+            Case("batch1", _x(1, 3, 6, 7), {"kernel_size": 2}, why="batch size 1"),
+        ],
+        torch=_torch_pool(F.avg_pool2d), jax=_jax_avg_pool,
+        formulas={"forward": r"y_{ncij} = \frac{1}{K_h K_w} \sum_{(p,q) \in \mathcal{W}_{ij}} x_{ncpq}",
+                  "backward": r"\frac{\partial L}{\partial x_{ncpq}} = \frac{1}{K_h K_w} \sum_{(i,j):\,(p,q) \in \mathcal{W}_{ij}} "
+                              r"\frac{\partial L}{\partial y_{ncij}}"},
+        convention="PyTorch's default count_include_pad=True: every window divides by KH*KW, padding "
+                   "included. stride defaults to kernel_size.",
+        hints=CONV_HINT,
+    ),
+    OpSpec(
+        name="global_avg_pool2d", family="conv", impl="GlobalAvgPool2d",
+        cases=[
+            Case("basic", _x(2, 3, 6, 7)),
+            Case("batch1", _x(1, 3, 6, 7), why="batch size 1"),
+            Case("height1", _x(2, 5, 1, 4), why="a 1x4 feature map"),
+        ],
+        torch=lambda a, e, hp: F.adaptive_avg_pool2d(a["x"], 1).flatten(1),
+        jax=lambda a, e, hp: jnp.mean(a["x"], axis=(2, 3)),
+        formulas={"forward": r"y_{nc} = \frac{1}{HW} \sum_{i,j} x_{ncij}",
+                  "backward": r"\frac{\partial L}{\partial x_{ncij}} = \frac{1}{HW} \frac{\partial L}{\partial y_{nc}}"},
+        convention="Output (N, C), as torch's adaptive_avg_pool2d(x, 1) flattened.",
+        hints=CONV_HINT,
+    ),
+]
