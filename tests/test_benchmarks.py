@@ -19,7 +19,7 @@ def test_quick_benchmark_prints_every_section(tmp_path):
     for heading in ("The suite", "Where the time goes, cold run", "Where the time goes, warm run",
                     "Finite differences and the answer key"):
         assert heading in out
-    assert "frameworks imported at collection time: none" in out
+    assert "frameworks imported at collection time:" in out
     assert "one op, one worker: yes" in out
     # the probe of each run left its figures, and the runs found their checks
     probes = list((tmp_path / "warm" / "probe").glob("*.json"))
@@ -41,3 +41,15 @@ def test_ops_split_across_workers_are_reported():
         {"worker": "gw1", "jax_ops": ["tanh"]},
         {"worker": "controller", "jax_ops": []}])
     assert suite.op_scattering(run) == {"tanh": ["gw0", "gw1"]}
+
+
+def test_no_framework_is_imported_at_collection_time():
+    """Importing the plugin and every op spec must not import torch or jax (lazy handles)."""
+    code = ("import sys, conformance.plugin; from oracle import registry; registry.all_specs(); "
+            "print(','.join(m for m in ('torch', 'jax') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "", (
+        f"imported at collection time: {done.stdout.strip()} (a spec evaluates a torch/jax "
+        "attribute at module level; wrap it in a function)")
