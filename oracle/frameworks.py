@@ -60,14 +60,22 @@ QUICK_COMPILE_ENV = "BACKPROP_ORACLE_XLA_QUICK_COMPILE"
 
 def _prepare_jax():
     """Before jax starts a backend: deterministic GPU kernels (scatter-add and reductions
-    otherwise use atomics whose order varies), and quick compilation. A user's own
-    XLA_FLAGS setting of either wins."""
+    otherwise use atomics whose order varies). A user's own XLA_FLAGS setting wins."""
     flags = os.environ.get("XLA_FLAGS", "")
     if "xla_gpu_deterministic_ops" not in flags:
-        flags = f"{flags} {XLA_DETERMINISTIC}"
+        os.environ["XLA_FLAGS"] = f"{flags} {XLA_DETERMINISTIC}".strip()
+
+
+def _prepare_quick_compile():
+    """Before jax starts a backend: XLA_QUICK_COMPILE, unless switched off or set by the user."""
+    flags = os.environ.get("XLA_FLAGS", "")
     if os.environ.get(QUICK_COMPILE_ENV, "1") != "0" and "xla_backend_optimization_level" not in flags:
-        flags = f"{flags} {XLA_QUICK_COMPILE}"
-    os.environ["XLA_FLAGS"] = flags.strip()
+        os.environ["XLA_FLAGS"] = f"{flags} {XLA_QUICK_COMPILE}".strip()
+
+
+def _before_jax():
+    _prepare_jax()
+    _prepare_quick_compile()
 
 
 def jax_matmul_precision(device):
@@ -101,7 +109,7 @@ def _configure_torch(torch):
         torch.set_num_threads(int(threads))
 
 
-BEFORE_IMPORT = {"jax": _prepare_jax, "optax": _prepare_jax}
+BEFORE_IMPORT = {"jax": _before_jax, "optax": _before_jax}
 SETUP = {"jax": _configure_jax, "torch": _configure_torch,
          "optax": lambda optax: require("jax")}   # optax imports jax: configure it
 
