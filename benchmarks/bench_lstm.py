@@ -13,14 +13,18 @@ N, T, D, H = 32, 50, 64, 128
 REPEATS = 15
 
 
-def median_seconds(fn, repeats=REPEATS):
-    fn()                                             # warm up
-    times = []
+def median_seconds(*fns, repeats=REPEATS, clock=time.perf_counter):
+    """Median time of each function, run in turns so that both see the same machine load.
+    clock=time.process_time gives the CPU time of all threads: steadier on a busy machine."""
+    times = [[] for _ in fns]
+    for fn in fns:
+        fn()                                         # warm up
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+        for fn, spent in zip(fns, times):
+            start = clock()
+            fn()
+            spent.append(clock() - start)
+    return [float(np.median(t)) for t in times]
 
 
 def numpy_lstm(dtype, rng):
@@ -56,10 +60,11 @@ def main():
     import torch
     print(f"LSTM forward+backward, N={N} T={T} D={D} H={H}, torch threads={torch.get_num_threads()}")
     for dtype in (np.float64, np.float32):
-        ours = median_seconds(numpy_lstm(dtype, np.random.default_rng(0)))
-        theirs = median_seconds(torch_lstm(dtype))
-        print(f"{dtype.__name__:8s} impl {ours * 1e3:7.1f} ms   torch {theirs * 1e3:7.1f} ms   "
-              f"ratio {ours / theirs:.2f}x")
+        fns = numpy_lstm(dtype, np.random.default_rng(0)), torch_lstm(dtype)
+        for clock, label in ((time.perf_counter, "wall"), (time.process_time, "cpu ")):
+            ours, theirs = median_seconds(*fns, clock=clock)
+            print(f"{dtype.__name__:8s} {label} impl {ours * 1e3:7.1f} ms   torch {theirs * 1e3:7.1f} ms   "
+                  f"ratio {ours / theirs:.2f}x")
 
 
 if __name__ == "__main__":

@@ -8,13 +8,17 @@ import pytest
 
 
 def load_implementation(name):
-    """A module (dotted name, importable from the current directory) or a .py file path."""
+    """A module (dotted name, importable from the current directory), a .py file path,
+    or the path of a package directory (one holding __init__.py)."""
     if name.endswith(".py") or os.sep in name:
-        path = os.path.abspath(name)
-        if not os.path.isfile(path):
-            raise pytest.UsageError(f"--impl {name}: no such file")
+        path = os.path.abspath(name.rstrip(os.sep))
+        package = os.path.isfile(os.path.join(path, "__init__.py"))
+        if not os.path.isfile(path) and not package:
+            raise pytest.UsageError(f"--impl {name}: no such file (nor a package directory)")
         module_name = os.path.splitext(os.path.basename(path))[0]
-        spec = importlib.util.spec_from_file_location(module_name, path)
+        spec = (importlib.util.spec_from_file_location(
+                    module_name, os.path.join(path, "__init__.py"), submodule_search_locations=[path])
+                if package else importlib.util.spec_from_file_location(module_name, path))
         module = importlib.util.module_from_spec(spec)
         sys.modules[module_name] = module
         loader = spec.loader.exec_module

@@ -26,6 +26,15 @@ def add_options(parser):
                     help="the implementation under test: a module or package importable from "
                          "the current directory, or a path to a .py file (default: impl, the "
                          "answer key)")
+    group.addoption("--impl-style", default="native", choices=("native", "book", "cs231n"),
+                    help="how --impl is written: native (the answer key's classes), book "
+                         "(『ゼロから作るDeep Learning』 layers) or cs231n (forward/backward "
+                         "functions); an adapter maps the last two (default: native)")
+    group.addoption("--check-timeout", type=float, default=None,
+                    help="seconds the implementation may take on one case (forward and "
+                         "backward) before it is stopped and recorded as an error (default: 60 "
+                         "when --impl is not the answer key, else none; 0 for none; "
+                         "pytest-timeout's --timeout, if given, replaces it)")
     group.addoption("--op", default=None,
                     help="comma-separated op names to check (default: every op)")
     group.addoption("--tf32", action="store_true", default=False,

@@ -7,6 +7,7 @@ end the controller merges those files into results.json and renders index.html.
 Because lines are written as checks finish, an interrupted run still leaves
 what was done, and the report is marked partial.
 """
+import contextlib
 import datetime
 import glob
 import json
@@ -23,13 +24,15 @@ from importlib import metadata
 import pytest
 
 from oracle import registry
-from oracle.engine import all_checks, run_check
+from oracle.engine import all_checks, implementation_result, run_check
+from oracle.spec import Golden
 from reports.commands import check_command
 from reports.model import counts, is_cross, write_results
 
-from . import loading, options
+from . import adapters, grading, loading, options
 
 RUN_KEY = pytest.StashKey()
+DEFAULT_CHECK_TIMEOUT = 60.0   # seconds; learner code only (the answer key has no limit)
 
 
 def _now():
@@ -46,6 +49,9 @@ def _version(dist):
 class Run:
     """One conformance run, as seen by the controller or by one worker."""
 
+    check_timeout = 0.0   # seconds the implementation may take on one case; 0: no limit
+    impl_name, impl_style = "impl", "native"
+
     def __init__(self, config):
         workerinput = getattr(config, "workerinput", None)
         self.config = config
@@ -58,7 +64,9 @@ class Run:
         self.started = workerinput["bo_started"] if workerinput else _now()
         self.parts_dir = os.path.join(self.report_dir, ".parts", self.run_id)
         self.impl_name = config.getoption("impl")
-        self.module = loading.load_implementation(self.impl_name)
+        self.impl_style = config.getoption("impl_style")
+        self.module = adapters.adapt(loading.load_implementation(self.impl_name), self.impl_style)
+        self.check_timeout = self._check_timeout(config)
         self.expected_ids, self.finished_ids, self.crashes = None, set(), []
         specs = [s for s in registry.all_specs()
                  if self.selection["ops"] is None or s.name in self.selection["ops"]]
@@ -70,6 +78,38 @@ class Run:
                                              self.selection["devices"], self.selection["dtypes"])
                        if options.measured(c)]
         self.by_id = {c.id: c for c in self.checks}
+
+    def _check_timeout(self, config):
+        """Seconds per check: --check-timeout, else 60 for learner code, else none (0).
+
+        None either when pytest-timeout's --timeout is given: both would use SIGALRM.
+        """
+        if config.getoption("timeout", None):
+            return 0.0
+        value = config.getoption("check_timeout")
+        if value is None:
+            value = 0.0 if self.impl_name == "impl" else DEFAULT_CHECK_TIMEOUT
+        return value if value > 0 else 0.0
+
+    def run_timed(self, check):
+        """run_check, with the implementation's own work under --check-timeout.
+
+        The implementation's result is computed first, under the time limit, and
+        cached by the engine (a timeout is cached as its error, so the other
+        witnesses of the same case do not wait again); the witness then runs
+        untimed, so that importing torch or compiling JAX never counts.
+        """
+        if not self.check_timeout:
+            return run_check(check, self.module, self.seed)
+        spec = registry.get(check.op)
+        case = spec.case(check.case)
+        if isinstance(case, Golden):
+            with time_limit(self.check_timeout):
+                return run_check(check, self.module, self.seed)
+        if spec.applies(case, check.oracle)[0]:
+            with time_limit(self.check_timeout):
+                implementation_result(check, self.seed, self.module)
+        return run_check(check, self.module, self.seed)
 
     def check_of(self, nodeid):
         """The check a test id runs, or None for a test that is not a check."""
@@ -100,12 +140,20 @@ class Run:
 
     def check(self, check):
         """Run one check, record it, and turn it into a pytest outcome."""
-        records = run_check(check, self.module, self.seed)
+        try:
+            records = self.run_timed(check)
+        except pytest.fail.Exception as err:   # pytest-timeout's --timeout stopped the test
+            if "Timeout" in str(err):
+                from oracle.engine import _record, error_excerpt
+                self.write([_record(check, registry.get(check.op), "error",
+                                    message=error_excerpt(err))])
+            raise
         self.write(records)
         records = [r for r in records if not is_cross(r)]  # framework findings never fail
         statuses = {r["status"] for r in records}
         if statuses & {"fail", "error"}:
-            pytest.fail(failure_text(check, records, self.seed), pytrace=False)
+            pytest.fail(failure_text(check, records, self.seed, self.impl_args()),
+                        pytrace=False)
         if "not_attempted" in statuses:
             pytest.skip(f"not attempted: {records[0]['message']}")
         if statuses == {"skipped"}:
@@ -117,6 +165,10 @@ class Run:
         return {
             "impl": loading.describe(self.module) if self.impl_name != "impl" else "impl (the answer key)",
             "impl_name": self.impl_name,
+            "impl_style": self.impl_style,
+            "adapter": (f"{self.impl_style}: conformance/adapters/{self.impl_style}.py"
+                        if self.impl_style != "native" else "none"),
+            "check_timeout": self.check_timeout or None,
             "seed": self.seed,
             "oracles": list(self.selection["oracles"]),
             "devices": list(self.selection["devices"]),
@@ -144,6 +196,7 @@ class Run:
     def finish(self, exitstatus):
         records = self.read_parts()
         results = {"meta": self.meta(exitstatus), "records": records}
+        results["meta"]["grade"] = grading.grade(records)
         os.makedirs(self.report_dir, exist_ok=True)
         results_path = os.path.join(self.report_dir, "results.json")
         write_results(results_path, results["meta"], records)
@@ -156,8 +209,37 @@ class Run:
         shutil.rmtree(os.path.join(self.report_dir, ".parts"), ignore_errors=True)
         self.summary = (results_path, index, counts(records), results["meta"])
 
+    def impl_args(self):
+        """The --impl and --impl-style arguments of this run, for a rerun command."""
+        args = f" --impl {self.impl_name}" if self.impl_name != "impl" else ""
+        return args + (f" --impl-style {self.impl_style}" if self.impl_style != "native" else "")
 
-def failure_text(check, records, seed):
+
+class CheckTimeout(Exception):
+    """The implementation under test ran past --check-timeout (recorded as an error)."""
+
+
+@contextlib.contextmanager
+def time_limit(seconds):
+    """Raise CheckTimeout in the code running after `seconds` (SIGALRM: POSIX, main thread)."""
+    usable = seconds and hasattr(signal, "setitimer") \
+        and threading.current_thread() is threading.main_thread()
+    if not usable:
+        yield
+        return
+
+    def stop(signum, frame):
+        raise CheckTimeout(f"stopped after {seconds:g} s (--check-timeout): an endless loop?")
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def failure_text(check, records, seed, impl_args=""):
     lines = []
     for r in records:
         if r["status"] == "error":
@@ -167,7 +249,7 @@ def failure_text(check, records, seed):
                        if r["margin"] is not None else "")
             lines.append(f"{r['quantity']}: {figures}atol {r['atol']:g}, rtol {r['rtol']:g}"
                          f"\n    {r['diagnosis'] or r['message']}")
-    lines.append(f"rerun: {rerun_command(check, seed)}")
+    lines.append(f"rerun: {rerun_command(check, seed)}{impl_args}")
     return f"{check.id}\n" + "\n".join(lines)
 
 
@@ -183,8 +265,11 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     for family in registry.families():
         config.addinivalue_line("markers", f"{family}: ops of the {family} family")
-    # One op's cases on one worker: its compiled JAX functions are reused.
-    if getattr(config.option, "dist", "no") == "load":
+    # One op's cases on one worker: its compiled JAX functions are reused. Not for
+    # learner code: pytest-xdist 3.8's loadgroup scheduler hangs when a crashed worker
+    # is replaced (pytest-dev/pytest-xdist#1323, #1327); plain load records the crash
+    # and goes on.
+    if getattr(config.option, "dist", "no") == "load" and config.getoption("impl") == "impl":
         config.option.dist = "loadgroup"
     run = Run(config)
     config.stash[RUN_KEY] = run
@@ -287,6 +372,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     terminalreporter.write_sep("=", "backprop-oracle")
     terminalreporter.write_line(f"records: {line}" + ("  [PARTIAL: " + meta["partial_reason"] + "]"
                                                     if meta["partial"] else ""))
+    for line in grading.summary_lines(meta["grade"]):
+        terminalreporter.write_line(line)
     terminalreporter.write_line(f"results: {results_path}")
     if index:
         terminalreporter.write_line(f"report:  {index}")

@@ -393,85 +393,97 @@ class _Recurrent(Layer):
         return x, h0, c0, mask
 
     def _run(self, x, h0, c0=None, lengths=None):
-        x, h0, c0, mask = self._check_inputs(x, h0, c0, lengths)
-        N, T, _ = x.shape
-        H = self.hidden_size
+        x, h0, c0, self.mask = self._check_inputs(x, h0, c0, lengths)
+        T, N = x.shape[1], x.shape[0]
         inp = x.transpose(1, 0, 2)                  # time-major (T, N, D): one step is contiguous
-        self.mask, self.inputs, self.caches = mask, [], {}
+        self.inputs, self.caches = [], {}
         self.h_n, self.c_n = np.empty_like(h0), None if c0 is None else np.empty_like(c0)
         for l in range(self.num_layers):
-            out = np.empty((T, N, self.directions * H), dtype=x.dtype)
+            out = np.empty((T, N, self.directions * self.hidden_size), dtype=x.dtype)
             for d in range(self.directions):
                 k = l * self.directions + d
-                p = self._layer_params(l, d)
-                gx = inp @ p["weight_ih"].T + p["bias_ih"]      # x^t W_in^T + b_ih for every t at once
-                h, c = h0[k], None if c0 is None else c0[k]
-                caches = []
-                for t in (range(T - 1, -1, -1) if d else range(T)):
-                    h_new, c_new, cache = self.step.forward(p, gx[t], h, c)
-                    caches.append(cache)
-                    if mask is None:
-                        h, c = h_new, c_new
-                        out[t, :, d * H:(d + 1) * H] = h
-                    else:                            # past a sequence's end: state held, output 0
-                        m = mask[t]
-                        h = m * h_new + (1 - m) * h
-                        c = None if c is None else m * c_new + (1 - m) * c
-                        out[t, :, d * H:(d + 1) * H] = m * h_new
-                self.caches[k] = caches
-                self.h_n[k] = h
-                if c is not None:
-                    self.c_n[k] = c
+                self.h_n[k], c_n = self._forward_direction(l, d, inp, h0[k], None if c0 is None else c0[k], out)
+                if c0 is not None:
+                    self.c_n[k] = c_n
             self.inputs.append(inp)
-            inp = out
+            inp = out                                # the next layer reads both directions
         return np.ascontiguousarray(inp.transpose(1, 0, 2))
+
+    def _time_steps(self, T, direction):
+        return range(T - 1, -1, -1) if direction else range(T)
+
+    def _forward_direction(self, layer, direction, inp, h, c, out):
+        """Run one layer in one direction over inp (T, N, D); write its half of out; return (h_n, c_n)."""
+        H, p = self.hidden_size, self._layer_params(layer, direction)
+        columns = slice(direction * H, (direction + 1) * H)
+        gx = inp @ p["weight_ih"].T + p["bias_ih"]   # x^t W_in^T + b_ih for every t at once
+        caches = []
+        for t in self._time_steps(len(inp), direction):
+            h_new, c_new, cache = self.step.forward(p, gx[t], h, c)
+            caches.append(cache)
+            if self.mask is None:
+                h, c = h_new, c_new
+                out[t, :, columns] = h
+            else:                                    # past a sequence's end: state held, output 0
+                m = self.mask[t]
+                h = m * h_new + (1 - m) * h
+                c = None if c is None else m * c_new + (1 - m) * c
+                out[t, :, columns] = m * h_new
+        self.caches[layer * self.directions + direction] = caches
+        return h, c
 
     def _backward(self, dout, dh_n=None, dc_n=None):
         require_forward(self, "caches")
         T, N, _ = self.inputs[0].shape
-        H, has_cell = self.hidden_size, self.step.has_cell
-        dout = upstream(self, dout, (N, T, self.directions * H))
+        dout = upstream(self, dout, (N, T, self.directions * self.hidden_size))
         dh_n = np.zeros_like(self.h_n) if dh_n is None else same_shape(self, "dh_n", dh_n, self.h_n.shape)
-        if has_cell:
+        if self.step.has_cell:
             dc_n = np.zeros_like(self.c_n) if dc_n is None else same_shape(self, "dc_n", dc_n, self.c_n.shape)
-        dh0, dc0 = np.empty_like(dh_n), np.empty_like(dh_n) if has_cell else None
+        dh0 = np.empty_like(dh_n)
+        dc0 = np.empty_like(dh_n) if self.step.has_cell else None
         dout_t = dout.transpose(1, 0, 2)             # (T, N, dirs * H)
         for l in reversed(range(self.num_layers)):
-            inp = self.inputs[l]
-            dinp = np.zeros_like(inp)
+            dinp = np.zeros_like(self.inputs[l])
             for d in range(self.directions):
                 k = l * self.directions + d
-                p = self._layer_params(l, d)
-                suffix = self._name("", l, d)
-                grads = {name: np.zeros_like(p[name]) for name in p}
-                dgx = np.empty((T, N, self.step.gates * H), dtype=dout.dtype)
-                dh, dc = dh_n[k], dc_n[k] if has_cell else None
-                caches = self.caches[k]
-                order = range(T - 1, -1, -1) if d else range(T)
-                for t, cache in zip(reversed(order), reversed(caches)):
-                    # dE/dz^t = the output's gradient at t + what flows back from step t+1
-                    dz = dout_t[t, :, d * H:(d + 1) * H] + dh
-                    if self.mask is None:
-                        dgx[t], dh, dc, hidden = self.step.backward(p, dz, dc, cache)
-                    else:
-                        m = self.mask[t]
-                        dgx[t], dh_step, dc_step, hidden = self.step.backward(
-                            p, m * dz, None if dc is None else m * dc, cache)
-                        dh = dh_step + (1 - m) * dh
-                        dc = None if dc is None else dc_step + (1 - m) * dc
-                    for name, g in hidden.items():
-                        grads[name] += g
-                dh0[k] = dh
-                if has_cell:
+                dh0[k], dc = self._backward_direction(l, d, dout_t, dh_n[k],
+                                                      dc_n[k] if self.step.has_cell else None, dinp)
+                if self.step.has_cell:
                     dc0[k] = dc
-                flat = dgx.reshape(T * N, -1)
-                grads["weight_ih"] = flat.T @ inp.reshape(T * N, -1)   # sum_t delta^t^T x^t
-                grads["bias_ih"] = flat.sum(axis=0)
-                dinp += dgx @ p["weight_ih"]
-                self.grads.update({name + suffix: g for name, g in grads.items()})
-            dout_t = dinp
+            dout_t = dinp                            # the layer below gets the gradient of its output
         dx = np.ascontiguousarray(dout_t.transpose(1, 0, 2))
-        return (dx, dh0, dc0) if has_cell else (dx, dh0)
+        return (dx, dh0, dc0) if self.step.has_cell else (dx, dh0)
+
+    def _backward_direction(self, layer, direction, dout, dh, dc, dinp):
+        """BPTT through one layer and direction: add to dinp, store the parameter gradients,
+        return the gradients of this direction's initial state (dh0, dc0)."""
+        H, p = self.hidden_size, self._layer_params(layer, direction)
+        columns = slice(direction * H, (direction + 1) * H)
+        inp = self.inputs[layer]
+        T, N, _ = inp.shape
+        grads = {name: np.zeros_like(value) for name, value in p.items()}
+        dgx = np.empty((T, N, self.step.gates * H), dtype=dout.dtype)
+        caches = self.caches[layer * self.directions + direction]
+        for t, cache in zip(reversed(self._time_steps(T, direction)), reversed(caches)):
+            # dE/dz^t: the output's own gradient at t + what flows back from step t+1 (dh)
+            dz = dout[t, :, columns] + dh
+            if self.mask is None:
+                dgx[t], dh, dc, hidden = self.step.backward(p, dz, dc, cache)
+            else:                                    # past the end, the held state passes dh on
+                m = self.mask[t]
+                dgx[t], dh_step, dc_step, hidden = self.step.backward(
+                    p, m * dz, None if dc is None else m * dc, cache)
+                dh = dh_step + (1 - m) * dh
+                dc = None if dc is None else dc_step + (1 - m) * dc
+            for name, g in hidden.items():
+                grads[name] += g
+        flat = dgx.reshape(T * N, -1)
+        grads["weight_ih"] = flat.T @ inp.reshape(T * N, -1)     # sum_t delta^t^T x^t
+        grads["bias_ih"] = flat.sum(axis=0)
+        dinp += dgx @ p["weight_ih"]                              # sum over gates of delta^t W_in
+        suffix = self._name("", layer, direction)
+        self.grads.update({name + suffix: g for name, g in grads.items()})
+        return dh, dc
 
 
 class _NoCellRecurrent(_Recurrent):

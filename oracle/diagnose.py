@@ -19,11 +19,10 @@ def _close(a, b, tol):
 def _named_factor(c, hints):
     """A name for the constant factor c, when it is one worth naming."""
     names = [(2.0, "2"), (0.5, "1/2")]
-    for key, label in (("batch_size", "N"), ("seq_len", "T")):
+    for key, label in (("batch_size", "the batch size N"), ("seq_len", "the sequence length T")):
         n = hints.get(key)
         if n and n > 1:
-            names += [(float(n), f"the {key.replace('_', ' ')} {label}={n}"),
-                      (1.0 / n, f"1 / the {key.replace('_', ' ')} {label}={n}")]
+            names += [(float(n), f"{label}={n}"), (1.0 / n, f"1 / {label}={n}")]
     for value, label in names:
         if abs(c - value) <= 1e-3 * abs(value):
             return label
@@ -31,9 +30,11 @@ def _named_factor(c, hints):
 
 
 def _shape_rules(a, b, tol):
-    if a.ndim == b.ndim + 1 and a.shape[1:] == b.shape and _close(a.sum(axis=0), b, tol):
+    extra = a.ndim - b.ndim
+    if extra > 0 and a.shape[extra:] == b.shape and _close(a.sum(axis=tuple(range(extra))), b, tol):
+        axes = "axis 0" if extra == 1 else f"axes {', '.join(map(str, range(extra)))}"
         return (f"not summed over the batch: shape {a.shape}, expected {b.shape}; "
-                f"summing over axis 0 gives the right answer")
+                f"summing over {axes} gives the right answer")
     if a.ndim == b.ndim == 2 and a.shape == b.shape[::-1] and _close(a.T, b, tol):
         return f"transposed: shape {a.shape}, expected {b.shape}, and its transpose matches"
     if a.size == b.size and _close(a.reshape(b.shape), b, tol):
@@ -57,10 +58,25 @@ def _block_rules(a, b, tol, hints, quantity):
             blocks = np.split(a, len(names), axis=g_axis)
             expected = np.split(b, len(names), axis=g_axis)
             wrong = [n for n, x, y in zip(names, blocks, expected) if not _close(x, y, tol)]
+            order = _gate_order(blocks, expected, names, tol)
+            if order:
+                return (f"gate blocks in the wrong order: the blocks match when read in the "
+                        f"order {', '.join(order)}; expected {', '.join(names)}")
             if 0 < len(wrong) < len(names):
                 return (f"wrong only in the gate block{'s' if len(wrong) > 1 else ''} "
                         f"{', '.join(wrong)} (gate order {', '.join(names)})")
     return None
+
+
+def _gate_order(blocks, expected, names, tol):
+    """The order in which the actual gate blocks are stacked, when it is a permutation."""
+    order = []
+    for x in blocks:
+        match = [n for n, y in zip(names, expected) if _close(x, y, tol)]
+        if len(match) != 1:
+            return None
+        order.append(match[0])
+    return order if len(set(order)) == len(names) and order != list(names) else None
 
 
 def _worst_elements(a, b, tol, count=3):

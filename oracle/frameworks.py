@@ -25,7 +25,7 @@ class MissingFramework(Unavailable, ImportError):
     """A framework is not installed: its witness is skipped with this message."""
 
 
-EXTRA_FOR = {"torch": "torch", "jax": "jax"}
+EXTRA_FOR = {"torch": "torch", "jax": "jax", "optax": "jax"}
 
 
 def require(module_name):
@@ -90,3 +90,4 @@ jax = _Lazy("jax", _configure_jax)
 jnp = _Lazy("jax.numpy", _configure_jax)
 lax = _Lazy("jax.lax", _configure_jax)
 jnn = _Lazy("jax.nn", _configure_jax)
+optax = _Lazy("optax", _configure_jax)

@@ -53,8 +53,12 @@ STYLE = {"svg.fonttype": "none", "svg.hashsalt": "backprop-oracle",
 def _plot(worst, cases):
     from matplotlib.figure import Figure  # no pyplot: no GUI backend, no global state
     series = sorted({k[1:] for k in worst}, key=_series_order)
-    fig = Figure(figsize=(max(4.0, 1.1 * len(cases) + 2.5), 2.6))
-    ax = fig.add_subplot()
+    # A fixed layout (inches), legend in the right margin: no second draw to fit it tightly.
+    plot_width, left, right, bottom, top = max(2.5, 0.9 * len(cases)), 0.75, 1.75, 0.6, 0.15
+    width, height = left + plot_width + right, 2.6
+    fig = Figure(figsize=(width, height))
+    ax = fig.add_axes((left / width, bottom / height, plot_width / width,
+                       (height - bottom - top) / height))
     width = 0.7 / max(1, len(series))
     finite = [m for m in worst.values() if m != float("inf")]
     ceiling = max(10.0, max(finite, default=1.0) * 3)
@@ -74,6 +78,7 @@ def _plot(worst, cases):
     ax.axhline(1.0, color="#c00", linestyle="--", linewidth=1)
     ax.text(len(cases) - 0.5, 1.0, " tolerance", color="#c00", va="bottom", ha="right", fontsize=7)
     ax.set_yscale("log")
+    _plain_log_ticks(ax)
     if any(m == float("inf") for m in worst.values()):
         ax.axhline(ceiling, color="#c00", linewidth=0.5)
         ax.text(-0.5, ceiling, " failed without a margin (wrong shape, NaN, error)", color="#c00",
@@ -87,9 +92,17 @@ def _plot(worst, cases):
     ax.legend(fontsize=6, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
     ax.grid(axis="y", linewidth=0.3, alpha=0.5)
     buffer = io.StringIO()
-    fig.savefig(buffer, format="svg", bbox_inches="tight",
+    fig.savefig(buffer, format="svg",
                 metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
     return _compact(buffer.getvalue())
+
+
+def _plain_log_ticks(ax):
+    """Ticks at every second power of ten, labelled 1e-4: plain text (mathtext is slow)."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
+    ax.yaxis.set_major_locator(LogLocator(base=100.0))
+    ax.yaxis.set_minor_locator(NullLocator())
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: "1" if y == 1 else f"{y:.0e}".replace("e-0", "e-").replace("e+0", "e")))
 
 
 GEOMETRY = re.compile(r'\b(x|y|d|transform|points|width|height|viewBox)="([^"]*)"')

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import impl
-from impl.recurrent import LSTMStep, RNNStep, sigmoid
+from impl.recurrent import LSTMStep, RNNStep
 from oracle.engine import Check, run_check
 
 
@@ -22,7 +22,8 @@ def learner(**classes):
 
 
 def records(module, op, case, oracle="torch"):
-    return {r["quantity"]: r for r in run_check(Check(op, case, oracle, "cpu", "float64"), module)}
+    return {r["quantity"]: r for r in run_check(Check(op, case, oracle, "cpu", "float64"), module)
+            if r["oracle"] == oracle}         # not the torch~jax records that compare the witnesses
 
 
 # --- BPTT that drops the gradient flowing back from step t+1 -----------------------------

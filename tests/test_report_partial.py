@@ -6,27 +6,33 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from reports.model import load_results
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _records_written(report_dir):
-    parts = glob.glob(os.path.join(report_dir, ".parts", "*", "*.jsonl"))
-    return sum(1 for path in parts for _ in open(path, encoding="utf-8"))
+    lines = 0
+    for path in glob.glob(os.path.join(report_dir, ".parts", "*", "*.jsonl")):
+        with open(path, encoding="utf-8") as f:
+            lines += sum(1 for _ in f)
+    return lines
 
 
-def test_ctrl_c_part_way_leaves_a_partial_report(tmp_path):
+@pytest.mark.parametrize("mode", [("-p", "no:xdist"), ("-n", "2")], ids=["one-process", "xdist"])
+def test_ctrl_c_part_way_leaves_a_partial_report(tmp_path, mode):
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
     process = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "conformance", "-p", "no:cacheprovider", "-p", "no:xdist",
+        [sys.executable, "-m", "pytest", "conformance", "-p", "no:cacheprovider", *mode,
          "-q", "--report-dir", str(tmp_path)],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 240
         while _records_written(str(tmp_path)) < 20:            # part-way: some checks done
             assert process.poll() is None, process.stdout.read()[-2000:]
-            assert time.monotonic() < deadline, "no records written in 120 s"
+            assert time.monotonic() < deadline, "no records written in 240 s"
             time.sleep(0.1)
         process.send_signal(signal.SIGINT)                      # what Ctrl-C sends
         output, _ = process.communicate(timeout=120)

@@ -1,30 +1,77 @@
 """Losses: the gradient of the prediction, for every reduction."""
-from ..frameworks import F, jnn, jnp
+import warnings
+
+import numpy as np
+
+from ..frameworks import F, jax, jnn, jnp, optax, torch
 from ..spec import Case, CaseData, OpSpec
 from ._cases import batch_hint, distribution, labels, normal
 
 
-def _logits(n, c, target="labels", scale=1.0):
+IGNORE = -100   # PyTorch's default ignore_index
+CLASS_WEIGHTS = (0.5, 2.0, 1.25)
+
+
+def _logits(n, c, target="labels", scale=1.0, ignored=()):
+    """Logits (n, c) and a target; the rows in `ignored` get the label IGNORE."""
     def make(rng):
         x = normal(rng, n, c, scale=scale)
         t = {"labels": lambda: labels(rng, n, c),
              "onehot": lambda: (labels(rng, n, c)[:, None] == range(c)).astype(float),
              "probs": lambda: distribution(rng, n, c)}[target]()
+        t[list(ignored)] = IGNORE
         return CaseData(inputs={"x": x}, extra={"target": t})
     return make
 
 
-def _reduce(losses, reduction, xp_sum):
+def _reduce(losses, reduction, xp_sum, denominator=None):
     if reduction == "none":
         return losses
-    return xp_sum(losses) / (losses.shape[0] if reduction == "mean" else 1)
+    total = xp_sum(losses)
+    return total / (losses.shape[0] if denominator is None else denominator) \
+        if reduction == "mean" else total
+
+
+def _jax_safe_mean(total, denominator):
+    """total / denominator, NaN when the denominator is 0 (nothing counted), with a zero
+    gradient there: the inner where keeps the division's own gradient finite."""
+    counted = denominator > 0
+    return jnp.where(counted, total / jnp.where(counted, denominator, 1), jnp.nan)
+
+
+def _jax_weighted_target(t, x, hp):
+    """The weighted, smoothed target q (N, C) and the denominator of 'mean' (PyTorch's rule)."""
+    n, c = x.shape
+    w = jnp.asarray(hp.get("weight", np.ones(c)), dtype=x.dtype)
+    eps = hp.get("label_smoothing", 0.0)
+    if not jnp.issubdtype(t.dtype, jnp.integer):
+        return ((1 - eps) * t + eps / c) * w, n
+    counted = t != hp.get("ignore_index", IGNORE)
+    safe = jnp.where(counted, t, 0)
+    target = ((1 - eps) * jnn.one_hot(safe, c, dtype=x.dtype) + eps / c) * counted[:, None]
+    return target * w, (w[safe] * counted).sum()
 
 
 def _jax_cross_entropy(a, e, hp):
-    x, t = a["x"], e["target"]
-    logp = jnn.log_softmax(x, axis=-1)
-    dist = jnn.one_hot(t, x.shape[-1], dtype=x.dtype) if jnp.issubdtype(t.dtype, jnp.integer) else t
-    return _reduce(-(dist * logp).sum(axis=-1), hp.get("reduction", "mean"), jnp.sum)
+    q, denominator = _jax_weighted_target(e["target"], a["x"], hp)
+    losses = -(q * jnn.log_softmax(a["x"], axis=-1)).sum(axis=-1)
+    reduction = hp.get("reduction", "mean")
+    if reduction == "mean":
+        return _jax_safe_mean(losses.sum(), denominator)
+    return _reduce(losses, reduction, jnp.sum)
+
+
+def _torch_constant(values, x):
+    """Hyperparameter values (class weights, pos_weight) as a tensor beside x, or None."""
+    return None if values is None else torch.tensor(values, dtype=x.dtype, device=x.device)
+
+
+def _torch_cross_entropy(a, e, hp):
+    x = a["x"]
+    return F.cross_entropy(x, e["target"], weight=_torch_constant(hp.get("weight"), x),
+                           ignore_index=hp.get("ignore_index", IGNORE),
+                           label_smoothing=hp.get("label_smoothing", 0.0),
+                           reduction=hp.get("reduction", "mean"))
 
 
 def _pair(*shape):
@@ -44,6 +91,199 @@ def _jax_mse(a, e, hp):
             "half_sum": lambda s: 0.5 * jnp.sum(s)}[hp.get("reduction", "mean")](squared)
 
 
+def _reduction(hp):
+    return hp.get("reduction", "mean")
+
+
+def _jax_reduce(losses, hp):
+    return {"mean": jnp.mean, "sum": jnp.sum, "none": lambda v: v}[_reduction(hp)](losses)
+
+
+def _pair_equal_at(*shape, equal=((0, 0), (1, 2), (2, 1))):
+    """Prediction and target that coincide at a few elements: y - t = 0 exactly there."""
+    def make(rng):
+        y, t = normal(rng, *shape), normal(rng, *shape)
+        for index in equal:
+            t[index] = y[index]
+        return CaseData(inputs={"y": y}, extra={"t": t})
+    return make
+
+
+def _probabilities(*shape, soft=True):
+    """p in (0.05, 0.95), targets in [0, 1] (soft) or {0, 1}."""
+    def make(rng):
+        p = 0.05 + 0.9 * rng.random(shape)
+        t = rng.random(shape) if soft else (rng.random(shape) < 0.5).astype(float)
+        return CaseData(inputs={"p": p}, extra={"t": t})
+    return make
+
+
+def _saturated_probabilities(rng):
+    """p exactly 0 or 1 against targets 0 and 1 (both agreeing and contradicting), and a soft pair."""
+    p = np.array([[0.0, 1.0, 0.0, 1.0], [0.0, 1.0, 0.3, 0.8]])
+    t = np.array([[0.0, 1.0, 1.0, 0.0], [0.5, 0.25, 1.0, 0.0]])
+    return CaseData(inputs={"p": p}, extra={"t": t})
+
+
+def _jax_bce(a, e, hp):
+    p, t = a["p"], e["t"]
+    log_p, log_q = jnp.maximum(jnp.log(p), -100.0), jnp.maximum(jnp.log1p(-p), -100.0)
+    return _jax_reduce(-(t * log_p + (1 - t) * log_q), hp)
+
+
+def _logit_pairs(*shape, scale=1.0, extreme=False):
+    def make(rng):
+        x = normal(rng, *shape, scale=scale)
+        if extreme:   # logits of magnitude 100 on both sides, with both targets
+            x.flat[:4] = (100.0, -100.0, 100.0, -100.0)
+        t = rng.random(shape)
+        if extreme:
+            t.flat[:4] = (1.0, 1.0, 0.0, 0.0)
+        return CaseData(inputs={"x": x}, extra={"t": t})
+    return make
+
+
+def _jax_bce_with_logits(a, e, hp):
+    x, t = a["x"], e["t"]
+    if hp.get("pos_weight") is None:
+        return _jax_reduce(optax.sigmoid_binary_cross_entropy(x, t), hp)
+    w = jnp.asarray(hp["pos_weight"], dtype=x.dtype)
+    return _jax_reduce(w * t * jnn.softplus(-x) + (1 - t) * jnn.softplus(x), hp)
+
+
+def _log_probabilities(n, c, ignored=()):
+    def make(rng):
+        x = normal(rng, n, c)
+        logp = x - np.log(np.exp(x).sum(axis=1, keepdims=True))
+        t = labels(rng, n, c)
+        t[list(ignored)] = IGNORE
+        return CaseData(inputs={"logp": logp}, extra={"target": t})
+    return make
+
+
+def _jax_nll(a, e, hp):
+    logp, t = a["logp"], e["target"]
+    n, c = logp.shape
+    w = jnp.asarray(hp.get("weight", np.ones(c)), dtype=logp.dtype)
+    counted = t != hp.get("ignore_index", IGNORE)
+    safe = jnp.where(counted, t, 0)
+    losses = -jnp.take_along_axis(logp, safe[:, None], axis=1)[:, 0] * w[safe] * counted
+    if _reduction(hp) == "mean":
+        return _jax_safe_mean(losses.sum(), (w[safe] * counted).sum())
+    return _jax_reduce(losses, hp)
+
+
+def _kl_pair(n, c, log_target=False, zeros=()):
+    """log q (N, C) and a target distribution p, some entries exactly 0 (0 log 0 = 0)."""
+    def make(rng):
+        x = normal(rng, n, c)
+        logq = x - np.log(np.exp(x).sum(axis=1, keepdims=True))
+        p = distribution(rng, n, c)
+        for index in zeros:
+            p[index] = 0.0
+        p /= p.sum(axis=1, keepdims=True)
+        return CaseData(inputs={"logq": logq}, extra={"target": np.log(p) if log_target else p})
+    return make
+
+
+def _torch_kl_div(a, e, hp):
+    with warnings.catch_warnings():   # torch warns that 'mean' is per element: the convention says so
+        warnings.filterwarnings("ignore", message="reduction: 'mean' divides")
+        return F.kl_div(a["logq"], e["target"], reduction=_reduction(hp),
+                        log_target=hp.get("log_target", False))
+
+
+def _jax_kl_div(a, e, hp):
+    logq, target = a["logq"], e["target"]
+    if hp.get("log_target", False):
+        losses = jnp.exp(target) * (target - logq)
+    else:
+        losses = jax.scipy.special.xlogy(target, target) - target * logq
+    if _reduction(hp) == "batchmean":
+        return losses.sum() / logq.shape[0]
+    return _jax_reduce(losses, hp)
+
+
+def _scores(n, c):
+    return lambda rng: CaseData(inputs={"x": normal(rng, n, c)}, extra={"target": labels(rng, n, c)})
+
+
+def _torch_hinge(a, e, hp):
+    """torch's multi_margin_loss divides by C: multiplying back gives the CS231n loss."""
+    x = a["x"]
+    losses = F.multi_margin_loss(x, e["target"], margin=hp.get("margin", 1.0), reduction="none")
+    return _reduce(losses * x.shape[1], _reduction(hp), torch.sum)
+
+
+def _jax_hinge(a, e, hp):
+    x, t = a["x"], e["target"]
+    correct = jnp.take_along_axis(x, t[:, None], axis=1)
+    margins = jnp.maximum(0, x - correct + hp.get("margin", 1.0))
+    margins = jnp.where(jnn.one_hot(t, x.shape[1], dtype=bool), 0.0, margins)
+    return _jax_reduce(margins.sum(axis=1), hp)
+
+
+def _cosine_pairs(n, d):
+    def make(rng):
+        y = np.where(rng.random(n) < 0.5, 1.0, -1.0)
+        y[:2] = (1.0, -1.0)
+        return CaseData(inputs={"x1": normal(rng, n, d), "x2": normal(rng, n, d)}, extra={"y": y})
+    return make
+
+
+def _jax_cosine_embedding(a, e, hp):
+    # optax clips each squared norm at epsilon where PyTorch adds 1e-12: identical
+    # to ~1e-12 relative for the cases' O(1) norms.
+    cos = optax.cosine_similarity(a["x1"], a["x2"], epsilon=1e-12)
+    losses = jnp.where(e["y"] == 1, 1 - cos, jnp.maximum(0, cos - hp.get("margin", 0.0)))
+    return _jax_reduce(losses, hp)
+
+
+def _ctc_batch(logit_shape, targets, input_lengths, target_lengths):
+    def make(rng):
+        return CaseData(inputs={"logits": normal(rng, *logit_shape)},
+                        extra={"targets": np.array(targets), "input_lengths": np.array(input_lengths),
+                               "target_lengths": np.array(target_lengths)})
+    return make
+
+
+CTC_TARGETS = dict(targets=[[1, 2, 2], [3, 1, 0], [1, 1, 1]],
+                   input_lengths=[6, 5, 6], target_lengths=[3, 2, 1])
+
+
+def _torch_ctc(a, e, hp):
+    log_probs = F.log_softmax(a["logits"], dim=-1).transpose(0, 1)     # (T, N, C)
+    return F.ctc_loss(log_probs, e["targets"], e["input_lengths"], e["target_lengths"],
+                      blank=hp.get("blank", 0), reduction=_reduction(hp),
+                      zero_infinity=hp.get("zero_infinity", False))
+
+
+def _jax_ctc(a, e, hp):
+    logits, targets = a["logits"], e["targets"]
+    logit_paddings = (jnp.arange(logits.shape[1])[None, :] >= e["input_lengths"][:, None])
+    label_paddings = (jnp.arange(targets.shape[1])[None, :] >= e["target_lengths"][:, None])
+    losses = optax.ctc_loss(logits, logit_paddings.astype(logits.dtype), targets,
+                            label_paddings.astype(logits.dtype), blank_id=hp.get("blank", 0))
+    if _reduction(hp) == "mean":   # PyTorch's: each loss over its target length, then the batch mean
+        return (losses / jnp.maximum(e["target_lengths"], 1)).mean()
+    return _jax_reduce(losses, hp)
+
+
+ELEMENTWISE_PAIRS = [
+    Case("mean", _pair(4, 3)),
+    Case("sum", _pair(4, 3), hparams={"reduction": "sum"}),
+    Case("none", _pair(4, 3), hparams={"reduction": "none"}),
+]
+EQUAL_WHY = ("the target equals the prediction at three elements: |y - t| has a kink there, where "
+             "the derivative is a convention (0, as torch and jax); finite differences are "
+             "meaningless at a kink")
+IMPOSSIBLE = dict(targets=[[1, 1, 2], [2, 3, 0]], input_lengths=[3, 4], target_lengths=[3, 2])
+IMPOSSIBLE_WHY = ("sequence 0 (labels 1 1 2 in 3 frames) needs 4 frames, a blank between the "
+                  "repeated 1s: p(l|x) = 0. optax works with log_epsilon = -1e5 instead of -inf "
+                  "and returns a finite ~1e5, so torch (inf, NaN gradient; or 0 with "
+                  "zero_infinity) is the witness")
+
+
 SPECS = [
     OpSpec(
         name="softmax_cross_entropy", family="loss", impl="SoftmaxCrossEntropy",
@@ -57,13 +297,39 @@ SPECS = [
             Case("large_logits", _logits(4, 3, scale=50.0), oracles=("torch", "jax"),
                  why="logits of magnitude ~100 must not overflow; a relative finite-difference "
                      "step of 1e-3 is too coarse there, so torch and jax check it"),
+            Case("weights_mean", _logits(5, 3), hparams={"weight": CLASS_WEIGHTS},
+                 why="class weights: 'mean' divides by the summed weights of the targets, not N"),
+            Case("weights_sum", _logits(5, 3), hparams={"weight": CLASS_WEIGHTS, "reduction": "sum"}),
+            Case("weights_none", _logits(5, 3), hparams={"weight": CLASS_WEIGHTS, "reduction": "none"}),
+            Case("ignore_mean", _logits(5, 3, ignored=(1, 3)),
+                 why="rows labelled ignore_index count neither in the sum nor in the denominator"),
+            Case("ignore_weights_mean", _logits(5, 3, ignored=(0,)), hparams={"weight": CLASS_WEIGHTS}),
+            Case("all_ignored", _logits(5, 3, ignored=range(5)), oracles=("torch", "jax"),
+                 why="no counted target: 'mean' is 0/0 = NaN as in PyTorch, with a zero gradient; "
+                     "finite differences of a NaN loss are meaningless"),
+            Case("smoothing_mean", _logits(5, 3), hparams={"label_smoothing": 0.1}),
+            Case("smoothing_weights_ignore", _logits(5, 3, ignored=(2,)),
+                 hparams={"label_smoothing": 0.2, "weight": CLASS_WEIGHTS},
+                 why="smoothing with weights: both terms share the denominator sum of w_{t_n}"),
+            Case("probs_weights_smoothing", _logits(5, 3, "probs"),
+                 hparams={"label_smoothing": 0.2, "weight": CLASS_WEIGHTS},
+                 why="probability targets: weighted, smoothed, and 'mean' still divides by N"),
+            Case("probs_none", _logits(5, 3, "probs"), hparams={"reduction": "none"}),
         ],
-        torch=lambda a, e, hp: F.cross_entropy(a["x"], e["target"], reduction=hp.get("reduction", "mean")),
+        torch=_torch_cross_entropy,
         jax=_jax_cross_entropy,
-        formulas={"forward": r"L = -\frac{1}{N}\sum_{n}\sum_{c} t_{nc} \log \frac{e^{x_{nc}}}{\sum_k e^{x_{nk}}}",
-                  "backward": r"\frac{\partial L}{\partial x_{nc}} = \frac{1}{N}\,(y_{nc} - t_{nc})"},
-        convention="Targets are class indices or distributions; 'mean' divides by the batch size N "
-                   "(PyTorch with no class weights).",
+        formulas={"forward": r"L = -\frac{1}{D}\sum_{n}\sum_{c} q_{nc} \log y_{nc},\quad "
+                             r"y_{nc} = \frac{e^{x_{nc}}}{\sum_k e^{x_{nk}}},\quad "
+                             r"q_{nc} = w_c\left((1 - \varepsilon)\, t_{nc} + \frac{\varepsilon}{C}\right),\quad "
+                             r"D = \sum_{n \text{ counted}} w_{t_n} \ (N \text{ for distributions})",
+                  "backward": r"\frac{\partial L}{\partial x_{nc}} = \frac{1}{D}\left(y_{nc} \sum_k q_{nk} - q_{nc}\right)"
+                              r"\quad (= \tfrac{1}{N}(y_{nc} - t_{nc}) \text{ unweighted})"},
+        convention="PyTorch's cross_entropy. Targets are class indices or distributions (one-hot or "
+                   "probabilities). With class indices, 'mean' divides by the summed class weights of the "
+                   "targets that are not ignore_index (N without weights); with distributions it divides "
+                   "by N. Label smoothing eps replaces the target by (1 - eps) T + eps / C and shares the "
+                   "same denominator. A batch whose every label is ignore_index has no counted target: "
+                   "'mean' is NaN (0/0, as PyTorch) and the gradient is 0; 'sum' is 0.",
         hints=batch_hint("x"),
     ),
     OpSpec(
@@ -84,5 +350,216 @@ SPECS = [
         convention="reduction='mean' is PyTorch's mse_loss (mean over all K elements); "
                    "'half_sum' is the seeds' E = 1/2 sum (y - t)^2.",
         hints=lambda d, hp: {"batch_size": d.inputs["y"].shape[0]},
+    ),
+    OpSpec(
+        name="l1", family="loss", impl="L1",
+        cases=ELEMENTWISE_PAIRS + [
+            Case("equal", _pair_equal_at(4, 3), oracles=("torch", "jax"), why=EQUAL_WHY)],
+        torch=lambda a, e, hp: F.l1_loss(a["y"], e["t"], reduction=_reduction(hp)),
+        # jax.grad(jnp.abs)(0.) is 1, torch's is 0: |d| is written d sign(d), whose autodiff
+        # gives 0 at d = 0 (sign' = 0), so that jax checks the convention the answer key follows
+        jax=lambda a, e, hp: _jax_reduce((a["y"] - e["t"]) * jnp.sign(a["y"] - e["t"]), hp),
+        formulas={"forward": r"L = \frac{1}{K}\sum_k |y_k - t_k|",
+                  "backward": r"\frac{\partial L}{\partial y_k} = \frac{1}{K}\,\mathrm{sign}(y_k - t_k)"},
+        convention="PyTorch's l1_loss: 'mean' over all K elements; the derivative at y = t is 0, as "
+                   "torch (jax's autodiff of jnp.abs gives 1 there; its witness computes |d| as d sign(d)).",
+        hints=batch_hint("y"),
+    ),
+    OpSpec(
+        name="smooth_l1", family="loss", impl="SmoothL1",
+        cases=ELEMENTWISE_PAIRS + [
+            Case("beta_half", _pair(4, 3), hparams={"beta": 0.5}),
+            Case("beta_two_sum", _pair(4, 3), hparams={"beta": 2.0, "reduction": "sum"}),
+            Case("equal", _pair_equal_at(4, 3), oracles=("torch", "jax"),
+                 why="the target equals the prediction at three elements. smooth_l1 is smooth "
+                     "there (quadratic for |d| < beta), but the case keeps l1's edge case next to "
+                     "it; the kinkless gradient 0 is checked by torch and jax"),
+        ],
+        torch=lambda a, e, hp: F.smooth_l1_loss(a["y"], e["t"], beta=hp.get("beta", 1.0),
+                                                reduction=_reduction(hp)),
+        # smooth_l1 with beta is huber with delta = beta, divided by beta: optax's huber_loss
+        jax=lambda a, e, hp: _jax_reduce(
+            optax.huber_loss(a["y"], e["t"], delta=hp.get("beta", 1.0)) / hp.get("beta", 1.0), hp),
+        formulas={"forward": r"\ell(d) = \begin{cases} d^2 / (2\beta) & |d| < \beta \\ "
+                             r"|d| - \beta/2 & \text{otherwise}\end{cases},\quad d = y - t",
+                  "backward": r"\ell'(d) = \begin{cases} d / \beta & |d| < \beta \\ "
+                              r"\mathrm{sign}(d) & \text{otherwise}\end{cases}"},
+        convention="PyTorch's smooth_l1_loss (beta = 1 by default); it equals huber(delta = beta) / beta, "
+                   "which is how optax's huber_loss serves as the jax witness.",
+        hints=batch_hint("y"),
+    ),
+    OpSpec(
+        name="huber", family="loss", impl="Huber",
+        cases=ELEMENTWISE_PAIRS + [
+            Case("delta_half", _pair(4, 3), hparams={"delta": 0.5}),
+            Case("delta_two_none", _pair(4, 3), hparams={"delta": 2.0, "reduction": "none"}),
+        ],
+        torch=lambda a, e, hp: F.huber_loss(a["y"], e["t"], delta=hp.get("delta", 1.0),
+                                            reduction=_reduction(hp)),
+        jax=lambda a, e, hp: _jax_reduce(optax.huber_loss(a["y"], e["t"], delta=hp.get("delta", 1.0)), hp),
+        formulas={"forward": r"\ell(d) = \begin{cases} d^2 / 2 & |d| < \delta \\ "
+                             r"\delta (|d| - \delta/2) & \text{otherwise}\end{cases}",
+                  "backward": r"\ell'(d) = \begin{cases} d & |d| < \delta \\ "
+                              r"\delta\,\mathrm{sign}(d) & \text{otherwise}\end{cases}"},
+        convention="PyTorch's huber_loss and optax.huber_loss (which never reduces; the spec reduces).",
+        hints=batch_hint("y"),
+    ),
+    OpSpec(
+        name="bce", family="loss", impl="BCE",
+        cases=[
+            Case("mean", _probabilities(4, 3)),
+            Case("sum", _probabilities(4, 3), hparams={"reduction": "sum"}),
+            Case("none", _probabilities(4, 3), hparams={"reduction": "none"}),
+            Case("hard_targets", _probabilities(6, soft=False)),
+            Case("saturated", _saturated_probabilities, hparams={"reduction": "none"},
+                 oracles=("torch",),
+                 why="p exactly 0 and 1: PyTorch clamps each log at -100 (the loss is at most 100) "
+                     "and its gradient is (p - t) / max(p (1 - p), 1e-12), +-1e12 where p contradicts "
+                     "t. That is PyTorch's convention, which the answer key follows; jax's autodiff "
+                     "of the clamped log gives NaN there and finite differences would leave [0, 1]"),
+        ],
+        torch=lambda a, e, hp: F.binary_cross_entropy(a["p"], e["t"], reduction=_reduction(hp)),
+        jax=_jax_bce,
+        formulas={"forward": r"\ell = -\left(t \max(\log p, -100) + (1 - t)\max(\log(1 - p), -100)\right)",
+                  "backward": r"\frac{\partial \ell}{\partial p} = \frac{p - t}{\max(p(1 - p), 10^{-12})}"},
+        convention="PyTorch's binary_cross_entropy on probabilities: logs clamped at -100, the gradient's "
+                   "denominator at 1e-12; 'mean' over all elements.",
+        hints=batch_hint("p"),
+    ),
+    OpSpec(
+        name="bce_with_logits", family="loss", impl="BCEWithLogits",
+        cases=[
+            Case("mean", _logit_pairs(4, 3)),
+            Case("sum", _logit_pairs(4, 3), hparams={"reduction": "sum"}),
+            Case("none", _logit_pairs(4, 3), hparams={"reduction": "none"}),
+            Case("logits_100", _logit_pairs(3, 4, scale=20.0, extreme=True), hparams={"reduction": "none"},
+                 why="logits of magnitude 100 with both targets: no overflow, no log(0)"),
+            Case("pos_weight", _logit_pairs(4, 3), hparams={"pos_weight": (3.0, 0.5, 1.0)},
+                 why="pos_weight weighs the positive term per class (the last axis)"),
+            Case("pos_weight_logits_100", _logit_pairs(3, 4, scale=20.0, extreme=True),
+                 hparams={"pos_weight": (2.0, 0.25, 1.0, 4.0), "reduction": "sum"}),
+        ],
+        torch=lambda a, e, hp: F.binary_cross_entropy_with_logits(
+            a["x"], e["t"], pos_weight=_torch_constant(hp.get("pos_weight"), a["x"]),
+            reduction=_reduction(hp)),
+        jax=_jax_bce_with_logits,
+        formulas={"forward": r"\ell = w\, t\, \mathrm{softplus}(-x) + (1 - t)\, \mathrm{softplus}(x)",
+                  "backward": r"\frac{\partial \ell}{\partial x} = \sigma(x)\,(w t + 1 - t) - w t "
+                              r"\quad (= \sigma(x) - t \text{ for } w = 1)"},
+        convention="PyTorch's binary_cross_entropy_with_logits, pos_weight w per class (the last axis). "
+                   "The jax witness is optax.sigmoid_binary_cross_entropy (unreduced) without pos_weight, "
+                   "which optax lacks, and jax.nn.softplus with it.",
+        hints=batch_hint("x"),
+    ),
+    OpSpec(
+        name="nll", family="loss", impl="NLL",
+        cases=[
+            Case("mean", _log_probabilities(5, 3)),
+            Case("sum", _log_probabilities(5, 3), hparams={"reduction": "sum"}),
+            Case("none", _log_probabilities(5, 3), hparams={"reduction": "none"}),
+            Case("weights_ignore_mean", _log_probabilities(5, 3, ignored=(1,)),
+                 hparams={"weight": CLASS_WEIGHTS},
+                 why="'mean' divides by the summed weights of the counted targets"),
+            Case("all_ignored", _log_probabilities(5, 3, ignored=range(5)), oracles=("torch", "jax"),
+                 why="no counted target: 'mean' is NaN (0/0, as PyTorch) with a zero gradient; "
+                     "finite differences of a NaN loss are meaningless"),
+        ],
+        torch=lambda a, e, hp: F.nll_loss(a["logp"], e["target"], weight=_torch_constant(hp.get("weight"), a["logp"]),
+                                          ignore_index=hp.get("ignore_index", IGNORE),
+                                          reduction=_reduction(hp)),
+        jax=_jax_nll,
+        formulas={"forward": r"L = -\frac{\sum_n w_{t_n} \log p_{n,t_n}}{\sum_n w_{t_n}}",
+                  "backward": r"\frac{\partial L}{\partial \log p_{nc}} = -\frac{w_{t_n} [c = t_n]}{\sum_m w_{t_m}}"},
+        convention="PyTorch's nll_loss on log-probabilities: 'mean' divides by the summed class weights of "
+                   "the targets that are not ignore_index; none counted gives NaN and a zero gradient.",
+        hints=batch_hint("logp"),
+    ),
+    OpSpec(
+        name="kl_div", family="loss", impl="KLDiv",
+        cases=[
+            Case("mean", _kl_pair(4, 3)),
+            Case("batchmean", _kl_pair(4, 3), hparams={"reduction": "batchmean"},
+                 why="the true KL divergence per sample (PyTorch recommends it)"),
+            Case("sum", _kl_pair(4, 3), hparams={"reduction": "sum"}),
+            Case("none_zero_targets", _kl_pair(4, 3, zeros=((0, 1), (2, 0))), hparams={"reduction": "none"},
+                 why="target entries exactly 0: 0 log 0 = 0"),
+            Case("log_target", _kl_pair(4, 3, log_target=True),
+                 hparams={"reduction": "batchmean", "log_target": True}),
+        ],
+        torch=_torch_kl_div,
+        jax=_jax_kl_div,
+        formulas={"forward": r"\ell_{nc} = p_{nc}\left(\log p_{nc} - \log q_{nc}\right)",
+                  "backward": r"\frac{\partial \ell_{nc}}{\partial \log q_{nc}} = -p_{nc}"},
+        convention="PyTorch's kl_div(input = log q, target = p): 'mean' averages over all elements "
+                   "(PyTorch's default, which it warns about), 'batchmean' divides the sum by N.",
+        hints=batch_hint("logq"),
+    ),
+    OpSpec(
+        name="hinge", family="loss", impl="MulticlassHinge",
+        cases=[
+            Case("mean", _scores(5, 4)),
+            Case("sum", _scores(5, 4), hparams={"reduction": "sum"}),
+            Case("none", _scores(5, 4), hparams={"reduction": "none"}),
+            Case("margin_half", _scores(5, 4), hparams={"margin": 0.5}),
+        ],
+        torch=_torch_hinge,
+        jax=_jax_hinge,
+        formulas={"forward": r"L_n = \sum_{c \ne t_n} \max(0,\, x_{nc} - x_{n t_n} + \Delta)",
+                  "backward": r"\frac{\partial L_n}{\partial x_{nc}} = [x_{nc} - x_{n t_n} + \Delta > 0],\quad "
+                              r"\frac{\partial L_n}{\partial x_{n t_n}} = -\sum_{c \ne t_n} [x_{nc} - x_{n t_n} + \Delta > 0]"},
+        convention="The multi-class SVM loss of CS231n (sum over the wrong classes, 'mean' over the batch). "
+                   "torch's multi_margin_loss divides each L_n by the number of classes C; the torch "
+                   "witness multiplies it back by C.",
+        hints=batch_hint("x"),
+    ),
+    OpSpec(
+        name="cosine_embedding", family="loss", impl="CosineEmbedding",
+        cases=[
+            Case("mean", _cosine_pairs(5, 4)),
+            Case("sum", _cosine_pairs(5, 4), hparams={"reduction": "sum"}),
+            Case("none", _cosine_pairs(5, 4), hparams={"reduction": "none"}),
+            Case("margin", _cosine_pairs(5, 4), hparams={"margin": -0.2},
+                 why="a negative margin makes more dissimilar pairs count"),
+        ],
+        torch=lambda a, e, hp: F.cosine_embedding_loss(a["x1"], a["x2"], e["y"], margin=hp.get("margin", 0.0),
+                                                       reduction=_reduction(hp)),
+        jax=_jax_cosine_embedding,
+        formulas={"forward": r"L_n = \begin{cases} 1 - \cos(x_{1n}, x_{2n}) & y_n = 1 \\ "
+                             r"\max(0, \cos(x_{1n}, x_{2n}) - m) & y_n = -1 \end{cases}",
+                  "backward": r"\frac{\partial \cos}{\partial x_1} = \frac{x_2}{|x_1||x_2|} - "
+                              r"\cos \frac{x_1}{|x_1|^2}"},
+        convention="PyTorch's cosine_embedding_loss, which adds 1e-12 to each squared norm; labels are 1 or -1.",
+        hints=batch_hint("x1"),
+    ),
+    OpSpec(
+        name="ctc", family="loss", impl="CTC",
+        cases=[
+            Case("mean", _ctc_batch((3, 6, 4), **CTC_TARGETS),
+                 why="a repeated label (2 2), a shorter input and target, a single-label target"),
+            Case("sum", _ctc_batch((3, 6, 4), **CTC_TARGETS), hparams={"reduction": "sum"}),
+            Case("none", _ctc_batch((3, 6, 4), **CTC_TARGETS), hparams={"reduction": "none"}),
+            Case("tight_repeats", _ctc_batch((2, 5, 3), [[1, 1, 1], [2, 1, 2]], [5, 5], [3, 3]),
+                 hparams={"reduction": "none"},
+                 why="1 1 1 in 5 frames: the only alignment puts a blank between each repeat"),
+            Case("blank_last", _ctc_batch((3, 6, 4), [[0, 1, 1], [2, 0, 0], [1, 2, 0]], [6, 6, 4], [3, 1, 2]),
+                 hparams={"blank": 3}, why="the blank is the last class, not 0"),
+            Case("impossible", _ctc_batch((2, 4, 4), **IMPOSSIBLE), hparams={"reduction": "none"},
+                 oracles=("torch",), why=IMPOSSIBLE_WHY),
+            Case("impossible_zero_infinity", _ctc_batch((2, 4, 4), **IMPOSSIBLE),
+                 hparams={"reduction": "mean", "zero_infinity": True}, oracles=("torch",), why=IMPOSSIBLE_WHY),
+        ],
+        torch=_torch_ctc,
+        jax=_jax_ctc,
+        formulas={"forward": r"\alpha_t(s) = \left(\alpha_{t-1}(s) + \alpha_{t-1}(s-1) + "
+                             r"[l'_s \ne l'_{s-2}]\,\alpha_{t-1}(s-2)\right) y_t(l'_s),\quad "
+                             r"L = -\log\left(\alpha_{T-1}(|l'|-1) + \alpha_{T-1}(|l'|-2)\right)",
+                  "backward": r"\frac{\partial L}{\partial a_{tc}} = y_t(c) - \frac{1}{p(l|x)}"
+                              r"\sum_{s: l'_s = c} \alpha_t(s)\beta_t(s)"},
+        convention="Graves' CTC on logits (N, T, C); the answer key applies log_softmax itself, as "
+                   "optax.ctc_loss does, and the torch witness feeds log_softmax(logits) transposed to "
+                   "(T, N, C). 'mean' as PyTorch: each loss divided by its target length, then the batch "
+                   "mean (optax never reduces; the spec reduces). An impossible alignment gives inf and a "
+                   "NaN gradient, or 0 and 0 with zero_infinity=True (PyTorch).",
+        hints=batch_hint("logits"),
     ),
 ]

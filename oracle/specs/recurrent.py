@@ -8,7 +8,7 @@ lengths); jax references are written from the equations with lax.scan.
 """
 import numpy as np
 
-from ..frameworks import F, jax, jnn, jnp, lax, torch
+from ..frameworks import F, jnn, jnp, lax, torch
 from ..spec import Case, CaseData, OpSpec
 from ._cases import normal, weight
 
@@ -264,11 +264,14 @@ def cell_hints(kind):
     return lambda data, hp: {"batch_size": data.inputs["x"].shape[0], "gates": gate_hints(kind, [""])}
 
 
-def seq_extras(layer):
-    extras = {"h_n": layer.h_n}
-    if getattr(layer, "c_n", None) is not None:
-        extras["c_n"] = layer.c_n
-    return extras
+def final_states(*names):
+    """The layer's final states as extra outputs; one a learner's layer lacks is reported
+    missing for that quantity alone (its other quantities are still graded)."""
+    return lambda layer: {name: getattr(layer, attr) for name, attr in names
+                          if getattr(layer, attr, None) is not None}
+
+
+seq_extras = final_states(("h_n", "h_n"), ("c_n", "c_n"))
 
 
 RNN_FORMULAS = {
@@ -319,7 +322,7 @@ def sequence_spec(name, impl, kind, cases, formulas, convention, torch_ref=None,
 def cell_spec(name, impl, kind, cases, formulas, convention):
     return OpSpec(name=name, family="recurrent", impl=impl, cases=cases, torch=torch_cell(kind),
                   jax=jax_cell(kind), formulas=formulas, convention=convention,
-                  impl_extras=(lambda layer: {"c": layer.c_next}) if _lstm_like(kind) else None,
+                  impl_extras=final_states(("c", "c_next")) if _lstm_like(kind) else None,
                   hints=cell_hints(kind))
 
 

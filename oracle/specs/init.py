@@ -1,0 +1,215 @@
+"""Initializers: a random draw is checked through its statistics.
+
+A draw cannot equal a reference draw element by element (another generator, another
+algorithm), so the checked quantities are statistics of a large draw (n >= 65536 values):
+
+    out:mean_over_std   the sample mean in units of the sample std; the target is 0
+    out:log_std         log of the sample std; the target is log of the initializer's std
+    out:log_max_abs     (uniform) log of the largest |w|; the target is log of the bound a
+
+The implementation returns the statistics of its own draw. The torch witness returns the
+analytic targets, from torch.nn.init's own fan rule (_calculate_fan_in_and_fan_out) and
+gain (calculate_gain) with the formulas of torch.nn.init's documentation. The jax witness
+returns the statistics of a draw by jax.nn.initializers.variance_scaling (a second sample).
+Both are compared with a tolerance derived from the sample size (STATISTICAL below), in
+absolute terms: each quantity is dimensionless (a ratio, or a log, whose error is the
+relative error of the std).
+
+The fan rule itself is an exact integer formula: the op init_fans checks it against torch.
+"""
+import math
+
+import numpy as np
+
+from .. import jax_oracle
+from ..errors import Unavailable
+from ..frameworks import jax, torch
+from ..impl_runner import layer_class
+from ..seeding import rng_for
+from ..spec import Case, CaseData, OpSpec, Override
+
+NOT_A_GRADIENT = "an initializer has no gradient to check"
+MIN_SAMPLES = 65536          # every case draws at least this many values
+SIGMAS = 5.0                 # a 5-sigma bound: a false alarm has probability ~6e-7 per quantity
+_standard_error = 1 / math.sqrt(MIN_SAMPLES)
+
+
+def _statistical(samples, who):
+    atol = SIGMAS * math.sqrt(samples) * _standard_error
+    return Override(
+        rtol=0.0, atol=atol,
+        reason=f"a statistic of a random draw, not a computation: {who}. The sample mean over the "
+               f"sample std has standard error 1/sqrt(n), the log of the sample std sqrt((kurtosis - 1) "
+               f"/ (4n)) <= 1/sqrt(2n); with n >= {MIN_SAMPLES} a {SIGMAS:g}-sigma bound is "
+               f"{atol:.4f}" + (" (sqrt(2) wider: two independent samples)" if samples == 2 else "")
+               + ". The usual mistakes move log std by 0.2 or more on these shapes: log sqrt(3) = 0.55 "
+               "(the std used as the bound), log sqrt(2) = 0.35 (fans swapped, gain sqrt(2) missing), "
+               "log sqrt(1.5) = 0.2 (Xavier with fan_in alone)")
+
+
+STATISTICAL = {"torch": _statistical(1, "the implementation's draw against torch's analytic target"),
+               "jax": _statistical(2, "the implementation's draw against jax's draw")}
+
+
+def _no_data(rng):
+    return CaseData(inputs={})
+
+
+def _statistics(w, uniform):
+    w = np.asarray(w, dtype=np.float64)
+    stats = {"out:mean_over_std": w.mean() / w.std(), "out:log_std": np.log(w.std())}
+    if uniform:
+        stats["out:log_max_abs"] = np.log(np.abs(w).max())
+    return {k: np.asarray(v) for k, v in stats.items()}
+
+
+def _split(hp):
+    """The case's shape and the initializer's own hyperparameters."""
+    hp = dict(hp)
+    return tuple(hp.pop("shape")), hp
+
+
+def _impl_draw(uniform):
+    def run(spec, ctx):
+        shape, hp = _split(ctx.hp)
+        initializer = layer_class(spec, ctx.module)(**hp)
+        w = initializer(shape, rng_for(ctx.seed, spec.name, ctx.case, "draw"),
+                        dtype=np.dtype(ctx.dtype))
+        if np.shape(w) != shape:
+            raise ValueError(f"{spec.impl} drew shape {np.shape(w)}, asked for {shape}")
+        return _statistics(w, uniform)
+    return run
+
+
+def _torch_layout(shape, hp):
+    """The shape as torch lays a weight out, (out, in, *rest), from the case's in_axis/out_axis."""
+    in_axis, out_axis = hp.get("in_axis", 1) % len(shape), hp.get("out_axis", 0) % len(shape)
+    rest = [s for axis, s in enumerate(shape) if axis not in (in_axis, out_axis)]
+    return (shape[out_axis], shape[in_axis], *rest)
+
+
+def _cpu_only(ctx):
+    if ctx.device != "cpu":
+        raise Unavailable("torch's analytic targets and fan rule do not depend on the device: "
+                          "checked on cpu")
+
+
+def _torch_fans(shape, hp):
+    return torch.nn.init._calculate_fan_in_and_fan_out(torch.empty(_torch_layout(shape, hp)))
+
+
+def _torch_target(kind, uniform):
+    """torch.nn.init's documented std: xavier gain sqrt(2/(fan_in+fan_out)); kaiming gain/sqrt(fan)."""
+    def run(spec, ctx):
+        _cpu_only(ctx)
+        shape, hp = _split(ctx.hp)
+        fan_in, fan_out = _torch_fans(shape, hp)
+        if kind == "xavier":
+            std = hp.get("gain", 1.0) * math.sqrt(2.0 / (fan_in + fan_out))
+        else:   # kaiming_* with its default nonlinearity leaky_relu, a = 0
+            fan = fan_in if hp.get("mode", "fan_in") == "fan_in" else fan_out
+            std = torch.nn.init.calculate_gain("leaky_relu", 0) / math.sqrt(fan)
+        target = {"out:mean_over_std": 0.0, "out:log_std": math.log(std)}
+        if uniform:
+            target["out:log_max_abs"] = math.log(std * math.sqrt(3.0))
+        return {k: np.asarray(v) for k, v in target.items()}
+    return run
+
+
+def _jax_draw(kind, uniform):
+    """jax.nn.initializers.variance_scaling: glorot_* is (1, 'fan_avg'), he_* is (2, 'fan_in').
+    'normal' is the untruncated normal torch draws (jax's named glorot_normal/he_normal use
+    a truncated normal with the same variance)."""
+    def run(spec, ctx):
+        shape, hp = _split(ctx.hp)
+        scale, mode = (hp.get("gain", 1.0) ** 2, "fan_avg") if kind == "xavier" \
+            else (2.0, hp.get("mode", "fan_in"))
+        init = jax.nn.initializers.variance_scaling(
+            scale, mode, "uniform" if uniform else "normal",
+            in_axis=hp.get("in_axis", 1), out_axis=hp.get("out_axis", 0))
+        seed = int(rng_for(ctx.seed, spec.name, ctx.case, "jax-draw").integers(2 ** 31))
+        with jax.default_device(jax_oracle.device(ctx.device)):
+            w = init(jax.random.PRNGKey(seed), shape, dtype=np.dtype(ctx.dtype))
+        return _statistics(np.asarray(w), uniform)
+    return run
+
+
+LINEAR = (512, 256)            # (out, in): fan_in 256, fan_out 512
+CONV1D = (256, 64, 5)          # fan_in 320, fan_out 1280
+CONV2D = (128, 64, 3, 3)       # fan_in 576, fan_out 1152
+BOOK_AFFINE = (256, 512)       # the book's Affine W (in, out): fan_in 256, fan_out 512
+BOOK_AXES = {"in_axis": 0, "out_axis": 1}
+BOOK_WHY = "the book's Affine W is (in, out): in_axis=0, out_axis=1"
+
+
+def _init_spec(name, impl, kind, uniform, extra_cases, formula, convention):
+    cases = [Case("linear", _no_data, hparams={"shape": LINEAR}),
+             Case("conv2d", _no_data, hparams={"shape": CONV2D}),
+             Case("conv1d", _no_data, hparams={"shape": CONV1D}),
+             Case("book_affine", _no_data, hparams={"shape": BOOK_AFFINE, **BOOK_AXES}, why=BOOK_WHY)]
+    return OpSpec(
+        name=name, family="init", impl=impl, cases=cases + extra_cases,
+        runners={"impl": _impl_draw(uniform), "torch": _torch_target(kind, uniform),
+                 "jax": _jax_draw(kind, uniform)},
+        unavailable={"fd": NOT_A_GRADIENT}, overrides=dict(STATISTICAL),
+        formulas={"forward": formula, "backward": ""},
+        convention=convention + " Checked through statistics of a draw of >= 65536 values: see the "
+                                "tolerance's reason.",
+    )
+
+
+XAVIER_STD = r"\sigma = g\sqrt{\frac{2}{n_\text{in} + n_\text{out}}}"
+HE_STD = r"\sigma = \sqrt{\frac{2}{n_\text{in}}}"
+GAIN = [Case("tanh_gain", _no_data, hparams={"shape": LINEAR, "gain": 5 / 3},
+             why="gain 5/3, torch's calculate_gain('tanh')")]
+FAN_OUT = [Case("fan_out", _no_data, hparams={"shape": CONV2D, "mode": "fan_out"},
+                why="mode='fan_out': the std preserves the magnitude of the backward pass")]
+
+SPECS = [
+    _init_spec("xavier_uniform", "XavierUniform", "xavier", True, GAIN,
+               XAVIER_STD + r",\quad W \sim U(-\sqrt{3}\sigma, \sqrt{3}\sigma)",
+               "torch.nn.init.xavier_uniform_: bound = gain sqrt(6 / (fan_in + fan_out))."),
+    _init_spec("xavier_normal", "XavierNormal", "xavier", False, GAIN,
+               XAVIER_STD + r",\quad W \sim N(0, \sigma^2)",
+               "torch.nn.init.xavier_normal_ (an untruncated normal)."),
+    _init_spec("he_uniform", "HeUniform", "he", True, FAN_OUT,
+               HE_STD + r",\quad W \sim U(-\sqrt{3}\sigma, \sqrt{3}\sigma)",
+               "torch.nn.init.kaiming_uniform_ with its defaults (a = 0, leaky_relu: gain sqrt(2)), "
+               "bound sqrt(6 / fan_in); jax's he_uniform."),
+    _init_spec("he_normal", "HeNormal", "he", False, FAN_OUT,
+               HE_STD + r",\quad W \sim N(0, \sigma^2)",
+               "torch.nn.init.kaiming_normal_ with its defaults (std sqrt(2 / fan_in), untruncated)."),
+]
+
+
+# ---- the fan rule: exact integers against torch ---------------------------------------
+
+def _impl_fans(spec, ctx):
+    shape, hp = _split(ctx.hp)
+    fan_in, fan_out = layer_class(spec, ctx.module)(shape, **hp)
+    return {"out:fan_in": np.asarray(fan_in), "out:fan_out": np.asarray(fan_out)}
+
+
+def _torch_fans_runner(spec, ctx):
+    _cpu_only(ctx)
+    shape, hp = _split(ctx.hp)
+    fan_in, fan_out = _torch_fans(shape, hp)
+    return {"out:fan_in": np.asarray(fan_in), "out:fan_out": np.asarray(fan_out)}
+
+
+SPECS.append(OpSpec(
+    name="init_fans", family="init", impl="fan_in_and_fan_out",
+    cases=[Case("linear", _no_data, hparams={"shape": (5, 3)}),
+           Case("conv1d", _no_data, hparams={"shape": (4, 3, 5)}),
+           Case("conv2d", _no_data, hparams={"shape": (8, 3, 3, 5)}),
+           Case("conv3d", _no_data, hparams={"shape": (6, 2, 3, 4, 5)}),
+           Case("book_affine", _no_data, hparams={"shape": (3, 5), **BOOK_AXES}, why=BOOK_WHY)],
+    runners={"impl": _impl_fans, "torch": _torch_fans_runner},
+    unavailable={"fd": NOT_A_GRADIENT,
+                 "jax": "jax computes fans inside variance_scaling with a private function; its "
+                        "rule is checked through the statistics of xavier_* and he_*"},
+    formulas={"forward": r"n_\text{in} = C_\text{in} \prod_i k_i,\quad n_\text{out} = C_\text{out} \prod_i k_i",
+              "backward": ""},
+    convention="torch.nn.init._calculate_fan_in_and_fan_out on torch's layout (out, in, *kernel); "
+               "in_axis/out_axis name other layouts (jax's variance_scaling does the same).",
+))

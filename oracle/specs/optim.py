@@ -1,0 +1,342 @@
+"""Optimizer steps and gradient clipping: the updated parameters are the checked quantities.
+
+These ops are not layers: each spec gives runners (impl, torch, jax) that start from the
+case's parameters, apply the case's sequence of gradients (one step or ten) and return
+{"out:<param>": the parameters after the steps, "out:state_<s>_<param>": the optimizer's
+state s}. The impl runner looks the class up on the implementation under test, so a
+learner's optimizer is graded the same way. Finite differences do not apply.
+"""
+import numpy as np
+
+from .. import jax_oracle, torch_oracle
+from ..frameworks import jax, jnp, optax, torch
+from ..impl_runner import layer_class
+from ..spec import Case, CaseData, OpSpec
+from ._cases import normal
+
+NOT_A_GRADIENT = ("an update rule is not the gradient of a function of the inputs: "
+                  "finite differences have nothing to check")
+PARAM_SHAPES = {"W": (3, 4), "b": (4,)}
+
+
+def _sequence(steps, grad_scale=1.0):
+    """Parameters W (3, 4), b (4,) and `steps` gradients of each (leading axis: the step)."""
+    def make(rng):
+        params = {name: normal(rng, *shape) for name, shape in PARAM_SHAPES.items()}
+        grads = {f"grad_{name}": normal(rng, steps, *shape, scale=grad_scale)
+                 for name, shape in PARAM_SHAPES.items()}
+        return CaseData(inputs=params, extra=grads)
+    return make
+
+
+def _start(ctx):
+    """Copies of the parameters and the list of gradient dicts, one per step."""
+    params = {name: np.array(value) for name, value in ctx.data.inputs.items()}
+    steps = len(next(iter(ctx.data.extra.values())))
+    grads = [{name: np.array(ctx.data.extra[f"grad_{name}"][k]) for name in params}
+             for k in range(steps)]
+    return params, grads
+
+
+def _result(params, states):
+    """{"out:W": ..., "out:state_v_W": ...} from the final parameters and {state: {param: array}}."""
+    result = {f"out:{name}": np.asarray(value) for name, value in params.items()}
+    for state, per_param in states.items():
+        result.update({f"out:state_{state}_{name}": np.asarray(v) for name, v in per_param.items()})
+    return result
+
+
+# ---- the three runners -------------------------------------------------------------
+
+def _impl_optimizer(state_names):
+    def run(spec, ctx):
+        optimizer = layer_class(spec, ctx.module)(**ctx.hp)
+        params, grads = _start(ctx)
+        for g in grads:
+            optimizer.update(params, g)
+        return _result(params, {s: getattr(optimizer, s) for s in state_names})
+    return run
+
+
+def _torch_optimizer(make, states=None):
+    """make(params: list of tensors, hp) -> torch.optim optimizer; states(state dict, hp) ->
+    {our state name: tensor} in the answer key's form."""
+    def run(spec, ctx):
+        dev = torch_oracle.device(ctx.device)
+        params, grads = _start(ctx)
+        tensors = {name: torch_oracle.to_tensor(value, dev, True) for name, value in params.items()}
+        optimizer = make(list(tensors.values()), ctx.hp)
+        for g in grads:
+            for name, t in tensors.items():
+                t.grad = torch_oracle.to_tensor(g[name], dev)
+            optimizer.step()
+        final = {name: torch_oracle.to_numpy(t) for name, t in tensors.items()}
+        per_state = {}
+        for name, t in tensors.items():
+            for state, value in (states(optimizer.state[t], ctx.hp) if states else {}).items():
+                per_state.setdefault(state, {})[name] = torch_oracle.to_numpy(value)
+        return _result(final, per_state)
+    return run
+
+
+def _optax_optimizer(make, states=None):
+    """make(hp) -> optax transformation; states(opt_state, hp) -> {our state name: {param: array}}."""
+    def run(spec, ctx):
+        with jax.default_device(jax_oracle.device(ctx.device)):
+            params, grads = _start(ctx)
+            params = {name: jnp.asarray(value) for name, value in params.items()}
+            transformation = make(ctx.hp)
+            opt_state = transformation.init(params)
+            for g in grads:
+                updates, opt_state = transformation.update({k: jnp.asarray(v) for k, v in g.items()},
+                                                           opt_state, params)
+                params = optax.apply_updates(params, updates)
+            return _result(params, states(opt_state, ctx.hp) if states else {})
+    return run
+
+
+def _with_decay(hp, transformation):
+    """torch's coupled weight decay: add wd * p to the gradient before the rule."""
+    wd = hp.get("weight_decay", 0.0)
+    return optax.chain(optax.add_decayed_weights(wd), transformation) if wd else transformation
+
+
+def _states_from_optax(**fields):
+    """{our name: (optax field, scale(hp))} -> states(opt_state, hp)."""
+    def states(opt_state, hp):
+        return {ours: {k: scale(hp) * np.asarray(v)
+                       for k, v in optax.tree_utils.tree_get(opt_state, field).items()}
+                for ours, (field, scale) in fields.items()}
+    return states
+
+
+def _velocity_from_buffer(state, hp):
+    """torch keeps b = mu b + g; the answer key's velocity is v = -lr b."""
+    return {"v": -hp["lr"] * state["momentum_buffer"]}
+
+
+# ---- the cases ---------------------------------------------------------------------
+
+def _cases(hp, decay=None, extra=()):
+    """One step and ten steps, without and (when `decay` is given) with weight decay."""
+    cases = [Case("one_step", _sequence(1), hparams=dict(hp)),
+             Case("ten_steps", _sequence(10), hparams=dict(hp))]
+    if decay is not None:
+        cases += [Case("one_step_decay", _sequence(1), hparams={**hp, "weight_decay": decay}),
+                  Case("ten_steps_decay", _sequence(10), hparams={**hp, "weight_decay": decay})]
+    return cases + list(extra)
+
+
+def _optimizer_spec(name, impl, hp, torch_make, optax_make, *, state_names=(), torch_states=None,
+                    optax_states=None, decay=0.1, extra_cases=(), formulas=None, convention=""):
+    return OpSpec(
+        name=name, family="optim", impl=impl, cases=_cases(hp, decay, extra_cases),
+        runners={"impl": _impl_optimizer(state_names),
+                 "torch": _torch_optimizer(torch_make, torch_states),
+                 "jax": _optax_optimizer(optax_make, optax_states)},
+        unavailable={"fd": NOT_A_GRADIENT},
+        formulas=formulas or {}, convention=convention,
+    )
+
+
+def _wd(hp):
+    return hp.get("weight_decay", 0.0)
+
+
+SGD_HP = {"lr": 0.1}
+MOMENTUM_HP = {"lr": 0.1, "momentum": 0.9}
+ADAGRAD_HP = {"lr": 0.1}
+RMSPROP_HP = {"lr": 0.01, "decay_rate": 0.9, "eps": 1e-8}
+ADAM_HP = {"lr": 0.01, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}
+EPS_IN_SQRT_WHY = ("eps inside the root, g / sqrt(h + eps): optax.rmsprop's default form, which "
+                   "torch does not offer")
+TINY_WHY = ("gradients of ~1e-8, the size of eps: only here does it matter where eps sits "
+            "(for gradients of order 1 it changes the update by ~1e-8 relative)")
+
+
+def _tiny_gradients(hp, scale=1e-8, oracles=None, why=TINY_WHY):
+    return Case("ten_steps_tiny_gradients", _sequence(10, grad_scale=scale), hparams=dict(hp),
+                oracles=oracles, why=why)
+
+
+ADAM_STATES = _states_from_optax(m=("mu", lambda hp: 1.0), v=("nu", lambda hp: 1.0))
+
+SPECS = [
+    _optimizer_spec(
+        "sgd", "SGD", SGD_HP,
+        lambda ps, hp: torch.optim.SGD(ps, lr=hp["lr"], weight_decay=_wd(hp)),
+        lambda hp: _with_decay(hp, optax.sgd(hp["lr"])),
+        formulas={"forward": r"p \leftarrow p - \eta\,(g + \lambda p)", "backward": ""},
+        convention="torch.optim.SGD; weight decay lambda adds lambda p to the gradient (optax: "
+                   "add_decayed_weights before sgd)."),
+    _optimizer_spec(
+        "momentum", "Momentum", MOMENTUM_HP,
+        lambda ps, hp: torch.optim.SGD(ps, lr=hp["lr"], momentum=hp["momentum"], weight_decay=_wd(hp)),
+        lambda hp: _with_decay(hp, optax.sgd(hp["lr"], momentum=hp["momentum"])),
+        state_names=("v",), torch_states=_velocity_from_buffer,
+        optax_states=_states_from_optax(v=("trace", lambda hp: -hp["lr"])),
+        formulas={"forward": r"v \leftarrow \mu v - \eta g,\quad p \leftarrow p + v", "backward": ""},
+        convention="The book's velocity v; torch and optax keep b = -v / eta (b <- mu b + g, "
+                   "p <- p - eta b), the same update for a constant eta; their state is compared "
+                   "as -eta b."),
+    _optimizer_spec(
+        "nesterov", "Nesterov", MOMENTUM_HP,
+        lambda ps, hp: torch.optim.SGD(ps, lr=hp["lr"], momentum=hp["momentum"], nesterov=True,
+                                       weight_decay=_wd(hp)),
+        lambda hp: _with_decay(hp, optax.sgd(hp["lr"], momentum=hp["momentum"], nesterov=True)),
+        state_names=("v",), torch_states=_velocity_from_buffer,
+        optax_states=_states_from_optax(v=("trace", lambda hp: -hp["lr"])),
+        formulas={"forward": r"v \leftarrow \mu v - \eta g,\quad p \leftarrow p + \mu v - \eta g",
+                  "backward": ""},
+        convention="torch.optim.SGD(nesterov=True) and optax.sgd(nesterov=True), which agree. The "
+                   "book's Nesterov class (p <- p + mu^2 v - (1 + mu) eta g) is a different rule."),
+    _optimizer_spec(
+        "adagrad", "AdaGrad", ADAGRAD_HP,
+        lambda ps, hp: torch.optim.Adagrad(ps, lr=hp["lr"], eps=1e-10, weight_decay=_wd(hp)),
+        # optax puts eps inside the root and starts the sum at 0.1: both set to 0 here; torch's
+        # eps 1e-10 outside the root then differs by 1e-10 / sqrt(h) relative (a few 1e-9 for the
+        # smallest h of these cases: the seed sweep's worst margin is 0.04)
+        lambda hp: _with_decay(hp, optax.adagrad(hp["lr"], initial_accumulator_value=0.0, eps=0.0)),
+        state_names=("h",), torch_states=lambda state, hp: {"h": state["sum"]},
+        extra_cases=[_tiny_gradients({"lr": 0.1}, scale=1e-10, oracles=("torch",),
+                                     why=TINY_WHY.replace("~1e-8", "~1e-10") + "; optax's eps sits inside "
+                                         "the root, so torch is the witness")],
+        optax_states=_states_from_optax(h=("sum_of_squares", lambda hp: 1.0)),
+        formulas={"forward": r"h \leftarrow h + g \odot g,\quad p \leftarrow p - \eta\,\frac{g}{\sqrt{h} + \epsilon}",
+                  "backward": ""},
+        convention="torch.optim.Adagrad: the sum starts at 0, eps = 1e-10 outside the root. optax.adagrad "
+                   "starts at 0.1 and puts eps inside the root by default; its witness is configured "
+                   "with 0 and 0, which leaves a 1e-10 / sqrt(h) relative difference."),
+    _optimizer_spec(
+        "rmsprop", "RMSprop", RMSPROP_HP,
+        lambda ps, hp: torch.optim.RMSprop(ps, lr=hp["lr"], alpha=hp["decay_rate"], eps=hp["eps"],
+                                           weight_decay=_wd(hp)),
+        lambda hp: _with_decay(hp, optax.rmsprop(hp["lr"], decay=hp["decay_rate"], eps=hp["eps"],
+                                                 eps_in_sqrt=hp.get("eps_in_sqrt", False))),
+        state_names=("h",), torch_states=lambda state, hp: {"h": state["square_avg"]},
+        optax_states=_states_from_optax(h=("nu", lambda hp: 1.0)),
+        extra_cases=[_tiny_gradients(RMSPROP_HP),
+                     Case("ten_steps_eps_in_sqrt", _sequence(10, grad_scale=1e-3),
+                          hparams={**RMSPROP_HP, "eps": 1e-6, "eps_in_sqrt": True}, oracles=("jax",),
+                          why=EPS_IN_SQRT_WHY + "; small gradients (1e-3) and eps 1e-6 make the "
+                              "placement matter")],
+        formulas={"forward": r"h \leftarrow \rho h + (1 - \rho)\, g \odot g,\quad "
+                             r"p \leftarrow p - \eta\,\frac{g}{\sqrt{h} + \epsilon}", "backward": ""},
+        convention="torch.optim.RMSprop (eps outside the root), which optax.rmsprop(eps_in_sqrt=False) "
+                   "computes too; eps_in_sqrt=True (optax's default, g / sqrt(h + eps)) is an option of "
+                   "the answer key checked against optax alone."),
+    _optimizer_spec(
+        "adam", "Adam", ADAM_HP,
+        lambda ps, hp: torch.optim.Adam(ps, lr=hp["lr"], betas=(hp["beta1"], hp["beta2"]), eps=hp["eps"],
+                                        weight_decay=_wd(hp)),
+        lambda hp: _with_decay(hp, optax.adam(hp["lr"], b1=hp["beta1"], b2=hp["beta2"], eps=hp["eps"])),
+        state_names=("m", "v"), optax_states=ADAM_STATES, extra_cases=[_tiny_gradients(ADAM_HP)],
+        torch_states=lambda state, hp: {"m": state["exp_avg"], "v": state["exp_avg_sq"]},
+        formulas={"forward": r"\hat m = \frac{m}{1 - \beta_1^t},\ \hat v = \frac{v}{1 - \beta_2^t},\quad "
+                             r"p \leftarrow p - \eta\,\frac{\hat m}{\sqrt{\hat v} + \epsilon}", "backward": ""},
+        convention="torch.optim.Adam and optax.adam agree: eps outside the root of the bias-corrected v "
+                   "(optax's eps_root = 0). Weight decay is the L2 term added to the gradient "
+                   "(torch's Adam weight_decay; optax: add_decayed_weights before adam)."),
+    _optimizer_spec(
+        "adamw", "AdamW", {**ADAM_HP, "weight_decay": 0.0},
+        lambda ps, hp: torch.optim.AdamW(ps, lr=hp["lr"], betas=(hp["beta1"], hp["beta2"]), eps=hp["eps"],
+                                         weight_decay=_wd(hp)),
+        lambda hp: optax.adamw(hp["lr"], b1=hp["beta1"], b2=hp["beta2"], eps=hp["eps"],
+                               weight_decay=_wd(hp)),
+        state_names=("m", "v"), optax_states=ADAM_STATES, decay=0.1,
+        extra_cases=[_tiny_gradients({**ADAM_HP, "weight_decay": 0.1})],
+        torch_states=lambda state, hp: {"m": state["exp_avg"], "v": state["exp_avg_sq"]},
+        formulas={"forward": r"p \leftarrow p - \eta\left(\frac{\hat m}{\sqrt{\hat v} + \epsilon} + \lambda p\right)",
+                  "backward": ""},
+        convention="Decoupled weight decay: torch.optim.AdamW (p <- p (1 - eta lambda), then Adam) and "
+                   "optax.adamw compute the same update; the moments see the raw gradient."),
+]
+
+
+# ---- gradient clipping: the clipped gradients (and the global norm) are the quantities -----
+
+def _gradients(scale):
+    """Gradients of W (3, 4) and b (4,): global norm ~ 4.5 scale."""
+    return lambda rng: CaseData(inputs={name: normal(rng, *shape, scale=scale)
+                                        for name, shape in PARAM_SHAPES.items()})
+
+
+def _impl_clip(spec, ctx):
+    grads = {name: np.array(g) for name, g in ctx.data.inputs.items()}
+    total_norm = layer_class(spec, ctx.module)(**ctx.hp).clip(grads)
+    result = _result(grads, {})
+    if total_norm is not None:
+        result["out:total_norm"] = np.asarray(total_norm)
+    return result
+
+
+def _torch_clip(clip):
+    """clip(tensors, hp) clips the tensors' .grad in place and returns the total norm or None."""
+    def run(spec, ctx):
+        dev = torch_oracle.device(ctx.device)
+        tensors = {name: torch_oracle.to_tensor(np.zeros_like(g), dev, True)
+                   for name, g in ctx.data.inputs.items()}
+        for name, t in tensors.items():
+            t.grad = torch_oracle.to_tensor(ctx.data.inputs[name], dev)
+        total_norm = clip(list(tensors.values()), ctx.hp)
+        result = _result({name: torch_oracle.to_numpy(t.grad) for name, t in tensors.items()}, {})
+        if total_norm is not None:
+            result["out:total_norm"] = torch_oracle.to_numpy(total_norm)
+        return result
+    return run
+
+
+def _optax_clip(transformation, with_norm):
+    def run(spec, ctx):
+        with jax.default_device(jax_oracle.device(ctx.device)):
+            grads = {name: jnp.asarray(g) for name, g in ctx.data.inputs.items()}
+            t = transformation(ctx.hp)
+            clipped, _ = t.update(grads, t.init(grads))
+            result = _result(clipped, {})
+            if with_norm:
+                result["out:total_norm"] = np.asarray(optax.tree.norm(grads))
+            return result
+    return run
+
+
+TORCH_EPS_WHY = ("torch.nn.utils.clip_grad_norm_ divides by norm + 1e-6 (eps = 1e-6, the answer "
+                 "key's default); optax divides by the norm itself")
+NO_EPS_WHY = ("eps = 0: the notes' rate = threshold / norm and optax.clip_by_global_norm; torch "
+              "always adds 1e-6")
+
+SPECS += [
+    OpSpec(
+        name="clip_grad_norm", family="optim", impl="ClipGradNorm",
+        cases=[
+            Case("clipped", _gradients(3.0), hparams={"max_norm": 1.0}, oracles=("torch",), why=TORCH_EPS_WHY),
+            Case("clipped_max_norm_5", _gradients(3.0), hparams={"max_norm": 5.0}, oracles=("torch",),
+                 why=TORCH_EPS_WHY),
+            Case("clipped_no_eps", _gradients(3.0), hparams={"max_norm": 1.0, "eps": 0.0},
+                 oracles=("jax",), why=NO_EPS_WHY),
+            Case("unclipped", _gradients(0.1), hparams={"max_norm": 5.0},
+                 why="the global norm is below max_norm: the gradients pass unchanged"),
+        ],
+        runners={"impl": _impl_clip,
+                 "torch": _torch_clip(lambda ts, hp: torch.nn.utils.clip_grad_norm_(ts, hp["max_norm"])),
+                 "jax": _optax_clip(lambda hp: optax.clip_by_global_norm(hp["max_norm"]), with_norm=True)},
+        unavailable={"fd": NOT_A_GRADIENT},
+        formulas={"forward": r"n = \sqrt{\textstyle\sum_{k} \lVert g_k \rVert^2},\quad "
+                             r"g_k \leftarrow g_k \min\!\left(1, \frac{c}{n + \epsilon}\right)", "backward": ""},
+        convention="The norm is global, over every array together (the notes' 勾配クリッピング, "
+                   "torch.nn.utils.clip_grad_norm_, optax.clip_by_global_norm). eps = 1e-6 follows torch "
+                   "and is checked against it; eps = 0 follows the notes and optax and is checked against "
+                   "optax. The returned total norm is checked too.",
+    ),
+    OpSpec(
+        name="clip_grad_value", family="optim", impl="ClipGradValue",
+        cases=[Case("clip_half", _gradients(1.0), hparams={"clip_value": 0.5}),
+               Case("clip_two", _gradients(1.5), hparams={"clip_value": 2.0}),
+               Case("unclipped", _gradients(0.1), hparams={"clip_value": 5.0})],
+        runners={"impl": _impl_clip,
+                 "torch": _torch_clip(lambda ts, hp: torch.nn.utils.clip_grad_value_(ts, hp["clip_value"])),
+                 "jax": _optax_clip(lambda hp: optax.clip(hp["clip_value"]), with_norm=False)},
+        unavailable={"fd": NOT_A_GRADIENT},
+        formulas={"forward": r"g \leftarrow \min(\max(g, -c), c)", "backward": ""},
+        convention="torch.nn.utils.clip_grad_value_ and optax.clip: element-wise, in place.",
+    ),
+]

@@ -1,0 +1,9 @@
+"""Relu's backward never returns: the per-check timeout must stop it."""
+from impl import *  # noqa: F401,F403
+from impl import Relu as _Relu
+
+
+class Relu(_Relu):
+    def backward(self, dout):
+        while True:
+            pass

@@ -1,0 +1,11 @@
+"""Planted mistake: SoftmaxCrossEntropy(reduction='mean') forgets to divide dx by N.
+Diagnosis: "off by a constant factor ... the batch size N=4"."""
+from impl import *  # noqa: F401,F403
+from impl import SoftmaxCrossEntropy as _SoftmaxCrossEntropy
+
+
+class SoftmaxCrossEntropy(_SoftmaxCrossEntropy):
+    def backward(self, dout=1.0):
+        if self.reduction != "mean":
+            return super().backward(dout)
+        return (self.prob - self.target) * dout

@@ -1,0 +1,11 @@
+"""Planted mistake: Affine's db is left per sample, db = dout, instead of summed over the batch.
+Diagnosis: "not summed over the batch"."""
+from impl import *  # noqa: F401,F403
+from impl import Affine as _Affine
+
+
+class Affine(_Affine):
+    def backward(self, dout):
+        dx = super().backward(dout)
+        self.grads["b"] = dout
+        return dx

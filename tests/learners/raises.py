@@ -1,0 +1,8 @@
+"""Relu's backward refers to an attribute forward never set: an error, not a failure."""
+from impl import *  # noqa: F401,F403
+from impl import Relu as _Relu
+
+
+class Relu(_Relu):
+    def backward(self, dout):
+        return dout * self.positive   # forward stored self.mask

@@ -1,0 +1,82 @@
+"""The learner template: written from impl.__all__, and graded unchanged it is all
+"not attempted", nothing red."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import impl
+from conformance.template import make_template, template_classes
+from tests.conftest import ROOT
+
+SMALL_SELECTION = "add,mul,affine,relu,softmax,softmax_cross_entropy,mse,mlp"
+
+
+def test_every_class_of_impl_is_in_the_template_with_its_docstring():
+    text = make_template("my_layers.py")
+    names = [c.__name__ for c in template_classes()]
+    assert "Affine" in names and "Layer" not in names and "ShapeError" not in names
+    assert set(names) == set(impl.__all__) - {"Layer", "ShapeError"}
+    for name in names:
+        assert f"\nclass {name}(" in text
+    assert "def __init__(self, W, b):" in text                       # the constructor signature
+    assert "dW = x^T dout" in text                                    # the formula of the docstring
+    assert text.count("raise NotImplementedError") >= len(names)
+    compile(text, "my_layers.py", "exec")
+
+
+def test_with_forward_copies_forward_and_leaves_backward():
+    text = make_template("my_layers.py", with_forward=True)
+    assert "return x @ self.params[\"W\"] + self.params[\"b\"]" in text
+    namespace = {}
+    exec(compile(text, "my_layers.py", "exec"), namespace)
+    layer = namespace["Affine"](np.ones((2, 3)), np.zeros(3))
+    assert layer.forward(np.ones((4, 2))).shape == (4, 3)
+    with pytest.raises(NotImplementedError):
+        layer.backward(np.ones((4, 3)))
+
+
+@pytest.mark.parametrize("options", [[], ["--with-forward"]])
+def test_the_unchanged_template_runs_cleanly(suite, tmp_path, options):
+    out = tmp_path / "my_layers.py"
+    made = subprocess.run([sys.executable, "-m", "conformance", "template", str(out), *options],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+    result = suite("--impl", str(out), "--op", SMALL_SELECTION, "--oracle", "fd,golden",
+                   "--dtype", "float64", "--report-dir", str(tmp_path / "report"))
+    assert result.returncode == 0, result.stdout[-3000:]
+    records = json.loads((tmp_path / "report" / "results.json").read_text())["records"]
+    assert records
+    attempted = [r for r in records if r["status"] != "skipped"]   # fd on a kink case is skipped
+    assert attempted and all(r["status"] == "not_attempted" for r in attempted), \
+        {(r["op"], r["status"]) for r in attempted if r["status"] != "not_attempted"}
+    assert {r["op"] for r in records} == set(SMALL_SELECTION.split(","))
+    assert "nothing attempted" in result.stdout
+
+
+def test_the_template_command_refuses_to_overwrite(tmp_path):
+    out = tmp_path / "mine.py"
+    out.write_text("# my work\n")
+    made = subprocess.run([sys.executable, "-m", "conformance", "template", str(out)],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert made.returncode != 0 and "exists" in made.stderr
+    assert out.read_text() == "# my work\n"
+
+
+@pytest.mark.parametrize("with_forward", [False, True])
+def test_the_unchanged_template_attempts_no_op_of_the_registry(tmp_path, with_forward):
+    """Every op, present and future: the template is not attempted, never an error."""
+    from conformance.loading import load_implementation
+    from oracle import registry
+    from oracle.engine import all_checks, run_check
+
+    path = tmp_path / f"template_{int(with_forward)}.py"
+    path.write_text(make_template(path.name, with_forward=with_forward))
+    module = load_implementation(str(path))
+    checks = all_checks(registry.all_specs(), ("fd", "golden"), ("cpu",), ("float64",))
+    records = [r for c in checks for r in run_check(c, module)]
+    wrong = {(r["op"], r["status"], r["message"][:200]) for r in records
+             if r["status"] not in ("not_attempted", "skipped")}
+    assert not wrong
