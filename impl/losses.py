@@ -284,9 +284,11 @@ class BCE(Layer):
 
     def forward(self, p, t):
         p, t = _prediction_and_target(self, p, t, "p", "t")
-        if p.size and (p.min() < 0 or p.max() > 1):
-            raise ValueError(f"BCE: argument 'p' must hold probabilities in [0, 1], "
-                             f"got min {p.min()} and max {p.max()} (use BCEWithLogits for logits)")
+        outside = ~((p >= 0) & (p <= 1))          # NaN too, as PyTorch refuses it
+        if outside.any():
+            raise ValueError(f"BCE: argument 'p' must hold probabilities in [0, 1], got "
+                             f"{p[outside].flat[0]} at index {np.argwhere(outside)[0].tolist()} "
+                             f"(use BCEWithLogits for logits)")
         self.p, self.t = p, t
         with np.errstate(divide="ignore"):
             log_p = np.maximum(np.log(p), LOG_CLAMP)
