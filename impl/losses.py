@@ -366,7 +366,8 @@ class NLL(Layer):
         self.q = np.zeros_like(logp)
         self.q[np.arange(n), t] = w[t] * counted
         self.denominator = (w[t] * counted).sum()
-        losses = -(self.q * logp).sum(axis=1)
+        # read only each row's target entry (a NaN elsewhere in the row does not matter, as torch)
+        losses = np.where(counted, -w[t] * logp[np.arange(n), t], 0.0).astype(logp.dtype)
         if self.reduction == "none":
             return losses
         return _weighted_mean(losses.sum(), self.denominator) if self.reduction == "mean" \
