@@ -55,17 +55,12 @@ KNOWN_FINDINGS = {
                   "arguments ('W', 'b'), not CNN's (conv_W, conv_b, fc_W, ...)",
     ("residual_block", "*"): "ResidualBlock's errors come from its two inner Conv2d and name 'b', "
                              "not b1 or b2: the learner cannot tell which convolution",
-    ("residual_block", "nan"): "the NaN is swallowed by the block's Relu (see relu/nan)",
     ("group_norm", "empty_batch"): "GroupNorm reshapes with (0, G, -1) on an empty batch: NumPy's "
                                    "'cannot reshape array of size 0', naming neither layer nor x",
     ("max_pool2d", "empty_batch"): "MaxPool2d reshapes with -1 on an empty batch: NumPy's "
                                    "'cannot reshape array of size 0', naming neither layer nor x",
     ("conv_transpose2d", "empty_batch"): "ConvTranspose2d reshapes with (0, -1) on an empty batch: "
                                          "NumPy's 'cannot reshape array of size 0'",
-    ("relu", "nan"): "Relu.forward computes np.where(x > 0, x, 0): NaN > 0 is False, so a NaN "
-                     "input becomes 0 (and its gradient 0), where torch.relu and jax.nn.relu "
-                     "return NaN; a learner's diverged network looks healthy after a Relu. "
-                     "Fix in impl/activations.py: keep x where not (x <= 0).",
 }
 
 
