@@ -27,7 +27,8 @@ def median_seconds(*fns, repeats=REPEATS, clock=time.perf_counter):
     return [float(np.median(t)) for t in times]
 
 
-def numpy_lstm(dtype, rng):
+def numpy_lstm(dtype, rng, sizes=(N, T, D, H)):
+    N, T, D, H = sizes
     params = {"weight_ih_l0": rng.standard_normal((4 * H, D)) / np.sqrt(D),
               "weight_hh_l0": rng.standard_normal((4 * H, H)) / np.sqrt(H),
               "bias_ih_l0": np.zeros(4 * H), "bias_hh_l0": np.zeros(4 * H)}
@@ -42,8 +43,9 @@ def numpy_lstm(dtype, rng):
     return step
 
 
-def torch_lstm(dtype):
+def torch_lstm(dtype, sizes=(N, T, D, H)):
     import torch
+    N, T, D, H = sizes
     torch.manual_seed(0)
     tdtype = {np.float64: torch.float64, np.float32: torch.float32}[dtype]
     lstm = torch.nn.LSTM(D, H, batch_first=True).to(tdtype)

@@ -34,6 +34,12 @@ from . import adapters, grading, loading, options
 RUN_KEY = pytest.StashKey()
 DEFAULT_CHECK_TIMEOUT = 60.0   # seconds; learner code only (the answer key has no limit)
 
+# One compute thread per xdist worker (the workers already fill the cores, and
+# the ops are small): BLAS reads these when numpy is first imported, so they are
+# set in the controller before the workers start. A user's own setting wins.
+WORKER_THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                  "BACKPROP_ORACLE_THREADS")
+
 
 def _now():
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
@@ -265,12 +271,6 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     for family in registry.families():
         config.addinivalue_line("markers", f"{family}: ops of the {family} family")
-    # One op's cases on one worker: its compiled JAX functions are reused. Not for
-    # learner code: pytest-xdist 3.8's loadgroup scheduler hangs when a crashed worker
-    # is replaced (pytest-dev/pytest-xdist#1323, #1327); plain load records the crash
-    # and goes on.
-    if getattr(config.option, "dist", "no") == "load" and config.getoption("impl") == "impl":
-        config.option.dist = "loadgroup"
     run = Run(config)
     config.stash[RUN_KEY] = run
     if not run.is_worker:
@@ -296,6 +296,23 @@ class XdistHooks:
     def __init__(self, run):
         self.run = run
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_xdist_make_scheduler(self, config, log):
+        """-n's default `--dist load`, with one op's checks on one worker: its compiled
+        JAX functions and its implementation results are reused. (xdist's own
+        loadgroup cannot do it under pytest 9, whose node ids it no longer suffixes.)
+        Not for learner code: pytest-xdist 3.8's scope schedulers hang when a crashed
+        worker is replaced (pytest-dev/pytest-xdist#1323, #1327); plain load records
+        the crash and goes on."""
+        if config.getvalue("dist") == "load" and config.getoption("impl") == "impl":
+            return op_scheduling(self.run, config, log)
+        return None
+
+    @pytest.hookimpl
+    def pytest_xdist_setupnodes(self, config, specs):
+        for name in WORKER_THREADS:
+            os.environ.setdefault(name, "1")
+
     @pytest.hookimpl
     def pytest_configure_node(self, node):
         node.workerinput.update(bo_run_id=self.run.run_id, bo_started=self.run.started,
@@ -305,6 +322,17 @@ class XdistHooks:
     @pytest.hookimpl
     def pytest_xdist_node_collection_finished(self, node, ids):
         self.run.expected_ids = sum(1 for i in ids if self.run.check_of(i))
+
+
+def op_scheduling(run, config, log):
+    from xdist.scheduler import LoadScopeScheduling
+
+    class OpScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid):
+            check = run.check_of(nodeid)
+            return f"op:{check.op}" if check else nodeid
+
+    return OpScheduling(config, log)
 
 
 def pytest_generate_tests(metafunc):

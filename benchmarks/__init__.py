@@ -1,0 +1,1 @@
+"""Benchmarks of the suite and of the answer key: `python -m benchmarks` (docs/speed.md)."""
