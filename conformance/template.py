@@ -34,6 +34,35 @@ def template_classes(module=impl):
             if name not in SKIPPED and inspect.isclass(getattr(module, name))]
 
 
+def template_functions(module=impl):
+    """The public functions of impl.__all__ (e.g. fan_in_and_fan_out): stubs to write too."""
+    return [getattr(module, name) for name in module.__all__
+            if name not in SKIPPED and inspect.isfunction(getattr(module, name))]
+
+
+def _bases_first(classes):
+    """The classes in their order, except that a base is moved before its subclasses."""
+    ordered, placed = [], set()
+
+    def place(cls):
+        if cls in placed or cls not in classes:
+            return
+        for base in cls.__bases__:
+            place(base)
+        placed.add(cls)
+        ordered.append(cls)
+
+    for cls in classes:
+        place(cls)
+    return ordered
+
+
+def _function_stub(func):
+    doc = inspect.getdoc(func)
+    body = textwrap.indent(f'"""{doc}\n"""\n', "    ") if doc else ""
+    return f"def {func.__name__}{inspect.signature(func)}:\n{body}    raise NotImplementedError\n"
+
+
 def _names_used(code):
     """Every global name a function's code (and the code nested in it) refers to."""
     names = set(code.co_names)
@@ -118,14 +147,16 @@ def _add_imports(func, imports, written):
 
 
 def make_template(filename="my_layers.py", with_forward=False, module=impl):
-    classes = template_classes(module)
+    classes = _bases_first(template_classes(module))
     written = {c.__name__ for c in classes}
     imports = set()
+    functions = template_functions(module)
     bodies = [_class_source(c, with_forward, imports, written) for c in classes]
+    bodies += [_function_stub(f) for f in functions]
     options = f" {filename}" + (" --with-forward" if with_forward else "")
     plain = sorted(i for i in imports if i.startswith("import "))
     froms = _merged(i for i in imports if i.startswith("from "))
-    names = ", ".join(repr(c.__name__) for c in classes)
+    names = ", ".join(repr(x.__name__) for x in classes + functions)
     parts = [HEADER.format(filename=filename, options=options), "\n".join(plain + froms),
              f"__all__ = [{names}]"] + bodies
     return "\n\n\n".join(p.rstrip("\n") for p in parts if p) + "\n"

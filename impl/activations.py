@@ -28,7 +28,9 @@ class Relu(Layer):
     def forward(self, x):
         x = float_array(self, "x", x)
         self.mask = x > 0
-        return np.where(self.mask, x, 0.0).astype(x.dtype)
+        # Zero where x <= 0 and x elsewhere: a NaN input stays NaN, as in torch and jax
+        # (np.where(x > 0, x, 0) would quietly turn it into 0).
+        return np.where(x <= 0, 0.0, x).astype(x.dtype)
 
     def backward(self, dout):
         require_forward(self, "mask")

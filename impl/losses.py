@@ -284,9 +284,11 @@ class BCE(Layer):
 
     def forward(self, p, t):
         p, t = _prediction_and_target(self, p, t, "p", "t")
-        if p.size and (p.min() < 0 or p.max() > 1):
-            raise ValueError(f"BCE: argument 'p' must hold probabilities in [0, 1], "
-                             f"got min {p.min()} and max {p.max()} (use BCEWithLogits for logits)")
+        outside = ~((p >= 0) & (p <= 1))          # NaN too, as PyTorch refuses it
+        if outside.any():
+            raise ValueError(f"BCE: argument 'p' must hold probabilities in [0, 1], got "
+                             f"{p[outside].flat[0]} at index {np.argwhere(outside)[0].tolist()} "
+                             f"(use BCEWithLogits for logits)")
         self.p, self.t = p, t
         with np.errstate(divide="ignore"):
             log_p = np.maximum(np.log(p), LOG_CLAMP)
@@ -364,7 +366,8 @@ class NLL(Layer):
         self.q = np.zeros_like(logp)
         self.q[np.arange(n), t] = w[t] * counted
         self.denominator = (w[t] * counted).sum()
-        losses = -(self.q * logp).sum(axis=1)
+        # read only each row's target entry (a NaN elsewhere in the row does not matter, as torch)
+        losses = np.where(counted, -w[t] * logp[np.arange(n), t], 0.0).astype(logp.dtype)
         if self.reduction == "none":
             return losses
         return _weighted_mean(losses.sum(), self.denominator) if self.reduction == "mean" \

@@ -71,19 +71,23 @@ _impl_results = {}
 
 def implementation_result(check, seed, module):
     """The implementation's quantities for (op, case, dtype), computed once per process."""
-    # The module itself (not id()) is in the key: it stays alive, so no other module
-    # can later reuse its address and be served its results.
-    key = (check.op, check.case, seed, check.dtype, module)
+    # Keyed by id(module) (a learner's namespace need not be hashable); the entry holds
+    # the module itself, so it stays alive and no other module can reuse its id.
+    key = (check.op, check.case, seed, check.dtype, id(module))
     if key not in _impl_results:
-        spec = registry.get(check.op)
-        try:
-            _impl_results[key] = impl_runner.run(spec, context(check, seed, module))
-        except NotImplementedError as err:
-            _impl_results[key] = NotAttempted(f"{spec.impl} raises NotImplementedError"
-                                              + (f": {err}" if str(err) else ""))
-        except Exception as err:  # the implementation's own error: recorded, never raised
-            _impl_results[key] = err
-    return _impl_results[key]
+        _impl_results[key] = (module, _compute(check, seed, module))
+    return _impl_results[key][1]
+
+
+def _compute(check, seed, module):
+    spec = registry.get(check.op)
+    try:
+        return impl_runner.run(spec, context(check, seed, module))
+    except NotImplementedError as err:
+        return NotAttempted(f"{spec.impl} raises NotImplementedError"
+                            + (f": {err}" if str(err) else ""))
+    except Exception as err:  # the implementation's own error: recorded, never raised
+        return err
 
 
 HARNESS_DIRS = ("/oracle/", "/conformance/", "/_pytest/", "/pluggy/")

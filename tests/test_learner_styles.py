@@ -29,9 +29,13 @@ def test_a_correct_module_in_a_teaching_style_passes(learner, style):
     passed = {r["op"] for r in records if r["status"] == "pass"}
     assert passed == set(CORE)
     # what the style cannot express is "not attempted", with the reason
-    missing = {(r["case"], r["message"]) for r in records if r["status"] == "not_attempted"}
-    assert {case for case, _ in missing} == {"labels_none", "probs_mean"}
-    assert all(style in message for _, message in missing)
+    missing = {(r["op"], r["case"], r["message"]) for r in records
+               if r["status"] == "not_attempted"}
+    cases = {case for _, case, _ in missing}
+    assert {op for op, _, _ in missing} == {"softmax_cross_entropy"}
+    assert {"labels_none", "probs_mean", "weights_mean", "ignore_mean"} <= cases
+    assert "labels_mean" not in cases and "onehot_mean" not in cases
+    assert all(style in message for _, _, message in missing)
 
 
 @pytest.mark.parametrize("learner, style, quantity, words", [

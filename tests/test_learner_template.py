@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import impl
-from conformance.template import make_template, template_classes
+from conformance.template import make_template, template_classes, template_functions
 from tests.conftest import ROOT
 
 SMALL_SELECTION = "add,mul,affine,relu,softmax,softmax_cross_entropy,mse,mlp"
@@ -17,10 +17,13 @@ SMALL_SELECTION = "add,mul,affine,relu,softmax,softmax_cross_entropy,mse,mlp"
 def test_every_class_of_impl_is_in_the_template_with_its_docstring():
     text = make_template("my_layers.py")
     names = [c.__name__ for c in template_classes()]
+    functions = [f.__name__ for f in template_functions()]
     assert "Affine" in names and "Layer" not in names and "ShapeError" not in names
-    assert set(names) == set(impl.__all__) - {"Layer", "ShapeError"}
+    assert set(names + functions) == set(impl.__all__) - {"Layer", "ShapeError"}
     for name in names:
-        assert f"\nclass {name}(" in text
+        assert f"\nclass {name}(" in text or f"\nclass {name}:" in text
+    for name in functions:
+        assert f"\ndef {name}(" in text
     assert "def __init__(self, W, b):" in text                       # the constructor signature
     assert "dW = x^T dout" in text                                    # the formula of the docstring
     assert text.count("raise NotImplementedError") >= len(names)

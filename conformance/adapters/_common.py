@@ -33,6 +33,19 @@ def reduction_scale(reduction, n, style):
                               f"reduction={reduction!r} has no counterpart")
 
 
+def plain_cross_entropy_only(style, weight=None, ignore_index=-100, label_smoothing=0.0):
+    """The styles' softmax loss has no class weights, ignored labels or label smoothing."""
+    if weight is not None or label_smoothing:
+        raise NotImplementedError(f"the {style} style's softmax loss has no class weights "
+                                  f"or label smoothing")
+    return ignore_index
+
+
+def refuse_ignored(labels, ignore_index, style):
+    if np.any(labels == ignore_index):
+        raise NotImplementedError(f"the {style} style's softmax loss cannot ignore a label")
+
+
 def permute_gates(w, order_from, order_to, axis=-1):
     """Reorder the gate blocks of a stacked weight along `axis`, e.g. ifgo -> fgio."""
     blocks = dict(zip(order_from, np.split(w, len(order_from), axis=axis)))

@@ -25,7 +25,8 @@ adapter copies them into `grads` under the answer key's names.
 import numpy as np
 
 from ._common import (TORCH_GATES, StackedGateCell, TanhRNN, TanhRNNCell, class_labels,
-                      flatten_batch, permute_gates, reduction_scale)
+                      flatten_batch, permute_gates, plain_cross_entropy_only, reduction_scale,
+                      refuse_ignored)
 
 STYLE = "book"
 
@@ -103,15 +104,16 @@ def softmax_with_loss(module):
         backward(1) and multiplies by the (scalar) upstream gradient itself.
         """
 
-        def __init__(self, reduction="mean"):
+        def __init__(self, reduction="mean", **options):
             self.reduction = reduction
+            self.ignore_index = plain_cross_entropy_only(STYLE, **options)
             self.layer = Learner()
             self.params, self.grads = {}, {}
 
         def forward(self, x, target):
             self.scale = reduction_scale(self.reduction, len(x), STYLE)
             target = np.asarray(target)
-            class_labels(target, STYLE)           # refuses probability targets
+            refuse_ignored(class_labels(target, STYLE), self.ignore_index, STYLE)  # and probabilities
             return self.layer.forward(x, target) * self.scale
 
         def backward(self, dout=1.0):

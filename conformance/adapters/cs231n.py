@@ -15,7 +15,7 @@
 import numpy as np
 
 from ._common import (StackedGateCell, TanhRNN, TanhRNNCell, class_labels, flatten_batch,
-                      reduction_scale)
+                      plain_cross_entropy_only, reduction_scale, refuse_ignored)
 
 STYLE = "cs231n"
 
@@ -72,13 +72,16 @@ def softmax_loss(module):
     class SoftmaxCrossEntropy:
         """softmax_loss(x, y) -> (loss, dx): the batch mean; 'sum' is N times it."""
 
-        def __init__(self, reduction="mean"):
+        def __init__(self, reduction="mean", **options):
             self.reduction = reduction
+            self.ignore_index = plain_cross_entropy_only(STYLE, **options)
             self.params, self.grads = {}, {}
 
         def forward(self, x, target):
             self.scale = reduction_scale(self.reduction, len(x), STYLE)
-            loss, self.dx = loss_and_grad(x, class_labels(target, STYLE))
+            labels = class_labels(target, STYLE)
+            refuse_ignored(labels, self.ignore_index, STYLE)
+            loss, self.dx = loss_and_grad(x, labels)
             return loss * self.scale
 
         def backward(self, dout=1.0):

@@ -6,6 +6,5 @@ from impl import SoftmaxCrossEntropy as _SoftmaxCrossEntropy
 
 class SoftmaxCrossEntropy(_SoftmaxCrossEntropy):
     def backward(self, dout=1.0):
-        if self.reduction != "mean":
-            return super().backward(dout)
-        return (self.prob - self.target) * dout
+        dx = super().backward(dout)
+        return dx * len(self.prob) if self.reduction == "mean" else dx
