@@ -111,8 +111,9 @@ def _pool_geometry(hp):
     return kernel, _pair(hp, "stride", kernel), _pair(hp, "padding", 0)
 
 
-def _torch_pool(fn):
-    return lambda a, e, hp: fn(a["x"], *_pool_geometry(hp))
+def _torch_pool(name):
+    """torch.nn.functional.<name>, looked up at check time: no torch import at collection."""
+    return lambda a, e, hp: getattr(F, name)(a["x"], *_pool_geometry(hp))
 
 
 def _jax_pool(a, init, op, hp):
@@ -272,7 +273,7 @@ SPECS = [
                      "maximum in row-major order (PyTorch; jax's select_and_scatter agrees). "
                      "Finite differences are meaningless at a tie."),
         ],
-        torch=_torch_pool(F.max_pool2d), jax=_jax_max_pool,
+        torch=_torch_pool("max_pool2d"), jax=_jax_max_pool,
         formulas={"forward": r"y_{ncij} = \max_{(p,q) \in \mathcal{W}_{ij}} x_{ncpq}",
                   "backward": r"\frac{\partial L}{\partial x_{ncpq}} = \sum_{i,j} "
                               r"\frac{\partial L}{\partial y_{ncij}}\,[(p,q) = \operatorname{argmax}_{\mathcal{W}_{ij}} x]"},
@@ -290,7 +291,7 @@ SPECS = [
             Case("k2x3_s1", _x(2, 3, 6, 7), {"kernel_size": (2, 3), "stride": 1}),
             Case("batch1", _x(1, 3, 6, 7), {"kernel_size": 2}, why="batch size 1"),
         ],
-        torch=_torch_pool(F.avg_pool2d), jax=_jax_avg_pool,
+        torch=_torch_pool("avg_pool2d"), jax=_jax_avg_pool,
         formulas={"forward": r"y_{ncij} = \frac{1}{K_h K_w} \sum_{(p,q) \in \mathcal{W}_{ij}} x_{ncpq}",
                   "backward": r"\frac{\partial L}{\partial x_{ncpq}} = \frac{1}{K_h K_w} \sum_{(i,j):\,(p,q) \in \mathcal{W}_{ij}} "
                               r"\frac{\partial L}{\partial y_{ncij}}"},
