@@ -21,8 +21,12 @@ def _records_written(report_dir):
     return lines
 
 
-@pytest.mark.parametrize("mode", [("-p", "no:xdist"), ("-n", "2")], ids=["one-process", "xdist"])
-def test_ctrl_c_part_way_leaves_a_partial_report(tmp_path, mode):
+@pytest.mark.parametrize("mode, sig", [
+    (("-p", "no:xdist"), signal.SIGINT),     # what Ctrl-C sends
+    (("-n", "2"), signal.SIGINT),
+    (("-n", "2"), signal.SIGTERM),           # what a CI time limit or `timeout` sends
+], ids=["one-process", "xdist", "xdist-sigterm"])
+def test_ctrl_c_part_way_leaves_a_partial_report(tmp_path, mode, sig):
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
     process = subprocess.Popen(
         [sys.executable, "-m", "pytest", "conformance", "-p", "no:cacheprovider", *mode,
@@ -34,7 +38,7 @@ def test_ctrl_c_part_way_leaves_a_partial_report(tmp_path, mode):
             assert process.poll() is None, process.stdout.read()[-2000:]
             assert time.monotonic() < deadline, "no records written in 240 s"
             time.sleep(0.1)
-        process.send_signal(signal.SIGINT)                      # what Ctrl-C sends
+        process.send_signal(sig)
         output, _ = process.communicate(timeout=120)
     finally:
         if process.poll() is None:
