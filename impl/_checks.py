@@ -64,6 +64,13 @@ def dim_equals(layer, arg, x, axis, size, what):
     return x
 
 
+def axis_in_range(layer, arg, x, axis):
+    """Raise unless `axis` names an axis of x (negative axes count from the end)."""
+    if not -x.ndim <= axis < x.ndim:
+        raise ShapeError(f"{_where(layer, arg)}: axis {axis} is out of range for shape {x.shape}")
+    return axis
+
+
 def upstream(layer, dout, out_shape):
     """Check the upstream gradient: same shape as the forward output."""
     dout = float_array(layer, "dout", dout)

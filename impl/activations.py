@@ -3,7 +3,7 @@ import math
 
 import numpy as np
 
-from ._checks import dim_equals, float_array, require_forward, same_shape, upstream, ShapeError
+from ._checks import axis_in_range, dim_equals, float_array, require_forward, same_shape, upstream, ShapeError
 from .base import Layer
 
 __all__ = ['Identity', 'Relu', 'Sigmoid', 'Tanh', 'Softmax', 'LeakyRelu', 'PRelu', 'Elu',
@@ -90,9 +90,7 @@ class Softmax(Layer):
 
     def forward(self, x):
         x = float_array(self, "x", x, min_ndim=1)
-        if not -x.ndim <= self.axis < x.ndim:
-            raise ShapeError(f"Softmax: axis {self.axis} is out of range for argument 'x' "
-                             f"of shape {x.shape}")
+        axis_in_range(self, "x", x, self.axis)
         self.out = softmax(x, self.axis)
         return self.out
 
@@ -345,9 +343,7 @@ class LogSoftmax(Layer):
 
     def forward(self, x):
         x = float_array(self, "x", x, min_ndim=1)
-        if not -x.ndim <= self.axis < x.ndim:
-            raise ShapeError(f"LogSoftmax: axis {self.axis} is out of range for argument 'x' "
-                             f"of shape {x.shape}")
+        axis_in_range(self, "x", x, self.axis)
         shifted = x - x.max(axis=self.axis, keepdims=True)
         self.out = shifted - np.log(np.exp(shifted).sum(axis=self.axis, keepdims=True))
         return self.out
