@@ -3,7 +3,7 @@ import math
 
 import numpy as np
 
-from ._checks import axis_in_range, dim_equals, float_array, require_forward, same_shape, upstream, ShapeError
+from ._checks import axis_in_range, dim_equals, float_array, require_forward, same_shape, upstream
 from .base import Layer
 
 __all__ = ['Identity', 'Relu', 'Sigmoid', 'Tanh', 'Softmax', 'LeakyRelu', 'PRelu', 'Elu',
