@@ -4,6 +4,8 @@ A wrong shape must never turn into a silent NumPy broadcast: every layer checks
 its arguments on the way in and raises an error that names the layer, the
 argument, what was expected and what it got.
 """
+from contextlib import contextmanager
+
 import numpy as np
 
 
@@ -82,3 +84,19 @@ def require_forward(layer, *attributes):
     for name in attributes:
         if getattr(layer, name, None) is None:
             raise RuntimeError(f"{type(layer).__name__}.backward called before forward")
+
+
+@contextmanager
+def inner_layer(layer, part, names):
+    """An error raised inside a composite's inner layer, told in the composite's terms.
+
+    `names` maps the inner layer's argument names to the composite's (Conv2d's 'W' is
+    CNN's 'conv_W'), so the message names the argument the caller actually passed.
+    """
+    try:
+        yield
+    except (TypeError, ValueError) as err:
+        message = str(err)
+        for inner, outer in names.items():
+            message = message.replace(f"argument '{inner}'", f"argument '{outer}'")
+        raise type(err)(f"{type(layer).__name__} ({part}): {message}") from err

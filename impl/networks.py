@@ -7,7 +7,7 @@ o = sigma(w o_prev + theta), squared error E = 1/2 sum (o^3 - y)^2.
 """
 import numpy as np
 
-from ._checks import float_array, same_shape, dim_equals, require_forward, ShapeError
+from ._checks import float_array, same_shape, dim_equals, inner_layer, require_forward, ShapeError
 from .activations import Relu, sigmoid
 from .base import Layer
 from .conv import Conv2d, MaxPool2d
@@ -87,11 +87,14 @@ class CNN(Layer):
     """
 
     def __init__(self, conv_W, conv_b, bn_gamma, bn_beta, fc_W, fc_b):
-        self.conv = Conv2d(conv_W, conv_b, padding=np.shape(conv_W)[-1] // 2)
-        self.bn = BatchNorm(bn_gamma, bn_beta)
+        with inner_layer(self, "conv", {"W": "conv_W", "b": "conv_b"}):
+            self.conv = Conv2d(conv_W, conv_b, padding=np.shape(conv_W)[-1] // 2)
+        with inner_layer(self, "batch norm", {"gamma": "bn_gamma", "beta": "bn_beta"}):
+            self.bn = BatchNorm(bn_gamma, bn_beta)
         self.relu = Relu()
         self.pool = MaxPool2d(2)
-        self.fc = Affine(fc_W, fc_b)
+        with inner_layer(self, "affine", {"W": "fc_W", "b": "fc_b"}):
+            self.fc = Affine(fc_W, fc_b)
         self.loss = SoftmaxCrossEntropy()
         self.owners = {"conv_W": (self.conv, "W"), "conv_b": (self.conv, "b"),
                        "bn_gamma": (self.bn, "gamma"), "bn_beta": (self.bn, "beta"),
@@ -114,7 +117,8 @@ class CNN(Layer):
             raise ShapeError(f"CNN: argument 'x' of shape {x.shape} gives {features} features "
                              f"after pooling, but fc_W has {self.fc.params['W'].shape[0]} rows")
         logits = self.fc.forward(h.reshape(len(h), features))     # flatten
-        return self.loss.forward(logits, t)
+        with inner_layer(self, "loss", {"target": "t"}):
+            return self.loss.forward(logits, t)
 
     def backward(self, dout=1.0):
         require_forward(self, "pooled_shape")
@@ -144,8 +148,10 @@ class ResidualBlock(Layer):
             if W.shape[0] != W.shape[1] or W.shape[2] != W.shape[3] or W.shape[2] % 2 == 0:
                 raise ShapeError(f"ResidualBlock: argument '{name}' must have shape (C, C, K, K) "
                                  f"with K odd, so that the block keeps the shape of x; got {W.shape}")
-        self.conv1 = Conv2d(W1, b1, padding=np.shape(W1)[-1] // 2)
-        self.conv2 = Conv2d(W2, b2, padding=np.shape(W2)[-1] // 2)
+        with inner_layer(self, "first conv", {"W": "W1", "b": "b1"}):
+            self.conv1 = Conv2d(W1, b1, padding=np.shape(W1)[-1] // 2)
+        with inner_layer(self, "second conv", {"W": "W2", "b": "b2"}):
+            self.conv2 = Conv2d(W2, b2, padding=np.shape(W2)[-1] // 2)
         if self.conv1.params["W"].shape[0] != self.conv2.params["W"].shape[0]:
             raise ShapeError(f"ResidualBlock: argument 'W2' must have as many channels as W1 "
                              f"{np.shape(W1)}, got {np.shape(W2)}")

@@ -29,7 +29,7 @@ backward); the cells run one step, the sequence layers run the time loop.
 import numpy as np
 
 from ._checks import (float_array, int_array, same_shape, dim_equals, upstream,
-                      require_forward, ShapeError)
+                      inner_layer, require_forward, ShapeError)
 from .activations import softmax
 from .base import Layer
 from .linear import Affine
@@ -689,8 +689,11 @@ class Seq2Seq(Layer):
     LSTM_PARAMS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
     def __init__(self, W, b, ignore_index=-1, **params):
-        self.encoder = LSTM(**{f"{n}_l0": params.pop(f"enc_{n}") for n in self.LSTM_PARAMS})
-        self.decoder = LSTM(**{f"{n}_l0": params.pop(f"dec_{n}") for n in self.LSTM_PARAMS})
+        for side in ("enc", "dec"):
+            with inner_layer(self, f"{side}oder LSTM",
+                             {f"{n}_l0": f"{side}_{n}" for n in self.LSTM_PARAMS}):
+                lstm = LSTM(**{f"{n}_l0": params.pop(f"{side}_{n}") for n in self.LSTM_PARAMS})
+            setattr(self, f"{side}oder", lstm)
         if params:
             raise TypeError(f"Seq2Seq: unexpected parameter(s) {sorted(params)}")
         self.affine = TimeAffine(W, b)
@@ -702,12 +705,15 @@ class Seq2Seq(Layer):
     def forward(self, xs, ys, ts):
         xs = float_array(self, "xs", xs, ndim=3)
         zeros = np.zeros((1, len(xs), self.encoder.hidden_size), dtype=xs.dtype)
-        self.hs = self.encoder.forward(xs, zeros, zeros)
-        self.hd = self.decoder.forward(ys, self.encoder.h_n, self.encoder.c_n)
+        with inner_layer(self, "encoder LSTM", {"x": "xs"}):
+            self.hs = self.encoder.forward(xs, zeros, zeros)
+        with inner_layer(self, "decoder LSTM", {"x": "ys"}):
+            self.hd = self.decoder.forward(ys, self.encoder.h_n, self.encoder.c_n)
         self.a = softmax(self.hd @ self.hs.transpose(0, 2, 1), axis=-1)    # attention weights
         ctx = self.a @ self.hs
         logits = self.affine.forward(np.concatenate([ctx, self.hd], axis=2))
-        return self.loss.forward(logits, ts)
+        with inner_layer(self, "loss", {"target": "ts", "t": "ts"}):
+            return self.loss.forward(logits, ts)
 
     def backward(self, dout=1.0):
         require_forward(self, "a")

@@ -70,7 +70,7 @@ BAD_FORWARD = [
     ("cnn channels", make_cnn, (randn(2, 3, 6, 6), np.array([0, 1])), ShapeError,
      ["CNN", "'x'", "size 2 on axis 1", "(2, 3, 6, 6)"]),
     ("cnn labels", make_cnn, (randn(2, 2, 6, 6), np.array([0, 1, 2])), ShapeError,
-     ["SoftmaxCrossEntropy", "'target'", "(2,)", "(3,)"]),
+     ["CNN (loss)", "SoftmaxCrossEntropy", "argument 't'", "(2,)", "(3,)"]),
 ]
 
 # (constructor, exception, fragments)
