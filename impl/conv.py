@@ -297,7 +297,7 @@ class ConvTranspose2d(Layer):
         n, c, h, w = self.x.shape
         dout = upstream(self, dout, self.y_shape)
         windows = im2col(dout, W.shape[2:], **self._geometry())[:, :, :h, :w]  # (N, C_out, H, W, KH, KW)
-        dcols = windows.transpose(0, 2, 3, 1, 4, 5).reshape(n * h * w, -1)    # im2col(dy)
+        dcols = windows.transpose(0, 2, 3, 1, 4, 5).reshape(n * h * w, W[0].size)  # im2col(dy)
         rows = self.x.transpose(0, 2, 3, 1).reshape(-1, c)
         self.grads["W"] = (rows.T @ dcols).reshape(W.shape)                    # dW = x^T im2col(dy)
         self.grads["b"] = dout.sum(axis=(0, 2, 3))
@@ -338,7 +338,7 @@ class MaxPool2d(_Pool2d):
 
     def forward(self, x):
         windows = self._windows(x, pad_value=-np.inf)
-        flat = windows.reshape(*windows.shape[:4], -1)          # (N, C, OH, OW, KH*KW)
+        flat = windows.reshape(*windows.shape[:4], np.prod(windows.shape[4:]))  # (N, C, OH, OW, KH*KW)
         self.argmax = flat.argmax(axis=-1)                     # first maximum of each window
         return np.take_along_axis(flat, self.argmax[..., None], axis=-1)[..., 0]
 

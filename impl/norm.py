@@ -175,7 +175,9 @@ class GroupNorm(_ChannelNorm):
 
     def forward(self, x):
         x = self._check_x(x)
-        grouped = x.reshape(x.shape[0], self.num_groups, -1)
+        # explicit sizes, not -1, so that an empty batch reshapes too
+        grouped = x.reshape(x.shape[0], self.num_groups,
+                            int(np.prod(x.shape[1:])) // self.num_groups)
         xhat, self.inv_std, _, _ = standardize(grouped, (2,), self.eps)
         self.xhat = xhat.reshape(x.shape)
         return self._scale_shift(self.xhat)
@@ -185,7 +187,8 @@ class GroupNorm(_ChannelNorm):
         dout = upstream(self, dout, self.xhat.shape)
         dxhat = self._scale_shift_backward(dout)
         n, g = dout.shape[0], self.num_groups
-        dx = standardize_backward(dxhat.reshape(n, g, -1), self.xhat.reshape(n, g, -1),
+        grouped = (n, g, int(np.prod(dout.shape[1:])) // g)
+        dx = standardize_backward(dxhat.reshape(grouped), self.xhat.reshape(grouped),
                                   self.inv_std, (2,))
         return dx.reshape(dout.shape)
 

@@ -477,8 +477,8 @@ class _Recurrent(Layer):
                 dc = None if dc is None else dc_step + (1 - m) * dc
             for name, g in hidden.items():
                 grads[name] += g
-        flat = dgx.reshape(T * N, -1)
-        grads["weight_ih"] = flat.T @ inp.reshape(T * N, -1)     # sum_t delta^t^T x^t
+        flat = dgx.reshape(T * N, dgx.shape[2])
+        grads["weight_ih"] = flat.T @ inp.reshape(T * N, inp.shape[2])   # sum_t delta^t^T x^t
         grads["bias_ih"] = flat.sum(axis=0)
         dinp += dgx @ p["weight_ih"]                              # sum over gates of delta^t W_in
         suffix = self._name("", layer, direction)

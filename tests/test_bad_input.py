@@ -47,16 +47,7 @@ ALLOWED = {
 
 # (op, probe) -> the finding, for failures of the current answer key (xfail, strict)
 # (op, "*") marks every probe of the op (not strict: some of its probes pass).
-KNOWN_FINDINGS = {
-    ("seq2seq", "empty_batch"): "Seq2Seq reshapes with -1 on an empty batch: NumPy's 'cannot "
-                                "reshape array of size 0', naming neither layer nor argument",
-    ("group_norm", "empty_batch"): "GroupNorm reshapes with (0, G, -1) on an empty batch: NumPy's "
-                                   "'cannot reshape array of size 0', naming neither layer nor x",
-    ("max_pool2d", "empty_batch"): "MaxPool2d reshapes with -1 on an empty batch: NumPy's "
-                                   "'cannot reshape array of size 0', naming neither layer nor x",
-    ("conv_transpose2d", "empty_batch"): "ConvTranspose2d reshapes with (0, -1) on an empty batch: "
-                                         "NumPy's 'cannot reshape array of size 0'",
-}
+KNOWN_FINDINGS = {}   # none left: the last ones (empty-batch reshapes, composite names) are fixed
 
 
 def layer_specs():
