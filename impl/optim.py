@@ -81,17 +81,13 @@ class Momentum(Optimizer):
             p += self.v[name]
 
 
-class Nesterov(Optimizer):
+class Nesterov(Momentum):
     """Nesterov momentum as torch.optim.SGD(nesterov=True) and optax.sgd(nesterov=True):
         v <- mu * v - lr * g;  p <- p + mu * v - lr * g
     (the step looks ahead along the new velocity). The book's Nesterov class updates
     p <- p + mu^2 v - (1 + mu) lr g with the new v, a different rule; this one is the
-    frameworks'.
+    frameworks'. The velocity and its start are Momentum's; only the step differs.
     """
-
-    def __init__(self, lr=0.01, momentum=0.9, weight_decay=0.0):
-        super().__init__(lr, weight_decay)
-        self.momentum, self.v = momentum, None
 
     def update(self, params, grads):
         _checked(self, params, grads)
