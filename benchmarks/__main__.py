@@ -131,7 +131,7 @@ def lever_figures(args, workdir, warm):
 
 def import_figures():
     statements = {"python": "pass", "numpy": "import numpy", "the harness (plugin, specs)":
-                  "import conformance.plugin, oracle.registry as r; r.all_specs()",
+                  "import backprop_oracle.conformance.plugin, backprop_oracle.oracle.registry as r; r.all_specs()",
                   "torch": "import torch", "jax (and a first array)":
                   "import jax, jax.numpy as j; j.zeros(1).block_until_ready()"}
     return [Figure(f"fresh process: {name}", f"{suite.fresh_import_seconds(s):.2f} s")

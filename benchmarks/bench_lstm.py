@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-import impl
+from backprop_oracle import impl
 
 N, T, D, H = 32, 50, 64, 128
 REPEATS = 15

@@ -44,7 +44,7 @@ def side_by_side(ours, theirs, repeats):
 
 
 def _impl_class(name):
-    import impl
+    from backprop_oracle import impl
     return getattr(impl, name, None)
 
 
@@ -53,15 +53,15 @@ def fd_vs_gradcheck(quick=False):
     name, target = "fd oracle / gradcheck slow mode, GRU", "<= 0.10"
     if _impl_class("GRU") is None:
         return skipped(name, target, "impl has no GRU")
-    from oracle import fd, registry
-    from oracle.context import Context
-    from oracle.specs.recurrent import seq_case, seq_hparams
+    from backprop_oracle.oracle import fd, registry
+    from backprop_oracle.oracle.context import Context
+    from backprop_oracle.oracle.specs.recurrent import seq_case, seq_hparams
     torch = __import__("torch")
     spec, hp = registry.get("gru"), seq_hparams()
     N, T, D, H = (2, 2, 2, 3) if quick else (3, 6, 4, 5)
     data = seq_case("gru", N=N, T=T, D=D, H=H)(np.random.default_rng(0))
     dout = np.random.default_rng(1).standard_normal((N, T, H))
-    import impl
+    from backprop_oracle import impl
     ctx = Context(data=data, hp=hp, dout=dout, dtype="float64", module=impl, case="benchmark")
     names = list(data.inputs) + list(data.params)
     leaves = [torch.tensor({**data.inputs, **data.params}[k], requires_grad=True) for k in names]

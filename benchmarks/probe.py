@@ -69,7 +69,7 @@ class Probe:
         self._wrap_implementation()
 
     def _wrap_implementation(self):
-        from oracle import engine
+        from backprop_oracle.oracle import engine
         original = engine.implementation_result
 
         def timed(*args, **kwargs):
@@ -83,7 +83,7 @@ class Probe:
     def _listen_to_jax(self):
         if self._listening:
             return
-        from oracle.frameworks import require
+        from backprop_oracle.oracle.frameworks import require
         monitoring = require("jax.monitoring")
 
         def on_duration(event, seconds, **_):
@@ -100,11 +100,11 @@ class Probe:
         self._listening = True
 
     def _imports(self):
-        from oracle.frameworks import IMPORT_SECONDS
+        from backprop_oracle.oracle.frameworks import IMPORT_SECONDS
         return sum(IMPORT_SECONDS.values())
 
     def _jax_signature(self, check):
-        from oracle import engine, registry
+        from backprop_oracle.oracle import engine, registry
         data = engine.case_data(check.op, check.case, self.config.getoption("seed") or 0)
         shapes = tuple((k, getattr(v, "shape", ())) for part in (data.inputs, data.params, data.extra)
                        for k, v in part.items())
@@ -148,7 +148,7 @@ class Probe:
         directory = os.environ.get(DIR_ENV)
         if not directory:
             return
-        from oracle.frameworks import IMPORT_SECONDS
+        from backprop_oracle.oracle.frameworks import IMPORT_SECONDS
         now = time.time()
         nested = dict(self.nested)
         nested.pop("imports_in_checks", None)

@@ -1,6 +1,6 @@
 """Commands of the suite besides `pytest conformance`.
 
-    python -m conformance template my_layers.py [--with-forward]
+    python -m backprop_oracle.conformance template my_layers.py [--with-forward]
 
 writes a template of every layer of the answer key for a learner to fill in.
 """
@@ -11,8 +11,8 @@ import sys
 from .template import make_template
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m conformance")
+def main(argv=None, prog=None):
+    parser = argparse.ArgumentParser(prog=prog or "python -m backprop_oracle.conformance")
     commands = parser.add_subparsers(dest="command", required=True)
     template = commands.add_parser(
         "template", help="write a learner template: every class of impl, backward left to write")

@@ -8,7 +8,7 @@ Records of one witness against another ("torch~jax") are not the implementation'
 """
 from collections import defaultdict
 
-from reports.model import is_cross
+from ..reports.model import is_cross
 
 KEY = ("op", "case", "oracle", "device", "dtype")
 

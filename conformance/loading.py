@@ -9,7 +9,10 @@ import pytest
 
 def load_implementation(name):
     """A module (dotted name, importable from the current directory), a .py file path,
-    or the path of a package directory (one holding __init__.py)."""
+    or the path of a package directory (one holding __init__.py); None: the answer key."""
+    if name is None:
+        from .. import impl
+        return impl
     if name.endswith(".py") or os.sep in name:
         path = os.path.abspath(name.rstrip(os.sep))
         package = os.path.isfile(os.path.join(path, "__init__.py"))

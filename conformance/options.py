@@ -4,7 +4,7 @@ import shutil
 
 import pytest
 
-from oracle.frameworks import TF32_DEVICE
+from ..oracle.frameworks import TF32_DEVICE
 
 ORACLES = ("torch", "jax", "fd", "golden")
 DEVICES = ("cpu", "cuda")
@@ -22,7 +22,7 @@ def add_options(parser):
     group.addoption("--seed", type=int, default=0, help="seed of every case's data (default 0)")
     group.addoption("--report-dir", default=os.path.join("reports", "out"),
                     help="where results.json and index.html are written (default reports/out)")
-    group.addoption("--impl", default="impl",
+    group.addoption("--impl", default=None,
                     help="the implementation under test: a module or package importable from "
                          "the current directory, or a path to a .py file (default: impl, the "
                          "answer key)")

@@ -23,11 +23,11 @@ from importlib import metadata
 
 import pytest
 
-from oracle import registry
-from oracle.engine import all_checks, implementation_result, run_check
-from oracle.spec import Golden
-from reports.commands import check_command
-from reports.model import counts, is_cross, write_results
+from ..oracle import registry
+from ..oracle.engine import all_checks, implementation_result, run_check
+from ..oracle.spec import Golden
+from ..reports.commands import check_command
+from ..reports.model import counts, is_cross, write_results
 
 from . import adapters, grading, loading, options
 
@@ -69,9 +69,9 @@ class Run:
         self.worker = workerinput["workerid"] if workerinput else "controller"
         self.started = workerinput["bo_started"] if workerinput else _now()
         self.parts_dir = os.path.join(self.report_dir, ".parts", self.run_id)
-        self.impl_name = config.getoption("impl")
+        self.impl_name = config.getoption("impl") or "impl"
         self.impl_style = config.getoption("impl_style")
-        self.module = adapters.adapt(loading.load_implementation(self.impl_name), self.impl_style)
+        self.module = adapters.adapt(loading.load_implementation(config.getoption("impl")), self.impl_style)
         self.check_timeout = self._check_timeout(config)
         self.expected_ids, self.finished_ids, self.crashes = None, set(), []
         specs = [s for s in registry.all_specs()
@@ -150,7 +150,7 @@ class Run:
             records = self.run_timed(check)
         except pytest.fail.Exception as err:   # pytest-timeout's --timeout stopped the test
             if "Timeout" in str(err):
-                from oracle.engine import _record, error_excerpt
+                from ..oracle.engine import _record, error_excerpt
                 self.write([_record(check, registry.get(check.op), "error",
                                     message=error_excerpt(err))])
             raise
@@ -207,7 +207,7 @@ class Run:
         results_path = os.path.join(self.report_dir, "results.json")
         write_results(results_path, results["meta"], records)
         try:
-            from reports.render import render
+            from ..reports.render import render
             index = render(results, self.report_dir, module=self.module)
         except ImportError as err:
             index = None
@@ -268,7 +268,44 @@ def pytest_addoption(parser):
     options.add_options(parser)
 
 
+SUITE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def suite_selected(config):
+    """Whether this pytest run collects the conformance suite (this folder's test_ops.py).
+
+    The plugin is installed for every pytest run of the environment (an entry point);
+    it stays dormant, adding only its options, unless the suite is among the paths to
+    collect: `pytest conformance`, a check's node id, the testpaths, or
+    `--pyargs backprop_oracle.conformance`.
+    """
+    import importlib.util
+    for arg in config.args:
+        target = arg.split("::")[0]
+        if config.getoption("pyargs", False) and not os.path.exists(target):
+            try:
+                spec = importlib.util.find_spec(target)
+            except (ImportError, ValueError):
+                spec = None
+            if spec is None or not spec.origin:
+                continue
+            target = os.path.dirname(spec.origin) if spec.origin.endswith("__init__.py") else spec.origin
+        path = os.path.abspath(os.path.join(str(config.invocation_params.dir), target))
+        if path == SUITE_DIR or path.startswith(SUITE_DIR + os.sep) \
+                or SUITE_DIR.startswith(path.rstrip(os.sep) + os.sep):
+            return True
+    return False
+
+
+@pytest.fixture(scope="session")
+def conformance_run(request):
+    """The run of the conformance suite (checks, records, report)."""
+    return request.config.stash[RUN_KEY]
+
+
 def pytest_configure(config):
+    if not suite_selected(config):
+        return
     for family in registry.families():
         config.addinivalue_line("markers", f"{family}: ops of the {family} family")
     run = Run(config)
@@ -304,7 +341,7 @@ class XdistHooks:
         Not for learner code: pytest-xdist 3.8's scope schedulers hang when a crashed
         worker is replaced (pytest-dev/pytest-xdist#1323, #1327); plain load records
         the crash and goes on."""
-        if config.getvalue("dist") == "load" and config.getoption("impl") == "impl":
+        if config.getvalue("dist") == "load" and config.getoption("impl") is None:
             return op_scheduling(self.run, config, log)
         return None
 
@@ -336,7 +373,7 @@ def op_scheduling(run, config, log):
 
 
 def pytest_generate_tests(metafunc):
-    if "check" not in metafunc.fixturenames:
+    if "check" not in metafunc.fixturenames or RUN_KEY not in metafunc.config.stash:
         return
     run = metafunc.config.stash[RUN_KEY]
     params = [pytest.param(c, id=c.id, marks=[getattr(pytest.mark, registry.get(c.op).family),
@@ -346,8 +383,8 @@ def pytest_generate_tests(metafunc):
 
 
 def pytest_collection_finish(session):
-    run = session.config.stash[RUN_KEY]
-    if not run.is_worker and run.expected_ids is None:
+    run = session.config.stash.get(RUN_KEY, None)
+    if run is not None and not run.is_worker and run.expected_ids is None:
         run.expected_ids = sum(1 for item in session.items if run.check_of(item.nodeid))
 
 
@@ -370,7 +407,7 @@ def pytest_runtest_logreport(report):
 
 
 def crash_record(check, text):
-    from oracle.engine import _record
+    from ..oracle.engine import _record
     last = text.strip().splitlines()[-1] if text.strip() else "no output"
     return _record(check, registry.get(check.op), "error",
                    message=f"the worker process died while running this check ({last})")
@@ -382,12 +419,12 @@ _current_run = None
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionstart(session):
     global _current_run
-    _current_run = session.config.stash[RUN_KEY]
+    _current_run = session.config.stash.get(RUN_KEY, None)
 
 
 def pytest_sessionfinish(session, exitstatus):
-    run = session.config.stash[RUN_KEY]
-    if not run.is_worker:
+    run = session.config.stash.get(RUN_KEY, None)
+    if run is not None and not run.is_worker:
         run.finish(exitstatus)
 
 

@@ -10,7 +10,7 @@ import inspect
 import textwrap
 import types
 
-import impl
+from .. import impl
 
 HEADER = '''"""My layers, graded against the answer key.
 
@@ -20,7 +20,7 @@ Fill in each `raise NotImplementedError`, then grade this file:
 
 A layer still raising NotImplementedError is "not attempted" (grey), never a failure.
 Grade one layer at a time with --op, e.g. --op affine,relu.
-Written by `python -m conformance template{options}`.
+Written by `backprop-oracle template{options}`.
 """
 '''
 
@@ -121,7 +121,7 @@ def _members(cls, written):
     those must be stubs too, or the template would inherit the answers."""
     members = {}
     for base in reversed(cls.__mro__[1:]):
-        if base.__name__ in written or base.__module__.split(".")[0] != "impl" \
+        if base.__name__ in written or not base.__module__.startswith(impl.__name__) \
                 or base.__name__ in SKIPPED:
             continue
         members.update({k: v for k, v in base.__dict__.items()

@@ -21,8 +21,7 @@ import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-import impl  # noqa: E402
+from backprop_oracle import impl
 
 BITS = 8
 HIDDEN = 16

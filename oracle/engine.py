@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import numpy as np
 
-import impl as reference_impl
+from .. import impl as reference_impl
 from . import fd, impl_runner, jax_oracle, registry, torch_oracle
 from .compare import compare
 from .context import Context, cast, cast_data

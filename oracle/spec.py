@@ -64,6 +64,28 @@ class Golden:
 
 
 @dataclass(frozen=True)
+class Mistake:
+    """A mistake people make writing this op, as the computation the mistaken code does.
+
+    Give either `layer`, a subclass of the answer key's class with the mistake written
+    into it (run exactly as the class under test is run), or `compute`, a function
+    (CaseData, hp, dout) -> {quantity: array} of the quantities the mistake changes.
+    `says` is one plain sentence naming the mistake and its fix, e.g. "Adam without
+    bias correction: divide m and v by 1 - beta^t"; `says_ja` the same in Japanese.
+    On a failure the diagnosis names the entry whose result matches the learner's.
+    """
+    name: str
+    says: str
+    layer: Optional[type] = None
+    compute: Optional[Callable] = None
+    says_ja: str = ""
+
+    def __post_init__(self):
+        if (self.layer is None) == (self.compute is None):
+            raise ValueError(f"mistake {self.name!r}: give exactly one of `layer` or `compute`")
+
+
+@dataclass(frozen=True)
 class Override:
     """A tolerance that departs from the policy table, and why."""
     rtol: float
@@ -87,12 +109,16 @@ class OpSpec:
     impl_extras: Optional[Callable] = None     # layer -> {name: array} for "out:<name>"
     runners: dict = field(default_factory=dict)  # oracle -> custom runner (non-layer ops)
     hints: Optional[Callable] = None           # (CaseData, hp) -> facts for the diagnosis
+    mistakes: list = field(default_factory=list)  # Mistake entries: the mistakes people make
     doc: str = ""
 
     def __post_init__(self):
         names = [c.name for c in self.cases]
         if len(set(names)) != len(names):
             raise ValueError(f"op {self.name!r}: case names must be unique, got {names}")
+        mistakes = [m.name for m in self.mistakes]
+        if len(set(mistakes)) != len(mistakes):
+            raise ValueError(f"op {self.name!r}: mistake names must be unique, got {mistakes}")
         for oracle in ("torch", "jax"):
             if getattr(self, oracle) is None and oracle not in self.runners \
                     and oracle not in self.unavailable:

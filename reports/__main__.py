@@ -1,4 +1,4 @@
-"""python -m reports merge RUN_DIR... -o OUT_DIR  |  python -m reports render RUN_DIR [-o OUT_DIR]"""
+"""python -m backprop_oracle.reports merge RUN_DIR... -o OUT_DIR  |  python -m backprop_oracle.reports render RUN_DIR [-o OUT_DIR]"""
 import argparse
 import os
 import sys
@@ -22,8 +22,8 @@ def _summary(results, paths):
     return f"records: {line}{partial}\nresults: {paths[0]}\nreport:  {paths[1]}"
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m reports",
+def main(argv=None, prog=None):
+    parser = argparse.ArgumentParser(prog=prog or "python -m backprop_oracle.reports",
                                      description="Render or merge backprop-oracle results.")
     sub = parser.add_subparsers(dest="command", required=True)
     m = sub.add_parser("merge", help="combine the results.json of several runs into one report")
@@ -42,7 +42,7 @@ def main(argv=None):
             out = args.out or os.path.dirname(os.path.abspath(path))
         print(_summary(results, _write(results, out)))
     except (MergeError, SchemaError) as err:
-        print(f"python -m reports {args.command}: {err}", file=sys.stderr)
+        print(f"python -m backprop_oracle.reports {args.command}: {err}", file=sys.stderr)
         return 2
     return 0
 

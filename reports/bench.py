@@ -1,6 +1,6 @@
 """Benchmark of the report: render time, size on disk, load time in headless Chromium.
 
-    python -m reports.bench RUN_DIR [--ops N]
+    python -m backprop_oracle.reports.bench RUN_DIR [--ops N]
 
 Renders RUN_DIR's results.json into a temporary folder and prints the figures;
 --ops N also extrapolates the size to a suite of N ops (from the mean per op).
@@ -41,7 +41,7 @@ def _load_times(paths, repeats=3):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m reports.bench", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m backprop_oracle.reports.bench", description=__doc__.split("\n")[0])
     parser.add_argument("run", metavar="RUN_DIR")
     parser.add_argument("--ops", type=int, default=0, help="extrapolate the size to N ops")
     args = parser.parse_args(argv)

@@ -2,7 +2,7 @@
 
 --remote-debugging-pipe: the browser reads NUL-separated JSON commands on file
 descriptor 3 and writes replies and events on 4. Used by the browser test of the
-report and by the benchmark (python -m reports.bench).
+report and by the benchmark (python -m backprop_oracle.reports.bench).
 """
 import base64
 import json

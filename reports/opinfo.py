@@ -26,6 +26,9 @@ def formula_mathml(latex):
 def load_module(name):
     """The implementation module named as by --impl (dotted name or .py path); None if it fails."""
     try:
+        if name in (None, "impl"):
+            from .. import impl
+            return impl
         if name.endswith(".py") or os.sep in name:
             path = os.path.abspath(name)
             spec = importlib.util.spec_from_file_location(
@@ -65,7 +68,7 @@ def _shapes(case):
 
 def _spec(op):
     try:
-        from oracle import registry
+        from ..oracle import registry
         return registry.get(op)
     except Exception:
         return None
@@ -97,7 +100,7 @@ def overrides_of(spec):
 
 def tolerance_policy():
     """The policy table, its reasons (the module docstring) and every override of every spec."""
-    from oracle import registry, tolerance
+    from ..oracle import registry, tolerance
     specs = registry.all_specs()
     return {
         "policy": dict(tolerance.POLICY),

@@ -189,7 +189,7 @@ def render(results, out_dir, module=None):
 
 
 def _check_id(r):
-    from oracle.engine import Check  # the one place that spells a check's id
+    from ..oracle.engine import Check  # the one place that spells a check's id
     return Check(r["op"], r["case"], r["oracle"], r["device"], r["dtype"]).id
 
 

@@ -1,6 +1,6 @@
 """A pytest plugin for tests/test_cuda_hygiene.py: the torch witness raises a CUDA
 out-of-memory error on one case (affine, batch3, float32), as a GPU would."""
-from oracle import engine, torch_oracle
+from backprop_oracle.oracle import engine, torch_oracle
 
 
 def pytest_configure(config):

@@ -31,10 +31,10 @@ import warnings
 import numpy as np
 import pytest
 
-import impl
-from oracle import registry
-from oracle.engine import case_data
-from oracle.spec import Golden
+from backprop_oracle import impl
+from backprop_oracle.oracle import registry
+from backprop_oracle.oracle.engine import case_data
+from backprop_oracle.oracle.spec import Golden
 
 SEED = 0
 
@@ -139,7 +139,7 @@ def run_layer(spec, hp, data):
 
 def torch_output(spec, hp, data):
     """The torch reference's output on the same arrays, or an Exception if torch refuses them."""
-    from oracle import torch_oracle
+    from backprop_oracle.oracle import torch_oracle
     dev = torch_oracle.device("cpu")
     leaves = {k: torch_oracle.to_tensor(np.asarray(v, dtype=np.float64), dev, True)
               for k, v in {**data.inputs, **data.params}.items()}
@@ -203,7 +203,7 @@ def layer_names(spec):
     names itself and the argument (Conv1d's bias checked by its Conv2d) is clear enough:
     the argument is the learner's own."""
     cls = getattr(impl, spec.impl)
-    return {k.__name__ for k in cls.__mro__ if k.__module__.startswith("impl")} | \
+    return {k.__name__ for k in cls.__mro__ if k.__module__.startswith("backprop_oracle.impl")} | \
         {name for name in getattr(impl, "__all__", ()) if isinstance(getattr(impl, name, None), type)
          and name not in ("Layer", "ShapeError")}
 

@@ -45,7 +45,7 @@ def test_ops_split_across_workers_are_reported():
 
 def test_no_framework_is_imported_at_collection_time():
     """Importing the plugin and every op spec must not import torch or jax (lazy handles)."""
-    code = ("import sys, conformance.plugin; from oracle import registry; registry.all_specs(); "
+    code = ("import sys, backprop_oracle.conformance.plugin; from backprop_oracle.oracle import registry; registry.all_specs(); "
             "print(','.join(m for m in ('torch', 'jax') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                           timeout=300)

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from oracle.compare import compare, margins
-from oracle.spec import Case, CaseData, OpSpec, Override
-from oracle.tolerance import POLICY, Tolerance, tolerance
+from backprop_oracle.oracle.compare import compare, margins
+from backprop_oracle.oracle.spec import Case, CaseData, OpSpec, Override
+from backprop_oracle.oracle.tolerance import POLICY, Tolerance, tolerance
 
 TOL = Tolerance(rtol=1e-3, atol=1e-6, source="policy")
 

@@ -6,10 +6,10 @@ import os
 
 import pytest
 
-from conformance import options
-from oracle import engine, frameworks, torch_oracle
-from oracle.engine import Check, all_checks, run_check
-from oracle import registry
+from backprop_oracle.conformance import options
+from backprop_oracle.oracle import engine, frameworks, torch_oracle
+from backprop_oracle.oracle.engine import Check, all_checks, run_check
+from backprop_oracle.oracle import registry
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 

@@ -4,9 +4,9 @@ import types
 import numpy as np
 import pytest
 
-from oracle import fd
-from oracle.context import Context
-from oracle.spec import Case, CaseData, OpSpec
+from backprop_oracle.oracle import fd
+from backprop_oracle.oracle.context import Context
+from backprop_oracle.oracle.spec import Case, CaseData, OpSpec
 
 NO_FRAMEWORKS = {"torch": "test op", "jax": "test op"}
 

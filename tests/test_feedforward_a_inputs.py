@@ -7,10 +7,10 @@ import types
 import numpy as np
 import pytest
 
-import impl
-from impl import ShapeError
-from oracle import registry
-from oracle.engine import Check, run_check
+from backprop_oracle import impl
+from backprop_oracle.impl import ShapeError
+from backprop_oracle.oracle import registry
+from backprop_oracle.oracle.engine import Check, run_check
 
 rng = np.random.default_rng(0)
 X = rng.standard_normal((3, 4))

@@ -6,8 +6,8 @@ import types
 import numpy as np
 import pytest
 
-import impl
-from impl import ShapeError
+from backprop_oracle import impl
+from backprop_oracle.impl import ShapeError
 
 rng = np.random.default_rng(0)
 
@@ -165,8 +165,8 @@ def test_backward_before_forward(name, factory, args):
 
 # ---- A changed convention must fail: mutants of the answer key, each caught by the case made for it
 
-from oracle import registry                      # noqa: E402
-from oracle.engine import Check, run_check       # noqa: E402
+from backprop_oracle.oracle import registry                      # noqa: E402
+from backprop_oracle.oracle.engine import Check, run_check       # noqa: E402
 
 
 class MaxPoolLastMaximum(impl.MaxPool2d):
@@ -267,7 +267,7 @@ def test_a_changed_convention_fails(mutant, op, case, dtype, quantity):
 
 @pytest.mark.parametrize("case", [c.name for c in registry.get("conv2d").cases])
 def test_conv2d_matches_its_loop_definition(case):
-    from oracle.engine import case_data
+    from backprop_oracle.oracle.engine import case_data
     spec, data = registry.get("conv2d"), case_data("conv2d", case, 0)
     layer = impl.Conv2d(**data.params, **spec.case(case).hparams)
     pair = lambda v: (v, v) if np.isscalar(v) else tuple(v)

@@ -7,11 +7,11 @@ import shutil
 import numpy as np
 import pytest
 
-from conformance.loading import load_implementation
-from oracle import registry
-from oracle.diagnose import diagnose
-from oracle.engine import all_checks, run_check
-from oracle.tolerance import Tolerance
+from backprop_oracle.conformance.loading import load_implementation
+from backprop_oracle.oracle import registry
+from backprop_oracle.oracle.diagnose import diagnose
+from backprop_oracle.oracle.engine import all_checks, run_check
+from backprop_oracle.oracle.tolerance import Tolerance
 from tests.conftest import ROOT
 
 LEARNERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "learners")

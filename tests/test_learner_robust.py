@@ -4,7 +4,7 @@ the grade: checks passed out of checks attempted."""
 import json
 import os
 
-from conformance.grading import grade, summary_lines
+from backprop_oracle.conformance.grading import grade, summary_lines
 
 LEARNERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "learners")
 

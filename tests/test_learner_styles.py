@@ -5,11 +5,11 @@ import os
 import numpy as np
 import pytest
 
-from conformance.adapters import adapt
-from conformance.adapters._common import permute_gates
-from conformance.loading import load_implementation
-from oracle import registry
-from oracle.engine import all_checks, run_check
+from backprop_oracle.conformance.adapters import adapt
+from backprop_oracle.conformance.adapters._common import permute_gates
+from backprop_oracle.conformance.loading import load_implementation
+from backprop_oracle.oracle import registry
+from backprop_oracle.oracle.engine import all_checks, run_check
 
 LEARNERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "learners")
 CORE = ["affine", "relu", "sigmoid", "softmax_cross_entropy"]
@@ -126,8 +126,8 @@ def test_an_lstm_cell_in_a_teaching_style_matches_torch(learner, style):
 
 
 def test_a_wrong_gate_of_a_book_lstm_is_named_in_torchs_gate_order():
-    from oracle.compare import compare
-    from oracle.tolerance import Tolerance
+    from backprop_oracle.oracle.compare import compare
+    from backprop_oracle.oracle.tolerance import Tolerance
     case = lstm_case()
     want = torch_lstm_cell(*case)
     got = adapted_lstm_cell("book_style_mistake", "book", *case)
@@ -191,8 +191,8 @@ def test_the_books_time_lstm_matches_torch_including_the_gradient_of_c0():
 
 
 def test_bptt_without_the_carried_gradient_is_named():
-    from oracle.compare import compare
-    from oracle.tolerance import Tolerance
+    from backprop_oracle.oracle.compare import compare
+    from backprop_oracle.oracle.tolerance import Tolerance
     case = sequence_case()
     want, got = torch_lstm(*case), adapted_time_lstm("book_style_mistake", *case)
     cmp = compare(got["grad:x"], want["grad:x"], Tolerance(1e-7, 1e-7, "policy"),
@@ -259,8 +259,8 @@ def test_an_rnn_in_a_teaching_style_matches_torch(learner, style, sequence):
 
 
 def test_a_cs231n_rnn_backward_without_the_carried_gradient_is_named():
-    from oracle.compare import compare
-    from oracle.tolerance import Tolerance
+    from backprop_oracle.oracle.compare import compare
+    from backprop_oracle.oracle.tolerance import Tolerance
     case = rnn_case(True)
     want, got = torch_rnn(*case), adapted_rnn("cs231n_style_mistake", "cs231n", *case)
     cmp = compare(got["grad:x"], want["grad:x"], Tolerance(1e-7, 1e-7, "policy"),

@@ -7,8 +7,8 @@ import sys
 import numpy as np
 import pytest
 
-import impl
-from conformance.template import make_template, template_classes, template_functions
+from backprop_oracle import impl
+from backprop_oracle.conformance.template import make_template, template_classes, template_functions
 from tests.conftest import ROOT
 
 SMALL_SELECTION = "add,mul,affine,relu,softmax,softmax_cross_entropy,mse,mlp"
@@ -44,7 +44,7 @@ def test_with_forward_copies_forward_and_leaves_backward():
 @pytest.mark.parametrize("options", [[], ["--with-forward"]])
 def test_the_unchanged_template_runs_cleanly(suite, tmp_path, options):
     out = tmp_path / "my_layers.py"
-    made = subprocess.run([sys.executable, "-m", "conformance", "template", str(out), *options],
+    made = subprocess.run([sys.executable, "-m", "backprop_oracle.cli", "template", str(out), *options],
                           cwd=ROOT, capture_output=True, text=True)
     assert made.returncode == 0, made.stderr
     result = suite("--impl", str(out), "--op", SMALL_SELECTION, "--oracle", "fd,golden",
@@ -62,7 +62,7 @@ def test_the_unchanged_template_runs_cleanly(suite, tmp_path, options):
 def test_the_template_command_refuses_to_overwrite(tmp_path):
     out = tmp_path / "mine.py"
     out.write_text("# my work\n")
-    made = subprocess.run([sys.executable, "-m", "conformance", "template", str(out)],
+    made = subprocess.run([sys.executable, "-m", "backprop_oracle.cli", "template", str(out)],
                           cwd=ROOT, capture_output=True, text=True)
     assert made.returncode != 0 and "exists" in made.stderr
     assert out.read_text() == "# my work\n"
@@ -71,9 +71,9 @@ def test_the_template_command_refuses_to_overwrite(tmp_path):
 @pytest.mark.parametrize("with_forward", [False, True])
 def test_the_unchanged_template_attempts_no_op_of_the_registry(tmp_path, with_forward):
     """Every op, present and future: the template is not attempted, never an error."""
-    from conformance.loading import load_implementation
-    from oracle import registry
-    from oracle.engine import all_checks, run_check
+    from backprop_oracle.conformance.loading import load_implementation
+    from backprop_oracle.oracle import registry
+    from backprop_oracle.oracle.engine import all_checks, run_check
 
     path = tmp_path / f"template_{int(with_forward)}.py"
     path.write_text(make_template(path.name, with_forward=with_forward))

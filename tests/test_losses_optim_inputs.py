@@ -3,8 +3,8 @@ layer, the argument, what was expected and what it got; never a silent broadcast
 import numpy as np
 import pytest
 
-import impl
-from impl import ShapeError
+from backprop_oracle import impl
+from backprop_oracle.impl import ShapeError
 
 rng = np.random.default_rng(0)
 X = rng.standard_normal((4, 3))

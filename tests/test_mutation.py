@@ -1,14 +1,14 @@
 """No missed bugs: mutants of the answer key's backward passes are killed by the suite.
 
 CI grades a small fixed subset (the first mutant of each kind in each core module);
-`python -m tools.mutate` grades them all (docs/trust.md).
+`backprop-oracle mutate` grades them all (docs/trust.md).
 """
 import ast
 import textwrap
 
 import pytest
 
-from tools import mutate
+from backprop_oracle.tools import mutate
 
 CORE = ("graph.py", "linear.py", "activations.py", "losses.py", "networks.py")
 
@@ -101,7 +101,7 @@ def test_the_mutator_applies_each_operator_only_inside_backward(tmp_path):
 
 
 def test_a_mutant_touches_only_the_ops_of_its_class():
-    import impl
+    from backprop_oracle import impl
     affine = [m for m in mutate.all_mutants(["linear.py"]) if m.function == "Affine.backward"]
     ops = mutate.affected_ops(affine[0], impl)
     assert ops[0] == "affine" and "mlp" not in ops and "relu" not in ops

@@ -7,9 +7,9 @@ import os
 
 import pytest
 
-from conformance.loading import load_implementation
-from oracle import registry
-from oracle.engine import all_checks, run_check
+from backprop_oracle.conformance.loading import load_implementation
+from backprop_oracle.oracle import registry
+from backprop_oracle.oracle.engine import all_checks, run_check
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 

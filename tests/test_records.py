@@ -1,8 +1,8 @@
 """Records from several xdist workers merge into one results.json."""
 import json
 
-from conformance.plugin import Run
-from reports.model import SchemaError, load_results, validate
+from backprop_oracle.conformance.plugin import Run
+from backprop_oracle.reports.model import SchemaError, load_results, validate
 
 import pytest
 

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-import impl
-from impl import ShapeError
+from backprop_oracle import impl
+from backprop_oracle.impl import ShapeError
 
 
 def lstm_params(D=3, H=4, G=4):

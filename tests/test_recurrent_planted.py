@@ -8,9 +8,9 @@ import types
 import numpy as np
 import pytest
 
-import impl
-from impl.recurrent import LSTMStep, RNNStep
-from oracle.engine import Check, run_check
+from backprop_oracle import impl
+from backprop_oracle.impl.recurrent import LSTMStep, RNNStep
+from backprop_oracle.oracle.engine import Check, run_check
 
 
 def learner(**classes):

@@ -5,12 +5,12 @@ import os
 import numpy as np
 import pytest
 
-from oracle import engine, registry
-from oracle.spec import Override
-from reports import __main__ as cli
-from reports.merge import MergeError, merge
-from reports.model import counts, load_results, write_results
-from reports.render import render
+from backprop_oracle.oracle import engine, registry
+from backprop_oracle.oracle.spec import Override
+from backprop_oracle.reports import __main__ as cli
+from backprop_oracle.reports.merge import MergeError, merge
+from backprop_oracle.reports.model import counts, load_results, write_results
+from backprop_oracle.reports.render import render
 
 
 def record(op="affine", case="batch3", oracle="torch", device="cpu", dtype="float64",
@@ -143,7 +143,7 @@ def test_a_jax_check_compares_with_torch_even_when_torch_ran_elsewhere():
 
 
 def test_a_failing_witness_comparison_does_not_fail_the_check(monkeypatch):
-    from conformance import plugin
+    from backprop_oracle.conformance import plugin
     check = engine.Check("affine", "batch3", "jax", "cpu", "float32")
     run = plugin.Run.__new__(plugin.Run)
     run.module, run.seed, written = None, 0, []
@@ -175,7 +175,7 @@ def test_a_case_command_selects_exactly_the_checks_of_that_case(tmp_path):
     import shlex
     import subprocess
     import sys
-    from reports.commands import case_command
+    from backprop_oracle.reports.commands import case_command
     args = shlex.split(case_command("affine", "batch1"))[1:]   # without "pytest"
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}

@@ -3,12 +3,12 @@ with no console error and no failed load, and takes a screenshot of each.
 
 Chromium is driven through the DevTools protocol over a pipe (reports/browser.py), so the
 test needs nothing but the standard library and the browser. The load time is printed
-(run with -s to see it), not asserted: timings belong to the benchmark, python -m reports.bench.
+(run with -s to see it), not asserted: timings belong to the benchmark, python -m backprop_oracle.reports.bench.
 """
 import pytest
 
-from reports.browser import BROWSERS, Browser, Page, find_chromium
-from reports.render import render
+from backprop_oracle.reports.browser import BROWSERS, Browser, Page, find_chromium
+from backprop_oracle.reports.render import render
 
 from test_report import meta, record
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from reports.model import load_results
+from backprop_oracle.reports.model import load_results
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

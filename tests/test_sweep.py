@@ -1,16 +1,16 @@
 """No false alarms: the answer key passes every check for more than one seed.
 
 CI runs a short sweep (seeds 1 and 2: seed 0 is the conformance suite's own run);
-`python -m tools.sweep --seeds 10` is the full one (docs/trust.md).
+`backprop-oracle sweep --seeds 10` is the full one (docs/trust.md).
 """
 import io
 import os
 
 import pytest
 
-from conformance.loading import load_implementation
-from oracle import registry
-from tools import sweep
+from backprop_oracle.conformance.loading import load_implementation
+from backprop_oracle.oracle import registry
+from backprop_oracle.tools import sweep
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CI_SEEDS = (1, 2)

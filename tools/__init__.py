@@ -1,3 +1,3 @@
 """Tools that measure how far the oracle can be trusted: the seed sweep
-(`python -m tools.sweep`) and mutation testing of the answer key's backward
-passes (`python -m tools.mutate`). See docs/trust.md."""
+(`backprop-oracle sweep`) and mutation testing of the answer key's backward
+passes (`backprop-oracle mutate`). See docs/trust.md."""

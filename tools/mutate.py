@@ -1,8 +1,8 @@
 """Mutation testing of the answer key's backward passes: does the suite miss bugs?
 
-    python -m tools.mutate                      # every mutant, 2 processes
-    python -m tools.mutate --file linear.py     # mutants of impl/linear.py only
-    python -m tools.mutate --sample 200 --seed 1   # a random sample, for a quick figure
+    python -m backprop_oracle.tools.mutate                      # every mutant, 2 processes
+    python -m backprop_oracle.tools.mutate --file linear.py     # mutants of impl/linear.py only
+    python -m backprop_oracle.tools.mutate --sample 200 --seed 1   # a random sample, for a quick figure
 
 Each mutant is the impl package with ONE small change inside a `backward` method
 (or a helper function that only backward passes reach): an operand swapped, a
@@ -318,8 +318,8 @@ def affected_classes(mutant):
 
 def affected_ops(mutant, reference):
     """Names of the op specs whose impl class is (or derives from) an affected class."""
-    from oracle import registry
-    module_name = "impl." + os.path.splitext(os.path.basename(mutant.file))[0]
+    from ..oracle import registry
+    module_name = reference.__name__ + "." + os.path.splitext(os.path.basename(mutant.file))[0]
     classes = affected_classes(mutant)
     ops = []
     for spec in registry.all_specs():
@@ -347,7 +347,7 @@ def load_mutant(mutant, workdir, package):
 
 
 def unload(package, module):
-    from oracle import engine
+    from ..oracle import engine
     for name in [n for n in sys.modules if n == package or n.startswith(package + ".")]:
         del sys.modules[name]
     # the engine caches the implementation's results per module (by the module or, in
@@ -366,8 +366,8 @@ def _alarm(signum, frame):
 
 def grade(mutant, ops, module, oracles=ORACLE_ORDER, dtypes=("float64",)):
     """The first failing or erroring record of the mutant, or None if it survives."""
-    from oracle import registry
-    from oracle.engine import all_checks, run_check
+    from ..oracle import registry
+    from ..oracle.engine import all_checks, run_check
     checks = all_checks([registry.get(op) for op in ops], oracles, ("cpu",), dtypes)
     checks.sort(key=lambda c: oracles.index(c.oracle))
     use_alarm = hasattr(signal, "SIGALRM") and _in_main_thread()
@@ -398,7 +398,7 @@ _workdir = None
 def run_mutant(mutant):
     """(mutant, verdict, detail, seconds); verdict is killed, survived, or unexercised."""
     global _workdir
-    import impl as reference
+    from .. import impl as reference
     start = time.perf_counter()
     ops = affected_ops(mutant, reference)
     if not ops:
@@ -480,8 +480,8 @@ def score(results, allowlist):
             "score": len(killed) / denominator if denominator else 1.0}
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m tools.mutate", description=__doc__,
+def main(argv=None, prog=None):
+    parser = argparse.ArgumentParser(prog=prog or "python -m backprop_oracle.tools.mutate", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--file", default=None,
                         help="comma-separated impl modules to mutate (linear.py or linear)")

@@ -1,7 +1,7 @@
 """Seed sweep: every check of every op, for several seeds, both dtypes, every oracle, on CPU.
 
-    python -m tools.sweep --seeds 10            # seeds 0..9, every op
-    python -m tools.sweep --seeds 2 --op affine,mlp --jobs 1
+    python -m backprop_oracle.tools.sweep --seeds 10            # seeds 0..9, every op
+    python -m backprop_oracle.tools.sweep --seeds 2 --op affine,mlp --jobs 1
 
 The answer key must pass everywhere (no false alarms). For each op it prints the
 worst margin seen (|a - b| / (atol + rtol |b|), <= 1 passes) and where it was seen,
@@ -23,9 +23,9 @@ INVESTIGATE = 0.1
 
 def op_records(op, seeds, oracles=ORACLES, dtypes=DTYPES, module=None):
     """Every record of every check of one op for each seed, each tagged with its seed."""
-    from oracle import registry
-    from oracle.engine import all_checks, run_check
-    import impl
+    from ..oracle import registry
+    from ..oracle.engine import all_checks, run_check
+    from .. import impl
     module = module or impl
     records = []
     for seed in seeds:
@@ -144,8 +144,8 @@ def print_report(rows, families, seeds, out=sys.stdout):
           f"flagged: {', '.join(flagged) if flagged else 'none'}", file=out)
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m tools.sweep", description=__doc__,
+def main(argv=None, prog=None):
+    parser = argparse.ArgumentParser(prog=prog or "python -m backprop_oracle.tools.sweep", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=10, help="number of seeds (default 10)")
     parser.add_argument("--first-seed", type=int, default=0, help="first seed (default 0)")
@@ -158,7 +158,7 @@ def main(argv=None):
     parser.add_argument("--json", default=None, help="also write the per-op summary here")
     args = parser.parse_args(argv)
 
-    from oracle import registry
+    from ..oracle import registry
     ops = [s.name for s in registry.all_specs()]
     if args.op:
         wanted = [o.strip() for o in args.op.split(",") if o.strip()]

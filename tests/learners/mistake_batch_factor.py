@@ -1,7 +1,7 @@
 """Planted mistake: SoftmaxCrossEntropy(reduction='mean') forgets to divide dx by N.
 Diagnosis: "off by a constant factor ... the batch size N=4"."""
-from impl import *  # noqa: F401,F403
-from impl import SoftmaxCrossEntropy as _SoftmaxCrossEntropy
+from backprop_oracle.impl import *  # noqa: F401,F403
+from backprop_oracle.impl import SoftmaxCrossEntropy as _SoftmaxCrossEntropy
 
 
 class SoftmaxCrossEntropy(_SoftmaxCrossEntropy):

@@ -2,8 +2,8 @@
 Diagnosis: "off by a constant factor ... 1/2"."""
 import numpy as np
 
-from impl import *  # noqa: F401,F403
-from impl import MSE as _MSE
+from backprop_oracle.impl import *  # noqa: F401,F403
+from backprop_oracle.impl import MSE as _MSE
 
 
 class MSE(_MSE):

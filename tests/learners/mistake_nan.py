@@ -1,8 +1,8 @@
 """Planted mistake: Relu's backward takes the slope as y / x, which is 0 / 0 = NaN where
 the input is exactly 0 (the kink case).
 Diagnosis: "NaN or inf"."""
-from impl import *  # noqa: F401,F403
-from impl import Relu as _Relu
+from backprop_oracle.impl import *  # noqa: F401,F403
+from backprop_oracle.impl import Relu as _Relu
 
 
 class Relu(_Relu):

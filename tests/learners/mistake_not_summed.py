@@ -1,7 +1,7 @@
 """Planted mistake: Affine's db is left per sample, db = dout, instead of summed over the batch.
 Diagnosis: "not summed over the batch"."""
-from impl import *  # noqa: F401,F403
-from impl import Affine as _Affine
+from backprop_oracle.impl import *  # noqa: F401,F403
+from backprop_oracle.impl import Affine as _Affine
 
 
 class Affine(_Affine):

@@ -1,7 +1,7 @@
 """Planted mistake: Tanh's backward uses the input, dx = dout (1 - x^2), not the output y.
 No rule fits; diagnosis: "worst elements" with expected and actual values."""
-from impl import *  # noqa: F401,F403
-from impl import Tanh as _Tanh
+from backprop_oracle.impl import *  # noqa: F401,F403
+from backprop_oracle.impl import Tanh as _Tanh
 
 
 class Tanh(_Tanh):

@@ -1,7 +1,7 @@
 """Planted mistake: Sigmoid's backward has its sign flipped, dx = -dout y (1 - y).
 Diagnosis: "sign flipped"."""
-from impl import *  # noqa: F401,F403
-from impl import Sigmoid as _Sigmoid
+from backprop_oracle.impl import *  # noqa: F401,F403
+from backprop_oracle.impl import Sigmoid as _Sigmoid
 
 
 class Sigmoid(_Sigmoid):

@@ -1,7 +1,7 @@
 """Planted mistake: Affine's dW = dout^T x, the transpose of x^T dout.
 Diagnosis: "transposed"."""
-from impl import *  # noqa: F401,F403
-from impl import Affine as _Affine
+from backprop_oracle.impl import *  # noqa: F401,F403
+from backprop_oracle.impl import Affine as _Affine
 
 
 class Affine(_Affine):

@@ -3,8 +3,8 @@ the first sample (range(1)), so the other rows stay zero.
 Diagnosis: "zero where it should not be"."""
 import numpy as np
 
-from impl import *  # noqa: F401,F403
-from impl import Affine as _Affine
+from backprop_oracle.impl import *  # noqa: F401,F403
+from backprop_oracle.impl import Affine as _Affine
 
 
 class Affine(_Affine):

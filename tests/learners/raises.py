@@ -1,6 +1,6 @@
 """Relu's backward refers to an attribute forward never set: an error, not a failure."""
-from impl import *  # noqa: F401,F403
-from impl import Relu as _Relu
+from backprop_oracle.impl import *  # noqa: F401,F403
+from backprop_oracle.impl import Relu as _Relu
 
 
 class Relu(_Relu):

@@ -1,8 +1,8 @@
 """Planted mistake: softmax cross-entropy 'mean' gradient not divided by N."""
 import numpy as np
 
-from impl import *  # noqa: F401,F403
-from impl import SoftmaxCrossEntropy as _SoftmaxCrossEntropy
+from backprop_oracle.impl import *  # noqa: F401,F403
+from backprop_oracle.impl import SoftmaxCrossEntropy as _SoftmaxCrossEntropy
 
 
 class SoftmaxCrossEntropy(_SoftmaxCrossEntropy):

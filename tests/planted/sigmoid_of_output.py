@@ -1,8 +1,8 @@
 """Planted mistake: the sigmoid derivative taken at the output as if it were the input,
 sigma(y)(1 - sigma(y)) instead of y(1 - y)."""
-from impl import *  # noqa: F401,F403
-from impl import Sigmoid as _Sigmoid
-from impl.activations import sigmoid
+from backprop_oracle.impl import *  # noqa: F401,F403
+from backprop_oracle.impl import Sigmoid as _Sigmoid
+from backprop_oracle.impl.activations import sigmoid
 
 
 class Sigmoid(_Sigmoid):

@@ -1,6 +1,6 @@
 """Planted mistake: Tanh's backward returns -(1 - y^2) dout."""
-from impl import *  # noqa: F401,F403
-from impl import Tanh as _Tanh
+from backprop_oracle.impl import *  # noqa: F401,F403
+from backprop_oracle.impl import Tanh as _Tanh
 
 
 class Tanh(_Tanh):

@@ -1,6 +1,6 @@
 """Planted mistake: Affine's dW computed as dout^T x instead of x^T dout."""
-from impl import *  # noqa: F401,F403
-from impl import Affine as _Affine
+from backprop_oracle.impl import *  # noqa: F401,F403
+from backprop_oracle.impl import Affine as _Affine
 
 
 class Affine(_Affine):

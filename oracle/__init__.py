@@ -1,0 +1,2 @@
+"""The witnesses (torch, jax, finite differences, golden values), the op specs and
+the comparison policy."""
