@@ -55,6 +55,6 @@ def test_the_terminal_names_the_mistake_and_the_rerun_command(suite, tmp_path):
                    "--oracle", "torch", "--dtype", "float64", "--report-dir", str(tmp_path))
     assert result.returncode == 1, result.stdout[-2000:]
     assert "grad:b" in result.stdout and "not summed over the batch" in result.stdout
-    assert 'rerun: pytest "conformance/test_ops.py::test_op[affine-batch3-torch-cpu-float64]"' \
+    assert "rerun: pytest 'conformance/test_ops.py::test_op[affine-batch3-torch-cpu-float64]'" \
         in result.stdout
     assert os.path.exists(tmp_path / "results.json") and os.path.exists(tmp_path / "index.html")
