@@ -14,7 +14,6 @@ import json
 import os
 import platform
 import re
-import shutil
 import signal
 import sys
 import threading
@@ -28,7 +27,7 @@ from ..oracle.engine import all_checks, implementation_result, run_check
 from ..oracle.spec import Golden
 from ..reports import publish
 from ..reports.i18n import default_lang
-from ..reports.model import counts, is_cross
+from ..reports.model import is_cross
 
 from . import adapters, grading, loading, options, reporting, terminal
 

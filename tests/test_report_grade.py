@@ -12,9 +12,8 @@ from backprop_oracle.conformance import grading, options, reporting, terminal
 from backprop_oracle.oracle.engine import Check
 from backprop_oracle.reports.commands import case_command, check_command
 from backprop_oracle.reports.model import distinct_problems, load_results, quantity_summary
-from backprop_oracle.reports.render import render
 
-from test_report import meta, record
+from test_report import record
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)

@@ -2,7 +2,6 @@
 folder is replaced in one step; one run writes a folder at a time; a rerun of a subset does
 not replace the full report."""
 import glob
-import json
 import os
 import signal
 import subprocess
