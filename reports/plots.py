@@ -113,10 +113,13 @@ def _plot(worst, cases):
            f'font-size="{FONT}">',
            f'<rect x="{left}" y="{top}" width="{plot_w:.1f}" height="{plot_h}" fill="#fff" '
            f'stroke="#999"/>']
+    grid, ticks = [], []
     for exponent in range(bottom_exp, top_exp + 1, 2):
         y = y_of(10.0 ** exponent)
-        out.append(f'<path d="M{left} {y:.1f}H{left + plot_w:.1f}" stroke="#e4e4e4"/>')
-        out.append(f'<text x="{left - 5}" y="{y + 4:.1f}" text-anchor="end">{_tick_label(exponent)}</text>')
+        grid.append(f"M{left:.0f} {y:.1f}H{left + plot_w:.0f}")
+        ticks.append(f'<text x="{left - 5:.0f}" y="{y + 4:.0f}">{_tick_label(exponent)}</text>')
+    out.append(f'<path d="{"".join(grid)}" stroke="#e4e4e4"/>')
+    out.append(f'<g text-anchor="end">{"".join(ticks)}</g>')
     y1 = y_of(1.0)
     out.append(f'<path d="M{left} {y1:.1f}H{left + plot_w:.1f}" stroke="#c00" stroke-dasharray="5 3"/>')
     out.append(f'<text transform="translate(14 {top + plot_h / 2:.0f}) rotate(-90)" '
@@ -126,16 +129,19 @@ def _plot(worst, cases):
         out.append(f'<path d="M{left} {y_fail:.1f}H{left + plot_w:.1f}" stroke="#c00" stroke-width="0.6"/>')
         out.append(f'<text x="{left}" y="{top - 8}" fill="#c00">top line: failed without a margin '
                    f'(wrong shape, NaN, error)</text>')
+    labels, separators = [], []
     for j, case in enumerate(cases):
         x = left + slot * (j + 0.5)
         y = top + plot_h + 16
         if rotate:
-            out.append(f'<text transform="translate({x:.1f} {y - 4:.1f}) rotate(-35)" '
-                       f'text-anchor="end">{escape(case)}</text>')
+            labels.append(f'<text transform="translate({x:.0f} {y - 4:.0f}) rotate(-35)">{escape(case)}</text>')
         else:
-            out.append(f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="middle">{escape(case)}</text>')
+            labels.append(f'<text x="{x:.0f}" y="{y:.0f}">{escape(case)}</text>')
         if j:
-            out.append(f'<path d="M{left + slot * j:.1f} {top}V{top + plot_h}" stroke="#f0f0f0"/>')
+            separators.append(f"M{left + slot * j:.0f} {top:.0f}V{top + plot_h:.0f}")
+    out.append(f'<g text-anchor="{"end" if rotate else "middle"}">{"".join(labels)}</g>')
+    if separators:
+        out.append(f'<path d="{"".join(separators)}" stroke="#f0f0f0"/>')
     # Each series' marker is drawn once, in <defs>; each point is a <use> of it (small files).
     defs = [f'<g id="s{i}">{_marker(*_style(column, dtype)[:1], 0, 0, color[column], _style(column, dtype)[1])}</g>'
             for i, (column, dtype) in enumerate(series)]

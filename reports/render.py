@@ -9,9 +9,12 @@ script filter and sort the long tables).
     out_dir/style.css
 
 In English or in Japanese (lang): the words come from reports/i18n.py, the
-diagnoses from each record's diagnosis_ja where there is one. Every file is
-written atomically; text from the records (a learner's error messages and
-names) is escaped by the templates.
+diagnoses from each record's diagnosis_ja where there is one. Text from the
+records (a learner's error messages and names) is escaped by the templates.
+
+render() writes into a folder of its own (a staging folder beside the report, or
+a new one); render_into() renders there and then replaces the report folder in
+one step (reports/publish.py), so no reader sees a report half of one run.
 """
 import os
 import re
@@ -21,7 +24,7 @@ from markupsafe import Markup, escape
 
 from . import i18n, opinfo, plots
 from .commands import case_command, check_command, options_of
-from .model import STATUSES, counts, distinct_problems, is_cross, quantity_summary, write_atomic
+from .model import STATUSES, counts, distinct_problems, is_cross, quantity_summary
 
 TEMPLATES = os.path.join(os.path.dirname(__file__), "templates")
 ORACLE_ORDER = {"golden": 0, "torch": 1, "jax": 2, "fd": 3}
@@ -264,6 +267,32 @@ def _worked(op, module):
         return None
 
 
+def _write(path, text):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def render_into(results, report_dir, module=None, lang="en"):
+    """Render `results` and its results.json beside `report_dir`, then put it in its place in
+    one step; return index.html's path."""
+    import uuid
+    from . import publish
+    from .model import write_results
+    staging = publish.staging_dir(report_dir, "render-" + uuid.uuid4().hex[:8])
+    try:
+        write_results(os.path.join(staging, "results.json"), results["meta"], results["records"])
+        render(results, staging, module=module, lang=lang)
+        reruns = os.path.join(report_dir, "reruns")   # re-rendering keeps the reruns beside it
+        if os.path.isdir(reruns):
+            os.rename(reruns, os.path.join(staging, "reruns"))
+        publish.publish(staging, report_dir)
+    finally:
+        import shutil
+        shutil.rmtree(staging, ignore_errors=True)
+    return os.path.join(os.path.abspath(report_dir), "index.html")
+
+
 def render(results, out_dir, module=None, lang="en"):
     """Write the report of `results` ({"meta", "records"}) into out_dir; return index.html's path.
 
@@ -288,8 +317,8 @@ def render(results, out_dir, module=None, lang="en"):
     _remove_stale(ops_dir, written)
     for asset in ("style.css", "report.js"):
         with open(os.path.join(TEMPLATES, asset), encoding="utf-8") as f:
-            write_atomic(os.path.join(out_dir, asset), f.read())
-    write_atomic(os.path.join(out_dir, "tolerance.html"),
+            _write(os.path.join(out_dir, asset), f.read())
+    _write(os.path.join(out_dir, "tolerance.html"),
                  env.get_template("tolerance.html").render(meta=meta, **tolerance_page()))
     grade = grade_of(results)
     html = env.get_template("index.html").render(
@@ -299,7 +328,7 @@ def render(results, out_dir, module=None, lang="en"):
         failing=sum(p["records"] for p in problems),
         total=sum(counts(records).values()), witnesses=witness_disagreements(records))
     path = os.path.join(out_dir, "index.html")
-    write_atomic(path, html)
+    _write(path, html)
     return path
 
 
@@ -328,7 +357,7 @@ def _render_op(env, ops_dir, op, records, meta, module, options, suite):
     svg = plots.error_plot(records, cases)
     written = {f"{name}.html"}
     if svg:
-        write_atomic(os.path.join(ops_dir, f"{name}.svg"), svg)
+        _write(os.path.join(ops_dir, f"{name}.svg"), svg)
         written.add(f"{name}.svg")
     own = [r for r in records if not is_cross(r)]
     rows = check_rows(records, cases)
@@ -342,7 +371,7 @@ def _render_op(env, ops_dir, op, records, meta, module, options, suite):
         case_commands={c: case_command(op, c, options, suite) for c in cases},
         cases_without_spec=[c for c in cases if not info
                             or c not in {x["name"] for x in info["cases"] + info["golden"]}])
-    write_atomic(os.path.join(ops_dir, f"{name}.html"), html)
+    _write(os.path.join(ops_dir, f"{name}.html"), html)
     return written
 
 
