@@ -160,11 +160,19 @@ MESSAGES = {
     "arrays": {"en": "arrays", "ja": "配列"},
     "rerun_case": {"en": "rerun this case", "ja": "このケースを再実行"},
     "every_check": {"en": "Every check", "ja": "すべてのチェック"},
-    "checks_intro": {"en": "One row per record. margin = max |a−b| / (atol + rtol·|b|), a = the "
-                           "implementation, b = the witness. Rows in italics compare two witnesses "
+    "grid_intro": {"en": "The worst margin of each check, max |a−b| / (atol + rtol·|b|) over its "
+                         "quantities (a = the implementation, b = the witness): at most 1 passes. "
+                         "Columns torch~jax compare two witnesses with each other.",
+                   "ja": "各チェックの最悪のマージン max |a−b| / (atol + rtol·|b|)（量のうち最大、"
+                         "a は実装、b は検証器の値）です。1 以下なら合格です。torch~jax の列は"
+                         "検証器どうしの比較です。"},
+    "not_passed": {"en": "Checks that did not pass ({n} records)",
+                   "ja": "合格しなかったチェック（記録 {n} 件）"},
+    "checks_intro": {"en": "One row per record of each check that did not pass (every quantity "
+                           "of it, the passing ones too). Rows in italics compare two witnesses "
                            "with each other (not the implementation).",
-                     "ja": "1 行が 1 記録です。マージン = max |a−b| / (atol + rtol·|b|)、a は実装、"
-                           "b は検証器の値です。斜体の行は検証器どうしの比較です（実装ではありません）。"},
+                     "ja": "合格しなかったチェックの記録を 1 行ずつ示します（そのチェックの合格した量も"
+                           "含みます）。斜体の行は検証器どうしの比較です（実装ではありません）。"},
     "source_of": {"en": "Source of {name} in the implementation under test",
                   "ja": "テスト対象の実装における {name} のソース"},
     "no_spec": {"en": "This version of backprop-oracle has no spec named {op}: only its records are shown.",

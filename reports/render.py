@@ -200,9 +200,35 @@ def _case_order(records, info):
     return names
 
 
+def check_grid(records, cases):
+    """The margins of every check: one row per case, one column per witness@device and dtype,
+    a cell the worst margin of the check (its band's color) or its state."""
+    checks = defaultdict(list)
+    for r in records:
+        checks[(r["case"], column_key(r))].append(r)
+    columns = sorted({col for _, col in checks}, key=_column_order)
+    rows = []
+    for case in cases:
+        cells = []
+        for col in columns:
+            rs = checks.get((case, col))
+            if not rs:
+                cells.append(None)
+                continue
+            statuses = {r["status"] for r in rs}
+            state = next(s for s in ("error", "fail", "not_attempted", "pass", "skipped")
+                         if s in statuses or s == "skipped")
+            margins = [r["margin"] for r in rs if r["margin"] is not None]
+            worst = max(margins) if margins else None
+            cells.append({"state": state, "band": _band(worst, state), "margin": worst})
+        if any(cells):
+            rows.append({"case": case, "cells": cells})
+    return {"columns": columns, "groups": column_groups(columns), "rows": rows}
+
+
 def check_rows(records, cases):
-    """The 'every check' table: one row per check that passes (its quantities together, the
-    worst of their figures), one row per record of a check that does not."""
+    """The table of checks that did not all pass: one row per record of such a check (a skipped
+    or not attempted check: one row). Passing checks are in the grid (check_grid)."""
     position = {c: i for i, c in enumerate(cases)}
     by_check = defaultdict(list)
     for r in records:
@@ -210,7 +236,9 @@ def check_rows(records, cases):
     rows = []
     for (case, oracle, device, dtype), rs in by_check.items():
         order = (position.get(case, 999), "~" in oracle, _column_order((f"{oracle}@{device}", dtype)))
-        if all(r["status"] == "pass" for r in rs) or all(r["status"] == "skipped" for r in rs):
+        if all(r["status"] == "pass" for r in rs):
+            continue
+        if all(r["status"] in ("skipped", "not_attempted") for r in rs):
             worst = max(rs, key=lambda r: -1 if r["margin"] is None else r["margin"])
             rows.append((order, "", {
                 "case": case, "witness": f"{oracle}@{device}", "dtype": dtype,
@@ -361,9 +389,10 @@ def _render_op(env, ops_dir, op, records, meta, module, options, suite):
         written.add(f"{name}.svg")
     own = [r for r in records if not is_cross(r)]
     rows = check_rows(records, cases)
+    grid = check_grid(records, cases)
     html = env.get_template("op.html").render(
         op=op, meta=meta, info=info, family=records[0]["family"], plot=f"{name}.svg" if svg else None,
-        counts=counts(own), rows=rows, summary=quantity_summary(own),
+        counts=counts(own), rows=rows, grid=grid, summary=quantity_summary(own),
         worked=_worked(op, module), tolerances=_tolerances(records),
         witnesses=sorted({r["witness"] for r in rows}), dtypes=sorted({r["dtype"] for r in rows}),
         problems=[dict(p, rerun=check_command(check_id(p["record"]), options, suite))
