@@ -88,12 +88,21 @@ def prose(text):
 RELATION = re.compile(r"<mo><mrow><mo>(&#x0002B;|&#x02212;|-|\+)</mo></mrow></mo><mo>&#x0003D;</mo>")
 
 
+ENTITY = re.compile(r"&#x([0-9A-Fa-f]+);")
+KEEP_ESCAPED = {"<", ">", "&", '"', "'"}
+
+
 def fix_mathml(mathml):
-    """latex2mathml writes \\mathrel{+}= as two operators ("+ ="): one operator +=."""
+    """latex2mathml writes \\mathrel{+}= as two operators ("+ ="): one operator +=. Its
+    character references become the characters (UTF-8 pages; a third of the bytes), and the
+    namespace, which HTML does not need, goes."""
     if not mathml:
         return mathml
-    return RELATION.sub(lambda m: f"<mo>{'+' if m.group(1) in ('&#x0002B;', '+') else '&#x02212;'}=</mo>",
-                        mathml)
+    mathml = RELATION.sub(lambda m: f"<mo>{'+' if m.group(1) in ('&#x0002B;', '+') else '&#x02212;'}=</mo>",
+                          mathml)
+    mathml = mathml.replace(' xmlns="http://www.w3.org/1998/Math/MathML"', "")
+    return ENTITY.sub(lambda m: m.group(0) if chr(int(m.group(1), 16)) in KEEP_ESCAPED
+                      else chr(int(m.group(1), 16)), mathml)
 
 
 # -- the matrix ------------------------------------------------------------------------

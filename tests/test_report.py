@@ -56,8 +56,11 @@ def test_an_op_page_has_mathml_formulas_source_cases_checks_plot_and_rerun_comma
     for case in registry.get("affine").cases:                     # every case, rerunnable
         assert f'pytest conformance --op affine -k affine-{case.name}-' in page
     assert "batch size 1: db must still be a vector" in page     # a case's why
-    checks = page.split('id="checks"')[1].split('id="source"')[0]
-    assert checks.count("<tr><td>batch3<td>") == 3                # one row per record
+    grid = page.split('id="checks"')[1].split('id="not-passed"')[0]
+    assert grid.count("<tr><th>batch3</th>") == 1                 # a row per case: its margins
+    assert "3.0e-01" in grid and "1.0e-09" in grid and "2.0e+00" in grid
+    failed = page.split('id="not-passed"')[1].split('id="source"')[0]
+    assert failed.count("<tr><td>batch3<td>") == 1                # a row per record not passed
     plot = tmp_path / "ops" / "affine.svg"
     assert plot.exists() and plot.stat().st_size < 100_000 and 'src="affine.svg"' in page
     html = read(tmp_path / "index.html")
