@@ -55,20 +55,24 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as out:
         source = os.path.join(out, "results.json")
         write_results(source, results["meta"], results["records"])
-        runs = []
+        runs, cpu = [], []
         for _ in range(3):
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             index = render(results, out, lang=args.lang)
             runs.append(time.perf_counter() - start)
-        seconds = statistics.median(runs)
+            cpu.append(time.process_time() - start_cpu)
+        # On a shared machine the wall time includes waiting for a core; the CPU time is the
+        # render's own work. The target is judged on the wall time, as a user waits.
+        seconds, cpu_seconds = statistics.median(runs), statistics.median(cpu)
         ops_dir = os.path.join(out, "ops")
         pages = sorted((p for p in os.listdir(ops_dir) if p.endswith(".html")),
                        key=lambda p: -os.path.getsize(os.path.join(ops_dir, p)))
         n_ops, total = len(pages), _size(out)
         html_size = total - _size(source)
         verdict = lambda ok: "under the target" if ok else "OVER THE TARGET"
-        print(f"{len(results['records'])} records, {n_ops} ops: rendered in {seconds:.2f} s "
-              f"(median of 3; target {RENDER_TARGET_S:g} s: {verdict(seconds < RENDER_TARGET_S)})")
+        print(f"{len(results['records'])} records, {n_ops} ops: rendered in {seconds:.2f} s wall, "
+              f"{cpu_seconds:.2f} s CPU (medians of 3; target {RENDER_TARGET_S:g} s: "
+              f"{verdict(seconds < RENDER_TARGET_S)}; load average {os.getloadavg()[0]:.1f})")
         print(f"report {total / 1e6:.2f} MB with results.json (target {SIZE_TARGET_MB:g} MB: "
               f"{verdict(total / 1e6 < SIZE_TARGET_MB)}): results.json {_size(source) / 1e3:.0f} kB, "
               f"HTML and plots {html_size / 1e3:.0f} kB (index.html {_size(index) / 1e3:.0f} kB, "
