@@ -10,12 +10,15 @@ end. A run that checks only a subset (-k, -m, node ids, --op, --deselect, --lf)
 into a folder that holds a full run's report does not replace it: its report is
 written to <report-dir>/reruns/<name>, and the terminal says so.
 """
+import contextlib
 import hashlib
 import html
 import os
 import re
 import shutil
+import signal
 import sys
+import threading
 
 import pytest
 
@@ -147,6 +150,24 @@ def stub_index(results, why, lang="en"):
             f'<p><a href="results.json">results.json</a></p></body></html>\n')
 
 
+@contextlib.contextmanager
+def _terminate_raises():
+    """While rendering, SIGTERM stops the rendering like Ctrl-C (the run's own handler may
+    already be spent by the SIGTERM that ended the checks), so that the folder still gets
+    this run's results.json and short index."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt("terminated (SIGTERM) while rendering")
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def publish_report(results, report_dir, staging, subset, render, lang="en"):
     """Write results.json and the HTML into `staging`, then make it the report in one step.
 
@@ -160,10 +181,11 @@ def publish_report(results, report_dir, staging, subset, render, lang="en"):
     with open(index, "w", encoding="utf-8") as f:   # first a short index: never none at all
         f.write(stub_index(results, t("kept_old", lang, where=target, command=command), lang))
     try:
-        render(results, staging)
+        with _terminate_raises():
+            render(results, staging)
     except ImportError as err:
         problem = str(err)
-    except KeyboardInterrupt:   # a second Ctrl-C while rendering: publish what is whole
+    except KeyboardInterrupt:   # a second Ctrl-C (or SIGTERM) while rendering: publish what is whole
         problem = t("kept_old", lang, where=target, command=command)
     shutil.rmtree(os.path.join(staging, ".parts"), ignore_errors=True)   # merged above
     publish.publish(staging, target)
