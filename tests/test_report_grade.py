@@ -184,3 +184,20 @@ def test_device_cuda_without_a_gpu_stops_the_run(suite, tmp_path):
     result = suite("--device", "cuda", "--op", "relu", "--report-dir", str(tmp_path / "r"))
     assert result.returncode == 4 and "cuda was asked for and is absent" in result.stderr
     assert "passed" not in result.stdout and not (tmp_path / "r").exists()
+
+
+def test_the_run_gives_every_collected_check_without_records_an_error_record():
+    from backprop_oracle.conformance import plugin
+    run = plugin.Run.__new__(plugin.Run)
+    checks = [Check("affine", c, "torch", "cpu", "float64") for c in ("batch3", "batch1", "wide")]
+    run.by_id = {c.id: c for c in checks}
+    run.collected_ids = set(run.by_id)
+    run.finished_ids = {checks[0].id, checks[1].id}          # wide never reported back
+    records = [record(case="batch3", quantity="out")]         # batch1's record file was lost
+    missing = {r["case"]: r["message"] for r in run.missing(records, pytest.ExitCode.TESTS_FAILED)}
+    assert set(missing) == {"batch1", "wide"}
+    assert "left no record" in missing["batch1"] and "not run" in missing["wide"]
+    interrupted = run.missing(records, pytest.ExitCode.INTERRUPTED)
+    assert any("interrupted before this check" in r["message"] for r in interrupted)
+    g = grading.grade(records + run.missing(records, 1))["overall"]
+    assert (g["passed"], g["attempted"], g["errors"]) == (1, 3, 2) and g["percent"] == 33.3
