@@ -69,8 +69,41 @@ def _record_line(r):
                        for k, v in r.items()}, separators=(",", ":"), ensure_ascii=False)
 
 
+# A tolerance override's reason is a paragraph, and every record of the op repeats it: the
+# file keeps each reason once, in meta["tolerance_reasons"], and the records say
+# "override #k"; load_results puts the words back.
+REASON_REF = "override #"
+
+
+def _long_reason(source):
+    return isinstance(source, str) and source.startswith("override: ") and len(source) > 40
+
+
+def _shared_reasons(records):
+    """(records citing reasons by number, the reasons): numbered in sorted order, so that the
+    same records give the same file whatever order the workers wrote them in."""
+    reasons = sorted({r.get("tolerance") for r in records if _long_reason(r.get("tolerance"))})
+    number = {text: k for k, text in enumerate(reasons)}
+    return [dict(r, tolerance=f"{REASON_REF}{number[r['tolerance']]}")
+            if _long_reason(r.get("tolerance")) else r for r in records], reasons
+
+
+def _restore_reasons(data):
+    reasons = data.get("meta", {}).pop("tolerance_reasons", None)
+    if not reasons:
+        return data
+    for r in data.get("records", []):
+        source = r.get("tolerance")
+        if isinstance(source, str) and source.startswith(REASON_REF):
+            r["tolerance"] = reasons[int(source[len(REASON_REF):])]
+    return data
+
+
 def write_results(path, meta, records):
     """One record per line: compact, and still readable and diffable."""
+    records, reasons = _shared_reasons(records)
+    if reasons:
+        meta = dict(meta, tolerance_reasons=reasons)
     lines = ",\n".join(_record_line(r) for r in records)
     head = json.dumps({"schema": SCHEMA, "meta": meta}, separators=(",", ":"),
                       ensure_ascii=False)[:-1]
@@ -97,7 +130,7 @@ def load_results(path):
             data = json.load(f)
     except json.JSONDecodeError as err:
         raise SchemaError(f"{path}: not valid JSON ({err})") from None
-    return validate(data, str(path))
+    return _restore_reasons(validate(data, str(path)))
 
 
 def is_cross(record):

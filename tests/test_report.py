@@ -194,3 +194,14 @@ def test_a_case_command_selects_exactly_the_checks_of_that_case(tmp_path):
                                                 devices, ("float64", "float32"))
                 if c.case == "batch1"}
     assert collected == expected
+
+
+def test_a_tolerance_reason_is_written_once_and_read_back_in_every_record(tmp_path):
+    reason = "override: " + "a long written reason " * 5
+    records = [dict(record(case=c), tolerance=reason) for c in ("a", "b", "c")] + [record()]
+    write_results(str(tmp_path / "results.json"), meta(), records)
+    text = (tmp_path / "results.json").read_text(encoding="utf-8")
+    assert text.count("a long written reason") == 5 and '"tolerance":"override #0"' in text
+    back = load_results(tmp_path / "results.json")
+    assert [r["tolerance"] for r in back["records"]] == [reason] * 3 + ["policy"]
+    assert "tolerance_reasons" not in back["meta"]
