@@ -58,7 +58,11 @@ def page_name(op):
 # -- LaTeX in prose --------------------------------------------------------------------
 # A word with a subscript or superscript (w_{t_n}, c^{t-1}, e^{-beta|x|}, x_i) is maths in
 # running text: shown as inline MathML, the rest of the sentence as text.
-MATH_WORD = re.compile(r"(?<![\w\\])\\?[A-Za-z]+(?:[_^](?:\{(?:[^{}]|\{[^{}]*\})*\}|[A-Za-z0-9]))+")
+# A short symbol (one or two letters, or a \\command) with a subscript or superscript: a braced
+# one (w_{t_n}, c^{t-1}, e^{-beta|x|}) or a single character that ends the word (x_i, h_n/c_n).
+# Identifiers of code (num_layers, weight_hh_l0, bias_ih) are left as they are.
+MATH_WORD = re.compile(r"(?<![\w\\])(?:\\[A-Za-z]+|[A-Za-z]{1,2})"
+                       r"(?:[_^](?:\{(?:[^{}]|\{[^{}]*\})*\}|[A-Za-z0-9](?![\w])))+(?![\w])")
 GREEK = re.compile(r"(?<![\\A-Za-z])(alpha|beta|gamma|delta|epsilon|eps|lambda|mu|sigma|tau|theta|"
                    r"eta|rho|omega|phi|psi|pi)(?![A-Za-z])")
 

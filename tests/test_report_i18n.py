@@ -115,3 +115,8 @@ def test_a_japanese_diagnosis_is_shown_where_the_record_has_one(tmp_path):
     from backprop_oracle.oracle.engine import Check
     text = plugin.failure_text(Check("affine", "batch3", "torch", "cpu", "float64"), records, "ja")
     assert "dW が転置されています" in text and "不合格" in text
+
+
+def test_identifiers_of_code_in_prose_stay_text():
+    html = str(prose("weights in torch's layout weight_ih_l0, num_layers=2, h_n and c_n"))
+    assert "weight_ih_l0" in html and "num_layers=2" in html and html.count("<math") == 2
