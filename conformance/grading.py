@@ -93,10 +93,11 @@ def grade_of(results):
 
 
 def fraction(tally, lang="en"):
-    """'2024/2025 checks passed (99.9%)': the grade's words, shared by terminal and HTML."""
+    """"2024/2025 checks passed (99.9%)": the grade's words, shared by terminal and HTML (the
+    floored percentage, with no trailing zero: 100% only when every check passed)."""
     from ..reports.i18n import t
     return t("grade_fraction", lang, passed=tally["passed"], attempted=tally["attempted"],
-             percent=f"{tally['percent']:.1f}")
+             percent=f"{tally['percent']:g}")
 
 
 def _line(label, tally, lang="en"):
