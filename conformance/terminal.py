@@ -58,12 +58,12 @@ def failure_text(check, records, lang="en"):
 
 def _where(message):
     """The last 'file:line in function: code' line of an error's excerpt (the learner's line)."""
-    lines = [line for line in plain(message).splitlines()[:-1] if " in " in line and ":" in line]
+    lines = [line for line in plain(message).split("\n")[:-1] if " in " in line and ":" in line]
     return lines[-1] if lines else ""
 
 
 def _last_line(message):
-    lines = [line for line in plain(message).splitlines() if line.strip()]
+    lines = [line for line in plain(message).split("\n") if line.strip()]
     return lines[-1] if lines else ""
 
 

@@ -165,7 +165,8 @@ def problem_text(record):
     (an error's last line is the exception; its first lines are where it was raised)."""
     if record.get("diagnosis"):
         return record["diagnosis"]
-    lines = [line for line in (record.get("message") or "").splitlines() if line.strip()]
+    # lines of the excerpt are "\n"-separated; a "\r" inside the message is not a new line
+    lines = [line for line in (record.get("message") or "").split("\n") if line.strip()]
     return lines[-1] if lines else record["status"]
 
 
