@@ -11,6 +11,7 @@ import numpy as np
 from ..frameworks import F, jnn, jnp, lax, torch
 from ..spec import Case, CaseData, OpSpec
 from ._cases import normal, weight
+from ._mistakes_recurrent import catalogue, tbptt_catalogue
 
 GATE_NAMES = {"rnn": ("h",), "lstm": ("i", "f", "g", "o"), "lstm_peephole": ("i", "f", "g", "o"),
               "gru": ("r", "z", "n"), "gru_cho": ("r", "z", "n")}
@@ -364,14 +365,14 @@ def sequence_spec(name, impl, kind, cases, formulas, convention, torch_ref=None,
     return OpSpec(name=name, family="recurrent", impl=impl, cases=cases,
                   torch=torch_ref, jax=jax_sequence(kind), formulas=formulas,
                   convention=SEQ_CONVENTION + " " + convention, unavailable=unavailable or {},
-                  impl_extras=seq_extras, hints=seq_hints(kind))
+                  impl_extras=seq_extras, hints=seq_hints(kind), mistakes=catalogue("seq", kind))
 
 
 def cell_spec(name, impl, kind, cases, formulas, convention):
     return OpSpec(name=name, family="recurrent", impl=impl, cases=cases, torch=torch_cell(kind),
                   jax=jax_cell(kind), formulas=formulas, convention=convention,
                   impl_extras=final_states(("c", "c_next")) if _lstm_like(kind) else None,
-                  hints=cell_hints(kind))
+                  hints=cell_hints(kind), mistakes=catalogue("cell", kind))
 
 
 NO_PEEPHOLE = "torch has no LSTM with peephole connections; jax and finite differences check it"
@@ -585,7 +586,7 @@ SPECS += [
                               r"\leftarrow 0\ \text{at each chunk boundary } kC;\ \text{parameter gradients summed over chunks}"},
         convention="One LSTM layer, batch first; the state is carried between chunks of chunk_size steps and "
                    "the gradient is cut there (torch: h.detach(), c.detach()); dh0, dc0 come from the first chunk.",
-        impl_extras=seq_extras, hints=seq_hints("lstm"),
+        impl_extras=seq_extras, hints=seq_hints("lstm"), mistakes=tbptt_catalogue(),
         unavailable={"fd": "the truncated gradient is by design not the derivative of the output: "
                            "finite differences measure the full BPTT gradient (they agree only for one chunk)"},
     ),
