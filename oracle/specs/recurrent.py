@@ -303,7 +303,7 @@ def seq_hints(kind):
         dirs = 2 if hp.get("bidirectional") else 1
         suffixes = [f"_l{l}" + ("_reverse" if d else "") for l in range(hp.get("num_layers", 1))
                     for d in range(dirs)]
-        return {"batch_size": x.shape[0], "seq_len": x.shape[1],
+        return {"batch_size": x.shape[0], "seq_len": x.shape[1], "recurrence": True,
                 "time_axis": {"grad:x": 1, "out": 1}, "gates": gate_hints(kind, suffixes)}
     return hints
 
@@ -525,6 +525,7 @@ def jax_seq2seq(a, e, hp):
 
 
 def time_hints(name):
+    """A time axis but no recurrence: no rule about the gradient from step t+1."""
     return lambda d, hp: {"batch_size": d.inputs[name].shape[0], "seq_len": d.inputs[name].shape[1],
                           "time_axis": {f"grad:{name}": 1}}
 
