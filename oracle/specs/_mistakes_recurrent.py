@@ -373,6 +373,10 @@ CELL_TIME_MISTAKES = [
     ("dc_not_times_f", {"dc_not_times_f": True},
      "dc passed to step t-1 is not multiplied by the forget gate: dc^{t-1} = dc^t * f^t",
      "前の時刻へ渡す記憶セルの勾配に忘却ゲートを掛けていない: dc^{t-1} = dc^t * f^t"),
+    ("final_states_ignored", {"dh_n_ignored": True, "dc_n_ignored": True},
+     "the upstream gradients of the last states dh_n and dc_n are ignored: start BPTT from "
+     "dh = dh_n and dc = dc_n, not 0",
+     "最後の状態への勾配 dh_n と dc_n を無視している: 逆伝播は dh = dh_n、dc = dc_n から始める"),
     ("dc_n_ignored", {"dc_n_ignored": True},
      "the upstream gradient of the last cell state dc_n is ignored: start BPTT from dc = dc_n, not 0",
      "最後の記憶セルへの勾配 dc_n を無視している: 逆伝播は dc = 0 ではなく dc = dc_n から始める"),
