@@ -20,10 +20,11 @@ FOLDER = os.path.join(ROOT, "tests", "learners", "mistakes_recurrent")
 _loaded = {}
 
 
-def learner(name):
-    if name not in _loaded:
-        _loaded[name] = load_implementation(os.path.join(FOLDER, f"{name}.py"))
-    return _loaded[name]
+def learner(name, folder=FOLDER):
+    path = os.path.join(folder, f"{name}.py")
+    if path not in _loaded:
+        _loaded[path] = load_implementation(path)
+    return _loaded[path]
 
 
 def failing(module, op, oracle="torch", dtype="float64"):
