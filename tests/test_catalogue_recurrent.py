@@ -57,6 +57,8 @@ MISTAKES = [
     ("rnn_dh_next_dropped", "rnn", "dh_next_dropped"),
     ("rnn_dh_n_ignored", "rnn", "dh_n_ignored"),
     ("lstm_dc_not_carried", "lstm", "dc_not_carried"),
+    ("lstm_no_gradient_through_time", "lstm", "no_gradient_through_time"),
+    ("lstm_tanh_prime_of_prev_c", "lstm_cell", "tanh_prime_of_prev_c"),
     ("lstm_final_state_ignored", "lstm", "final_states_ignored"),
     ("lstm_dc_n_ignored", "lstm", "dc_n_ignored"),
     ("lstm_cell_dc_next_ignored", "lstm_cell", "dc_next_ignored"),

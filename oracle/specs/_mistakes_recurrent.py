@@ -104,7 +104,12 @@ class LSTMStep:
         tc = np.tanh(c_prev_or(c, c_next, F.get("output_gate_prev_c")))
         d = self._gate_derivatives(a, i, f, g, o)
         da_o = dh * tc * d["o"]
-        tanh_prime = 1 - c_next * c_next if F.get("tanh_prime_of_c") else 1 - np.tanh(c_next) ** 2
+        if F.get("tanh_prime_of_c"):
+            tanh_prime = 1 - c_next * c_next                 # tanh' written without the tanh
+        elif F.get("tanh_prime_of_prev_c"):
+            tanh_prime = 1 - np.tanh(c) ** 2                 # tanh' of the previous cell
+        else:
+            tanh_prime = 1 - np.tanh(c_next) ** 2
         dc = dc + dh * o * tanh_prime
         if self.peephole and not F.get("peephole_co_path_dropped"):
             dc = dc + da_o * p["weight_co"]                 # c' also feeds o
@@ -373,6 +378,10 @@ CELL_TIME_MISTAKES = [
     ("dc_not_times_f", {"dc_not_times_f": True},
      "dc passed to step t-1 is not multiplied by the forget gate: dc^{t-1} = dc^t * f^t",
      "前の時刻へ渡す記憶セルの勾配に忘却ゲートを掛けていない: dc^{t-1} = dc^t * f^t"),
+    ("no_gradient_through_time", {"dh_next_dropped": True, "dc_not_carried": True},
+     "neither dh nor dc returned by step t+1 is passed back into step t: "
+     "call cell.backward(dout[:, t] + dh, dc) with both",
+     "時刻 t+1 からの dh も dc も渡していない: cell.backward(dout[:, t] + dh, dc) と両方を前の時刻へ渡す"),
     ("final_states_ignored", {"dh_n_ignored": True, "dc_n_ignored": True},
      "the upstream gradients of the last states dh_n and dc_n are ignored: start BPTT from "
      "dh = dh_n and dc = dc_n, not 0",
@@ -404,6 +413,9 @@ LSTM_MISTAKES = [
     ("tanh_prime_of_c", {"tanh_prime_of_c": True},
      "tanh' of the cell is taken as 1 - c^2: it is 1 - tanh(c)^2, dc += dh * o * (1 - tanh(c)^2)",
      "記憶セルの tanh の微分を 1 - c^2 としている: 1 - tanh(c)^2、dc += dh * o * (1 - tanh(c)^2)"),
+    ("tanh_prime_of_prev_c", {"tanh_prime_of_prev_c": True},
+     "tanh' is taken at the previous cell c^{t-1}: h^t = o tanh(c^t), so dc^t += dh * o * (1 - tanh(c^t)^2)",
+     "tanh の微分を前の時刻の記憶セル c^{t-1} で取っている: h^t = o tanh(c^t) なので dc^t += dh * o * (1 - tanh(c^t)^2)"),
     ("output_gate_prev_c", {"output_gate_prev_c": True},
      "the output gate's derivative uses tanh of the previous cell c^{t-1}: h^t = o tanh(c^t), "
      "so d a_o = dh * tanh(c^t) * o (1 - o)",
@@ -463,8 +475,7 @@ def catalogue(form, kind):
             rows += [("dc_next_ignored", {"dc_next_ignored": True},
                       "backward ignores dc_next, the upstream gradient of c': dc = dc_next + dh' o (1 - tanh^2 c')",
                       "逆伝播で記憶セル c' への勾配 dc_next を無視している: dc = dc_next + dh' o (1 - tanh^2 c')"),
-                     ("dc_not_times_f", CELL_TIME_MISTAKES[1][1], CELL_TIME_MISTAKES[1][2],
-                      CELL_TIME_MISTAKES[1][3])]
+                     next(r for r in CELL_TIME_MISTAKES if r[0] == "dc_not_times_f")]
     rows += {"rnn": RNN_MISTAKES, "lstm": LSTM_MISTAKES, "lstm_peephole": LSTM_MISTAKES + PEEPHOLE_MISTAKES,
              "gru": GRU_MISTAKES, "gru_cho": GRU_MISTAKES}[kind]
     if kind in GRU_RESET:
