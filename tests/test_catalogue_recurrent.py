@@ -154,3 +154,26 @@ def test_no_time_rule_without_a_recurrence():
     hints = seq.hints(context(Check("lstm", "random_state", "torch", "cpu", "float64"), 0, None).data, {})
     text = diagnose(actual, expected, tolerance(seq, "torch", "float64"), hints, "grad:x")
     assert text.startswith("right at the last time step but wrong at earlier ones"), text
+
+
+@pytest.mark.parametrize("oracle", ["torch", "jax", "fd"])
+def test_every_witness_sees_the_upstream_gradient_of_the_final_states(oracle):
+    """dh_n and dc_n reach torch (autograd.grad of every output), jax (the vjp's cotangent)
+    and finite differences (<dh_n, h_n> + <dc_n, c_n> in the scalar): the answer key passes
+    each, and a layer that ignores dc_n fails each."""
+    for module, expect_pass in ((learner("honest"), True), (learner("lstm_dc_n_ignored"), False)):
+        records = [r for r in run_check(Check("lstm", "upstream_state", oracle, "cpu", "float64"), module)
+                   if r["oracle"] == oracle]
+        grads = [r for r in records if r["quantity"] in ("grad:x", "grad:h0", "grad:c0")]
+        assert len(grads) == 3
+        assert all((r["status"] == "pass") == expect_pass for r in grads), (oracle, grads)
+
+
+def test_no_gate_is_named_falsely_at_T_greater_than_1():
+    """At T = 20 a wrong output-gate derivative reaches every gate block through dh: the
+    structural rules must not name a single block (the catalogue names the gate)."""
+    module = learner("lstm_no_sigmoid_prime_o")
+    records = run_check(Check("lstm", "long_T20", "torch", "cpu", "float64"), module)
+    for r in records:
+        if r["status"] == "fail" and r["quantity"].startswith("grad:weight"):
+            assert "gate block" not in r["diagnosis"], r
