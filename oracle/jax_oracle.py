@@ -46,6 +46,10 @@ def vjp_function(spec, hp, precision="highest", upstream=()):
         def primal(arrays, extra):
             result = spec.jax(arrays, extra, hp)
             out, extras = result if isinstance(result, tuple) else (result, {})
+            missing = [k for k in upstream if k not in extras]
+            if missing:
+                raise KeyError(f"op {spec.name!r}: the jax reference returns no {missing}, "
+                               f"which the case gives an upstream gradient")
             seen = {k: v for k, v in extras.items() if k in upstream}
             return (out, seen), {k: v for k, v in extras.items() if k not in upstream}
 

@@ -92,6 +92,10 @@ def run_layer(spec, ctx):
     result.update({f"out:{k}": to_numpy(v) for k, v in extras.items()})
     if leaves and out.requires_grad:
         # the output and each extra output the case gives an upstream gradient (h_n, c_n)
+        missing = [name for name in ctx.dout_extra if name not in extras]
+        if missing:
+            raise KeyError(f"op {spec.name!r}: the torch reference returns no {missing}, "
+                           f"which the case gives an upstream gradient")
         outputs = [out] + [extras[name] for name in ctx.dout_extra]
         upstream = [to_tensor(ctx.dout, dev)] + [to_tensor(g, dev) for g in ctx.dout_extra.values()]
         grads = torch.autograd.grad(outputs, list(leaves.values()),
