@@ -177,3 +177,16 @@ def test_no_gate_is_named_falsely_at_T_greater_than_1():
     for r in records:
         if r["status"] == "fail" and r["quantity"].startswith("grad:weight"):
             assert "gate block" not in r["diagnosis"], r
+
+
+@pytest.mark.parametrize("module, style, op, expected", [
+    ("book_style_mistake", "book", "lstm_cell", "no_derivative_f"),
+    ("book_style_mistake", "book", "lstm", "dh_next_dropped"),
+    ("cs231n_style_mistake", "cs231n", "rnn", "dh_next_dropped")])
+def test_the_teaching_styles_planted_mistakes_are_named(module, style, op, expected):
+    """Mistakes planted by others in the book's and CS231n's style (tests/learners/*_mistake.py),
+    graded through the style adapters: named alone by the catalogue."""
+    from backprop_oracle.conformance.adapters import adapt
+    adapted = adapt(load_implementation(os.path.join(ROOT, "tests", "learners", f"{module}.py")), style)
+    found = failing(adapted, op)
+    assert found and all(names == [expected] for _, _, names in found), found
