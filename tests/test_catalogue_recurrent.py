@@ -83,6 +83,8 @@ MISTAKES = [
     ("gru_z_swapped", "gru_cell", "z_swapped"),
     ("gru_direct_path_dropped", "gru", "direct_path_dropped"),
     ("gru_direct_path_dropped", "gru_cell", "direct_path_dropped"),
+    ("embedding_overwrite", "time_embedding", "repeated_ids_overwrite"),
+    ("time_ce_all_positions", "time_softmax_cross_entropy", "divided_by_all_positions"),
 ]
 
 
@@ -111,7 +113,8 @@ def test_named_in_float32_and_by_jax(module, op, expected):
         assert found and all(names == [expected] for _, _, names in found), (oracle, dtype, found)
 
 
-@pytest.mark.parametrize("op", ["rnn_cell", "rnn", "lstm_cell", "lstm", "gru_cell", "gru"])
+@pytest.mark.parametrize("op", ["rnn_cell", "rnn", "lstm_cell", "lstm", "gru_cell", "gru", "time_embedding",
+                                "time_softmax_cross_entropy"])
 def test_the_honest_learner_passes(op):
     module = learner("honest")
     spec = registry.get(op)

@@ -539,3 +539,77 @@ def tbptt_catalogue():
                  "each chunk starts again from h0, c0: the state of the last step is carried into the "
                  "next chunk (only the gradient is cut)",
                  "各ブロックを h0, c0 からやり直している: 隠れ状態は次のブロックへ引き継ぐ (切るのは勾配だけ)")]
+
+
+# -- time-distributed layers (no recurrence) -----------------------------------------------
+
+def _time_affine(flag):
+    def compute(data, hp, dout):
+        x, W, b = data.inputs["x"], data.params["W"], data.params["b"]
+        N, T, D = x.shape
+        if flag == "db_not_summed_over_time":
+            return {"grad:b": dout.sum(axis=0)}
+        if flag == "dW_last_step_only":
+            return {"grad:W": x[:, -1].T @ dout[:, -1]}
+        # rows_mismatched: x flattened batch-major, dout time-major
+        return {"grad:W": x.reshape(N * T, D).T @ dout.transpose(1, 0, 2).reshape(N * T, -1)}
+    return compute
+
+
+def _embedding_overwrite(data, hp, dout):
+    """dW[idx] = dout: a repeated id keeps one of its gradients (numpy keeps the last)."""
+    W, idx = data.params["W"], data.extra["idx"]
+    dW = np.zeros_like(W)
+    dW[idx] = dout
+    return {"grad:W": dW}
+
+
+def _time_ce(flag):
+    def compute(data, hp, dout):
+        x, t = data.inputs["x"], data.extra["t"]
+        valid = t != -1
+        e = np.exp(x - x.max(axis=-1, keepdims=True))
+        prob = e / e.sum(axis=-1, keepdims=True)
+        onehot = np.zeros_like(x)
+        np.put_along_axis(onehot, (t if flag == "ignored_not_masked" else np.where(valid, t, 0))[..., None],
+                          1.0, axis=2)                    # t = -1 picks the last class
+        mask = np.ones_like(valid) if flag == "ignored_not_masked" else valid
+        losses = -(onehot * np.log(prob)).sum(axis=2) * mask
+        N, T = t.shape
+        if hp.get("reduction", "mean") == "sum":
+            count = 1.0
+        else:
+            count = {"divided_by_all_positions": N * T, "divided_by_batch": N}.get(flag, max(int(mask.sum()), 1))
+        g = np.asarray(dout, dtype=x.dtype)
+        return {"out": np.asarray(losses.sum() / count, dtype=x.dtype),
+                "grad:x": (prob - onehot) * mask[..., None] * (g / count)}
+    return compute
+
+
+TIME_AFFINE_MISTAKES = [
+    Mistake("db_not_summed_over_time", "db is summed over the batch only: the bias is added at every step, "
+            "db = dout.sum(axis=(0, 1))", compute=_time_affine("db_not_summed_over_time"),
+            says_ja="db をバッチ方向にしか足していない: バイアスは全時刻に足されるので db = dout.sum(axis=(0, 1))"),
+    Mistake("dW_last_step_only", "dW is taken from the last step alone: the weights are shared by every "
+            "step, dW = sum_t x^t^T dout^t", compute=_time_affine("dW_last_step_only"),
+            says_ja="dW を最後の時刻だけから計算している: 重みは全時刻で共有されるので dW = sum_t x^t^T dout^t"),
+    Mistake("rows_mismatched", "x and dout are flattened in different orders (batch-major and time-major): "
+            "reshape both as (N*T, .) the same way", compute=_time_affine("rows_mismatched"),
+            says_ja="x と dout を違う順 (バッチ優先と時刻優先) で平らにしている: 両方を同じ順で (N*T, .) にする"),
+]
+TIME_EMBEDDING_MISTAKES = [
+    Mistake("repeated_ids_overwrite", "dW[idx] = dout keeps one gradient of a repeated id: add them all, "
+            "np.add.at(dW, idx, dout)", compute=_embedding_overwrite,
+            says_ja="dW[idx] = dout では同じ単語 ID の勾配が上書きされる: np.add.at(dW, idx, dout) で足し合わせる"),
+]
+TIME_CE_MISTAKES = [
+    Mistake("divided_by_all_positions", "the mean divides by N*T: ignored positions do not count, divide "
+            "by K, the number of positions with t != -1", compute=_time_ce("divided_by_all_positions"),
+            says_ja="N*T で割っている: 無視する位置 (t = -1) は数えず、有効な位置の数 K で割る"),
+    Mistake("divided_by_batch", "the mean divides by the batch size N: divide by K, the number of positions "
+            "with t != -1", compute=_time_ce("divided_by_batch"),
+            says_ja="バッチサイズ N で割っている: 有効な位置 (t != -1) の数 K で割る"),
+    Mistake("ignored_not_masked", "ignored positions (t = -1) are not masked out: t = -1 reads the last "
+            "class; set their loss and gradient to 0", compute=_time_ce("ignored_not_masked"),
+            says_ja="無視する位置 (t = -1) をマスクしていない: t = -1 は最後のクラスを指してしまう。損失と勾配を 0 にする"),
+]

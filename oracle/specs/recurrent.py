@@ -11,7 +11,8 @@ import numpy as np
 from ..frameworks import F, jnn, jnp, lax, torch
 from ..spec import Case, CaseData, OpSpec
 from ._cases import normal, weight
-from ._mistakes_recurrent import catalogue, tbptt_catalogue
+from ._mistakes_recurrent import (TIME_AFFINE_MISTAKES, TIME_CE_MISTAKES, TIME_EMBEDDING_MISTAKES,
+                                  catalogue, tbptt_catalogue)
 
 GATE_NAMES = {"rnn": ("h",), "lstm": ("i", "f", "g", "o"), "lstm_peephole": ("i", "f", "g", "o"),
               "gru": ("r", "z", "n"), "gru_cho": ("r", "z", "n")}
@@ -532,7 +533,7 @@ def time_hints(name):
 
 SPECS += [
     OpSpec(
-        name="time_affine", family="recurrent", impl="TimeAffine",
+        name="time_affine", family="recurrent", mistakes=TIME_AFFINE_MISTAKES, impl="TimeAffine",
         cases=[Case("batch2_T5", time_affine_case(2, 5)), Case("T1", time_affine_case(3, 1), why="T = 1"),
                Case("batch1", time_affine_case(1, 5), why="batch 1"),
                Case("long_T20", time_affine_case(2, 20), why="20 steps: dW sums over N*T rows")],
@@ -546,7 +547,7 @@ SPECS += [
         hints=time_hints("x"),
     ),
     OpSpec(
-        name="time_embedding", family="recurrent", impl="TimeEmbedding",
+        name="time_embedding", family="recurrent", mistakes=TIME_EMBEDDING_MISTAKES, impl="TimeEmbedding",
         cases=[Case("batch2_T5", embedding_case(2, 5), why="a repeated id: its gradients must add up"),
                Case("T1", embedding_case(3, 1), why="T = 1"),
                Case("batch1", embedding_case(1, 5), why="batch 1"),
@@ -559,7 +560,7 @@ SPECS += [
         hints=lambda d, hp: {"batch_size": d.extra["idx"].shape[0], "seq_len": d.extra["idx"].shape[1]},
     ),
     OpSpec(
-        name="time_softmax_cross_entropy", family="recurrent", impl="TimeSoftmaxCrossEntropy",
+        name="time_softmax_cross_entropy", family="recurrent", mistakes=TIME_CE_MISTAKES, impl="TimeSoftmaxCrossEntropy",
         cases=[Case("ignored", time_ce_case(2, 5), why="two positions ignored (t = -1): divide by 8, not 10"),
                Case("none_ignored", time_ce_case(2, 5, ignored=0), why="no position ignored"),
                Case("sum", time_ce_case(2, 5), {"reduction": "sum"}, why="reduction='sum'"),

@@ -192,3 +192,44 @@ class LSTM:
             for k, g in self.cells[t].grads.items():
                 self.grads[k + "_l0"] += g
         return dx, dh[None], dc[None]
+
+
+class TimeEmbedding:
+    def __init__(self, W):
+        self.params, self.grads = {"W": W}, {}
+
+    def forward(self, idx):
+        self.idx = idx
+        return self.params["W"][idx]
+
+    def backward(self, dout):
+        dW = np.zeros_like(self.params["W"])
+        np.add.at(dW, self.idx, dout)
+        self.grads["W"] = dW
+        return None
+
+
+class TimeSoftmaxCrossEntropy:
+    def __init__(self, ignore_index=-1, reduction="mean"):
+        self.ignore, self.reduction = ignore_index, reduction
+        self.params, self.grads = {}, {}
+
+    def count(self, mask):
+        return mask.sum() if self.reduction == "mean" else 1
+
+    def forward(self, x, t):
+        N, T, V = x.shape
+        x, t = x.reshape(N * T, V), t.reshape(N * T)
+        mask = t != self.ignore
+        e = np.exp(x - x.max(axis=1, keepdims=True))
+        y = e / e.sum(axis=1, keepdims=True)
+        ls = -np.log(y[np.arange(N * T), np.where(mask, t, 0)]) * mask
+        self.cache = (y, np.where(mask, t, 0), mask, (N, T, V))
+        return ls.sum() / self.count(mask)
+
+    def backward(self, dout=1):
+        y, t, mask, shape = self.cache
+        dx = y.copy()
+        dx[np.arange(len(t)), t] -= 1
+        dx *= dout * mask[:, None] / self.count(mask)
+        return dx.reshape(shape)
