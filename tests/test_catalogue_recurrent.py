@@ -83,6 +83,8 @@ MISTAKES = [
     ("gru_z_swapped", "gru_cell", "z_swapped"),
     ("gru_direct_path_dropped", "gru", "direct_path_dropped"),
     ("gru_direct_path_dropped", "gru_cell", "direct_path_dropped"),
+    ("gru_reset_before_matmul", "gru", "reset_before_matmul"),
+    ("gru_reset_before_matmul", "gru_cell", "reset_before_matmul"),
     ("embedding_overwrite", "time_embedding", "repeated_ids_overwrite"),
     ("time_ce_all_positions", "time_softmax_cross_entropy", "divided_by_all_positions"),
 ]
