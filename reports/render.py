@@ -308,6 +308,12 @@ def _worked(op):
         return None
 
 
+def _write(path, text):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
 def render_into(results, report_dir, module=None, lang="en"):
     """Render `results` and its results.json beside `report_dir`, then put it in its place in
     one step; return index.html's path."""
