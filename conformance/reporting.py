@@ -60,8 +60,10 @@ def setup(run, config):
 # (option dest, flag): the options that change what is checked or how it is judged.
 RESULT_OPTIONS = (("impl", "--impl"), ("impl_style", "--impl-style"), ("seed", "--seed"),
                   ("dtype", "--dtype"), ("device", "--device"), ("oracle", "--oracle"),
-                  ("tf32", "--tf32"), ("check_timeout", "--check-timeout"))
+                  ("tf32", "--tf32"), ("check_timeout", "--check-timeout"),
+                  ("impl_memory", "--impl-memory"))
 DEFAULTS = {"impl": None, "impl_style": "native", "seed": 0, "tf32": False, "check_timeout": None,
+            "impl_memory": 4.0,
             "device": None, "dtype": ",".join(options_module.DTYPES),
             "oracle": ",".join(options_module.ORACLES)}
 
