@@ -38,7 +38,8 @@ def _short(text, limit=MAX_LINE):
 
 
 def failure_text(check, records, lang="en"):
-    """The text pytest shows for one failing check: one line per failing quantity, at most 4.
+    """The text pytest shows for one failing check: one line per failing quantity, at most 4
+    (pytest's own header above it names the check).
 
     The rerun command and the grouping of checks that fail for the same reason come in the
     summary at the end (summary_lines)."""
@@ -53,7 +54,7 @@ def failure_text(check, records, lang="en"):
             lines.append(f"      {_short(where)}")
     if len(bad) > 4:
         lines.append(f"  ... +{len(bad) - 4}")
-    return plain(check.id) + "\n" + "\n".join(lines)
+    return "\n".join(line.strip() if i == 0 else line for i, line in enumerate(lines))
 
 
 def _where(message):
