@@ -138,11 +138,37 @@ def matching_mistakes(spec, ctx, quantity, actual, tol, expected=None, actual_al
         agree = sum(1 for q, v in (actual_all or {}).items()
                     if q in result and _matches(v, result[q], tol))
         ranked.append((-agree, _margin(actual, want, tol), order, mistake))
-    return [m for *_rank, m in sorted(ranked, key=lambda r: r[:3])]
+    ranked.sort(key=lambda r: r[:3])
+    return [m for *_rank, m in ranked]
 
 
-def _entry(mistake):
-    return Diagnosis(mistake.says, mistake.says_ja or mistake.says, mistake.name)
+def best_matches(spec, ctx, quantity, actual, tol, expected=None, actual_all=None):
+    """The most specific matching mistakes: one, or several that this record cannot tell
+    apart (they match the implementation's result on as many quantities)."""
+    _reference_result, results = case_results(spec, ctx)
+    found = matching_mistakes(spec, ctx, quantity, actual, tol, expected, actual_all)
+    if not found:
+        return []
+
+    def agree(mistake):
+        result = results.get(mistake.name) or {}
+        return sum(1 for q, v in (actual_all or {}).items() if q in result and _matches(v, result[q], tol))
+
+    best = agree(found[0])
+    return [m for m in found if agree(m) == best]
+
+
+def _entry(found):
+    """The Diagnosis naming one entry, or the few that the record cannot tell apart."""
+    if len(found) == 1:
+        m = found[0]
+        return Diagnosis(m.says, m.says_ja or m.says, m.name)
+    shown = found[:3]
+    return Diagnosis("one of these mistakes, which give the same result on this case: "
+                     + "; or ".join(m.says for m in shown),
+                     "次のどれか（このケースでは同じ結果になる）: "
+                     + "。または ".join(m.says_ja or m.says for m in shown),
+                     "|".join(m.name for m in shown))
 
 
 # -- kinks: the derivative at exactly a kink is a convention -------------------------------
@@ -203,8 +229,9 @@ def diagnose_failure(spec, ctx, quantity, actual, expected, tol, hints, dtype=No
             return Diagnosis("", "")
         if _matches(actual, full, tol):
             return _own_forward(spec, ctx, tol, actual_all)
-    for mistake in matching_mistakes(spec, ctx, quantity, actual, tol, full, actual_all)[:1]:
-        return _entry(mistake)
+    found = best_matches(spec, ctx, quantity, actual, tol, full, actual_all)
+    if found:
+        return _entry(found)
     found = _kink_rule(spec, ctx, quantity, actual, full, tol)
     if found:
         return found
@@ -225,9 +252,10 @@ def _own_forward(spec, ctx, tol, actual_all):
     reference = case_results(spec, ctx)[0]
     out = actual_all.get("out")
     if out is not None and "out" in reference and not _matches(out, reference["out"], tol):
-        for mistake in matching_mistakes(spec, ctx, "out", out, tol, reference["out"], actual_all)[:1]:
-            return Diagnosis(f"{text}: {mistake.says}", f"{text_ja}: {mistake.says_ja or mistake.says}",
-                             mistake.name)
+        found = best_matches(spec, ctx, "out", out, tol, reference["out"], actual_all)
+        if found:
+            entry = _entry(found)
+            return Diagnosis(f"{text}: {entry.text}", f"{text_ja}: {entry.text_ja}", entry.mistake)
         text += " (see the record of out)"
         text_ja += "（out の記録を参照）"
     return Diagnosis(text, text_ja)
