@@ -669,20 +669,7 @@ class _LogSoftmaxLastAxis(A.LogSoftmax):
         return dout - np.exp(self.out) * dout.sum(axis=-1, keepdims=True)
 
 
-LOG_class _SoftmaxNoShift(A.Softmax):
-    def forward(self, x):
-        with np.errstate(over="ignore", invalid="ignore"):
-            e = np.exp(x)                               # no max shift: overflows for x > 709
-            self.out = e / e.sum(axis=self.axis, keepdims=True)
-        return self.out
-
-
-SOFTMAX_MISTAKES = [
-    Mistake("no_max_shift", "exp(x) without the max shift overflows for large logits (inf / inf "
-            "= NaN): compute exp(x - x.max(axis, keepdims=True)), which gives the same softmax",
-            _SoftmaxNoShift,
-            says_ja="最大値を引かない exp(x) は大きなロジットでオーバーフローする（inf / inf = NaN）: "
-                    "exp(x - x.max(axis, keepdims=True)) で計算する（softmax の値は同じ）"),
+LOG_SOFTMAX_MISTAKES = [
     Mistake("sum_of_dout_missing", "dx = dout - softmax(x) holds only when sum_j dout_j = 1: "
             "dx = dout - softmax(x) sum_j dout_j", _LogSoftmaxNoSum,
             says_ja="dx = dout - softmax(x) は Σ_j dout_j = 1 のときだけ成り立つ: "
