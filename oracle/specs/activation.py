@@ -41,7 +41,15 @@ class _IdentityLocalOnly(A.Identity):
         return np.ones_like(dout)                       # the local derivative 1, without dout
 
 
+class _IdentityZero(A.Identity):
+    def backward(self, dout):
+        return np.zeros_like(dout)                      # no path for the gradient
+
+
 IDENTITY_MISTAKES = [
+    Mistake("zero_gradient", "returns zeros: the identity passes the upstream gradient through, "
+            "dx = dout", _IdentityZero,
+            says_ja="0 を返している: 恒等写像は上流の勾配をそのまま通す dx = dout"),
     Mistake("local_derivative_only", "returns the local derivative 1 without the upstream "
             "gradient: multiply by dout (the chain rule), dx = dout", _IdentityLocalOnly,
             says_ja="局所的な微分 1 だけを返し、上流の勾配を掛けていない: 連鎖律により dx = dout"),
