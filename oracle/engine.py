@@ -82,8 +82,11 @@ def implementation_result(check, seed, module):
 
 def _compute(check, seed, module):
     spec = registry.get(check.op)
+    ctx = context(check, seed, module)
+    if ctx.dout is not None:    # its own copy: in-place idioms (dout[mask] = 0) must not reach
+        ctx.dout = ctx.dout.copy()   # the cached dout that the witnesses and the diagnosis use
     try:
-        return impl_runner.run(spec, context(check, seed, module))
+        return impl_runner.run(spec, ctx)
     except NotImplementedError as err:
         return NotAttempted(f"{spec.impl} raises NotImplementedError"
                             + (f": {err}" if str(err) else ""))

@@ -24,8 +24,10 @@ import numpy as np
 from .. import impl as reference_impl
 from . import fd, impl_runner
 from .compare import close, margins
+from .context import cast_data
 from .diagnose import Diagnosis, explain
 from .spec import Golden
+from .tolerance import tolerance
 
 CACHE_CASES = 32          # cases whose catalogue results are kept (one check's quantities,
 _results = OrderedDict()  # and the torch, jax and fd checks of one case, share them)
@@ -124,14 +126,18 @@ def matching_mistakes(spec, ctx, quantity, actual, tol, expected=None, actual_al
     quantity on this case) cannot explain a failure and never matches. Most specific:
     the one that matches the implementation's result on the most quantities
     (`actual_all`), then the closest, then the catalogue's order."""
-    _reference_result, results = case_results(spec, ctx)
+    reference, results = case_results(spec, ctx)
     ranked = []
     for order, mistake in enumerate(spec.mistakes):
         result = results.get(mistake.name) or {}
         want = result.get(quantity)
         if want is None or isinstance(want, fd.Projection):
             continue
+        # an entry that computes the right value here (the witness's, or the answer key's:
+        # finite differences witness the implementation's own forward) explains nothing
         if expected is not None and _matches(want, expected, tol):
+            continue
+        if quantity in reference and _matches(want, reference[quantity], tol):
             continue
         if not _matches(actual, want, tol):
             continue
@@ -222,17 +228,21 @@ def diagnose_failure(spec, ctx, quantity, actual, expected, tol, hints, dtype=No
     stands in for it."""
     actual_all = actual_all or {}
     fd_record = isinstance(expected, fd.Projection)
-    full = expected
-    if fd_record:
-        full = case_results(spec, ctx)[0].get(quantity)
-        if full is None:
-            return Diagnosis("", "")
-        if _matches(actual, full, tol):
-            return _own_forward(spec, ctx, tol, actual_all)
+    reference = case_results(spec, ctx)[0].get(quantity)
+    full = reference if fd_record else expected
+    if full is None:
+        return Diagnosis("", "")
+    if reference is not None and _matches(actual, reference, tol):
+        # right by the answer key, wrong by the witness: only finite differences, which
+        # differentiate the implementation's own forward, can disagree so
+        return _own_forward(spec, ctx, tol, actual_all)
     found = best_matches(spec, ctx, quantity, actual, tol, full, actual_all)
     if found:
         return _entry(found)
     found = _kink_rule(spec, ctx, quantity, actual, full, tol)
+    if found:
+        return found
+    found = _float32_precision(spec, ctx, quantity, actual, full, tol, dtype)
     if found:
         return found
     found = explain(np.asarray(actual), full, tol, hints or {}, quantity, dtype)
@@ -240,6 +250,61 @@ def diagnose_failure(spec, ctx, quantity, actual, expected, tol, hints, dtype=No
         return Diagnosis(found.text + " (the full gradient against the answer key's on this case)",
                          found.text_ja + "（勾配全体を同じケースの答えの値と比べて）")
     return found
+
+
+# -- float32 precision in a float64 check ---------------------------------------------------
+def _float32_reference(spec, ctx):
+    """The answer key's quantities on the same case computed in float32."""
+    key = ("float32 of",) + _key(spec, ctx)
+    if key not in _results:
+        data32 = cast_data(ctx.data, "float32")
+        dout32 = None if ctx.dout is None else np.asarray(ctx.dout, dtype=np.float32)
+        ctx32 = type(ctx)(**{**ctx.__dict__, "data": data32, "dout": dout32, "dtype": "float32",
+                             "module": reference_impl})
+        try:
+            _results[key] = impl_runner.run(spec, ctx32)
+        except Exception:
+            _results[key] = {}
+        while len(_results) > CACHE_CASES:
+            _results.popitem(last=False)
+    return _results[key]
+
+
+def _float32_precision(spec, ctx, quantity, actual, expected, tol, dtype):
+    """A float64 result only as accurate as the answer key's in float32: float32 buffers."""
+    if dtype != "float64" or isinstance(ctx, Golden) or getattr(actual, "dtype", None) == np.float32:
+        return None     # a float32 array is said by the rules, with certainty
+    a, b = _as_array(actual), _as_array(expected)
+    want = _as_array(_float32_reference(spec, ctx).get(quantity))
+    if a is None or want is None or a.shape != b.shape or want.shape != a.shape:
+        return None
+    tol32 = tolerance(spec, "torch", "float32")
+    if not (_matches(a, want, tol32) and _matches(a, b, tol32)):
+        return None
+    with np.errstate(all="ignore"):
+        worst = float(np.nanmax(np.abs(a - b) / np.maximum(np.abs(b), 1e-300)))
+    return Diagnosis(
+        f"errors of float32's size in a float64 check (max relative error {worst:.2g}; the answer "
+        f"key computed in float32 agrees with it within float32's tolerance): usually a float32 "
+        f"buffer or constant (dtype='f', np.float32) somewhere in the computation, or a small eps "
+        f"of about that size",
+        f"float64 の検査で float32 程度の誤差（最大相対誤差 {worst:.2g}。float32 で計算した答えと "
+        f"float32 の許容誤差で一致する）: 計算の途中の float32 の配列か定数（dtype='f'、np.float32）"
+        f"によることが多い。同じくらいの小さな eps のこともある")
+
+
+def _float32_forward(out, reference_out, ctx):
+    """Whether a float64 check's forward output is float32 (its dtype, or its values)."""
+    if out is None or reference_out is None or getattr(ctx, "dtype", None) != "float64":
+        return False
+    if getattr(out, "dtype", None) == np.float32:
+        return True
+    a, b = _as_array(out), _as_array(reference_out)
+    if a is None or b is None or a.shape != b.shape or a.size == 0:
+        return False
+    with np.errstate(all="ignore"):
+        return bool(np.all(a.astype(np.float32).astype(np.float64) == a)
+                    and not np.all(b.astype(np.float32).astype(np.float64) == b))
 
 
 def _own_forward(spec, ctx, tol, actual_all):
@@ -251,6 +316,15 @@ def _own_forward(spec, ctx, tol, actual_all):
                "順伝播が、逆伝播で微分している関数とは別の関数を計算している")
     reference = case_results(spec, ctx)[0]
     out = actual_all.get("out")
+    if _float32_forward(out, reference.get("out"), ctx):
+        return Diagnosis(
+            text + ": your forward's output is float32 (a buffer allocated with dtype='f', "
+                   "np.float32) in a float64 check, and finite differences of a function rounded to "
+                   "float32 are rounding noise; allocate with the input's dtype",
+            text_ja + ": 順伝播の出力が float64 の検査で float32（dtype='f'、np.float32 で確保した配列）。"
+                      "float32 に丸めた関数の有限差分は丸め誤差にすぎない。入力の dtype で確保する")
+    # the forward's value is judged at the tolerance of an exact witness, not of fd
+    tol = tolerance(spec, "torch", getattr(ctx, "dtype", "float64"))
     if out is not None and "out" in reference and not _matches(out, reference["out"], tol):
         found = best_matches(spec, ctx, "out", out, tol, reference["out"], actual_all)
         if found:
