@@ -63,6 +63,32 @@ class Mutant:
 
 
 # -- which functions are mutated ----------------------------------------------------------
+# The gradient math of a layer is its backward; optimizers, clipping and initializers have
+# no backward, their checked computation is update/clip (and an initializer's std/bound).
+ROOT_METHODS = ("backward", "update", "clip", "std", "bound")
+NOT_GRADIENT_MATH = {"_checked", "_zeros_like"}    # input checks and state allocation (optim)
+
+
+def _bases(tree):
+    """{class name: names of its bases defined in this module}."""
+    return {node.name: [b.id for b in node.bases if isinstance(b, ast.Name)]
+            for node in tree.body if isinstance(node, ast.ClassDef)}
+
+
+def _ancestors(name, bases):
+    seen, todo = [], list(bases.get(name, ()))
+    while todo:
+        base = todo.pop(0)
+        if base in bases and base not in seen:
+            seen.append(base)
+            todo.extend(bases[base])
+    return seen
+
+
+def _descendants(name, bases):
+    return [c for c in bases if name in _ancestors(c, bases)]
+
+
 def _functions(tree):
     """{qualified name: (FunctionDef, class name or None)} of a module's functions and methods."""
     found = {}
@@ -76,8 +102,18 @@ def _functions(tree):
     return found
 
 
-def _callees(func, owner, functions):
-    """Functions of this module that `func` calls by name (f(...)) or on self (self.m(...))."""
+def _is_super_call(node):
+    """super().m: the receiver is a call of super()."""
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            and node.func.id == "super")
+
+
+def _callees(func, owner, functions, bases=None):
+    """Functions of this module that `func` may call: by name (f(...)); on self (self.m(...)),
+    resolved through the class hierarchy, since self may be an instance of a subclass that
+    overrides m, or inherit m from a base (a backward in a base class that calls
+    self.derivative, defined by each subclass); and through super() (a base's m)."""
+    bases = bases or {}
     names = set()
     for node in ast.walk(func):
         if not isinstance(node, ast.Call):
@@ -85,13 +121,19 @@ def _callees(func, owner, functions):
         f = node.func
         if isinstance(f, ast.Name) and f.id in functions:
             names.add(f.id)
-        elif (isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name)
-              and f.value.id == "self" and owner and f"{owner}.{f.attr}" in functions):
-            names.add(f"{owner}.{f.attr}")
+        elif isinstance(f, ast.Attribute) and owner:
+            receiver = f.value
+            if isinstance(receiver, ast.Name) and receiver.id == "self":
+                classes = [owner] + _ancestors(owner, bases) + _descendants(owner, bases)
+            elif _is_super_call(receiver):
+                classes = _ancestors(owner, bases)
+            else:
+                continue
+            names |= {f"{c}.{f.attr}" for c in classes if f"{c}.{f.attr}" in functions}
     return names
 
 
-def _reachable(starts, functions):
+def _reachable(starts, functions, bases=None):
     seen, todo = set(), list(starts)
     while todo:
         name = todo.pop()
@@ -99,17 +141,20 @@ def _reachable(starts, functions):
             continue
         seen.add(name)
         func, owner = functions[name]
-        todo.extend(_callees(func, owner, functions) - seen)
+        todo.extend(_callees(func, owner, functions, bases) - seen)
     return seen
 
 
 def backward_functions(tree):
-    """Backward methods, and the helpers that backward reaches and forward does not."""
-    functions = _functions(tree)
-    backward = [n for n in functions if n.split(".")[-1] == "backward"]
-    primal = [n for n in functions if n.split(".")[-1] in ("forward", "__init__")]
-    helpers = _reachable(backward, functions) - _reachable(primal, functions)
-    return {name: functions[name] for name in sorted(set(backward) | helpers)}
+    """The gradient math: backward methods (and update, clip, std, bound: the checked
+    computation of optimizers, clipping and initializers), and the helpers they reach
+    (through the class hierarchy too) that forward and __init__ do not."""
+    functions, bases = _functions(tree), _bases(tree)
+    roots = [n for n in functions if n.split(".")[-1] in ROOT_METHODS]
+    primal = [n for n in functions if n.split(".")[-1] in ("forward", "__init__", "__call__")]
+    helpers = _reachable(roots, functions, bases) - _reachable(primal, functions, bases)
+    helpers -= NOT_GRADIENT_MATH
+    return {name: functions[name] for name in sorted(set(roots) | helpers)}
 
 
 # -- mutation sites ------------------------------------------------------------------------
@@ -152,7 +197,7 @@ def _twice(expr):
     return ast.BinOp(left=ast.Constant(2.0), op=ast.Mult(), right=expr)
 
 
-ZEROS = {"zeros", "zeros_like", "empty", "empty_like"}
+ZEROS = {"zeros", "zeros_like", "empty", "empty_like", "_zeros_like"}
 
 
 def _scalable(value):
