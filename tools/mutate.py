@@ -491,6 +491,75 @@ def load_allowlist(path=ALLOWLIST):
     return allowed
 
 
+# -- the first measure: the catalogue of mistakes --------------------------------------------
+def _catalogue_learner(spec, mistake):
+    """(module, planted results or None): a layer entry is a class; a compute entry's
+    results replace the answer key's quantities in the engine's implementation result."""
+    from ..oracle import mistakes
+    return mistakes.namespace(spec, mistake.layer or getattr(_reference(), spec.impl)), \
+        (None if mistake.layer is not None else mistake.compute)
+
+
+def _reference():
+    from .. import impl
+    return impl
+
+
+def grade_entry(spec, mistake):
+    """(killed, named): does the suite fail a learner doing `mistake`, and does a failing
+    record's diagnosis name it? Torch in float64 (jax where torch cannot check the op)
+    and the golden examples, as tests/test_catalogue.py."""
+    from ..oracle import engine
+    module, compute = _catalogue_learner(spec, mistake)
+    witnesses = ("torch" if spec.torch is not None or "torch" in spec.runners else "jax",)
+    witnesses += ("golden",) if spec.golden else ()
+    real = engine.implementation_result
+    if compute is not None:
+        def planted(check, seed, mod):
+            if mod is not module:
+                return real(check, seed, mod)
+            ctx = engine.context(check, seed, _reference())
+            return {**real(check, seed, _reference()), **compute(ctx.data, dict(ctx.hp), ctx.dout)}
+        engine.implementation_result = planted
+    try:
+        records = [r for c in engine.all_checks([spec], witnesses, ("cpu",), ("float64",))
+                   for r in engine.run_check(c, module) if "~" not in r["oracle"]]
+    finally:
+        engine.implementation_result = real
+    failing = [r for r in records if r["status"] in ("fail", "error")]
+    named = any(mistake.name in (r.get("mistake") or "").split("|") for r in failing)
+    return bool(failing), named
+
+
+def catalogue_score():
+    """{family: [entries, killed, killed and named]} over every entry of every op."""
+    import warnings
+    from ..oracle import registry
+    table = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for spec in registry.all_specs():
+            row = table.setdefault(spec.family, [0, 0, 0, 0])
+            row[3] += 1 if spec.mistakes else 0
+            for mistake in spec.mistakes:
+                killed, named = grade_entry(spec, mistake)
+                row[0] += 1
+                row[1] += killed
+                row[2] += killed and named
+    return table
+
+
+def print_catalogue_score():
+    table = catalogue_score()
+    total = [sum(r[i] for r in table.values()) for i in range(4)]
+    print(f"{'family':16s} {'ops':>4s} {'entries':>8s} {'killed':>7s} {'named':>6s}")
+    for family, (n, killed, named, ops) in sorted(table.items()):
+        print(f"{family:16s} {ops:4d} {n:8d} {killed:7d} {named:6d}")
+    print(f"{'all':16s} {total[3]:4d} {total[0]:8d} {total[1]:7d} {total[2]:6d}")
+    print(f"catalogue: {total[2]} killed and named / {total[0]} entries")
+    return 0 if total[2] == total[0] else 1
+
+
 # -- the command ---------------------------------------------------------------------------
 def run_all(mutants, jobs=2, progress=None):
     if jobs <= 1:
@@ -536,7 +605,11 @@ def main(argv=None, prog=None):
     parser.add_argument("--target", type=float, default=0.95, help="required score (default 0.95)")
     parser.add_argument("--list", action="store_true", help="list the mutants and stop")
     parser.add_argument("--verbose", action="store_true", help="print every mutant's verdict")
+    parser.add_argument("--catalogue", action="store_true",
+                        help="grade the catalogue of mistakes (every entry of every op) instead")
     args = parser.parse_args(argv)
+    if args.catalogue:
+        return print_catalogue_score()
 
     files = [f.strip() for f in args.file.split(",")] if args.file else None
     mutants = all_mutants(files)
