@@ -132,6 +132,8 @@ def _scalar_rule(a, b, hints, quantity):
         head += ")"
         head_ja += "）"
         named = None
+    if quantity.startswith("out:log_") and np.isfinite(x - y):
+        return _log_statistic(x, y, head, head_ja)
     if named is not None and named[0] == "-1":
         return Diagnosis(head + ": the negative of the expected value, a sign lost or added",
                          head_ja + ": 符号が逆。マイナスの付け忘れか付けすぎ")
@@ -158,6 +160,32 @@ def _scalar_rule(a, b, hints, quantity):
         head + ": a single value, as from another reduction (sum or mean, over which axis), "
                "a missing term or constant, or another formula",
         head_ja + ": 1 つの値。集約の違い（和か平均か、どの軸か）、項や定数の抜け、別の式によることが多い")
+
+
+STD_RATIOS = [(np.sqrt(3.0), "sqrt(3)", "the std used as the uniform bound, or the bound as the std"),
+              (np.sqrt(2.0), "sqrt(2)", "the gain sqrt(2) of relu, or fan_in + fan_out against one fan "
+                                        "twice as large"),
+              (2.0, "2", "the variance 2 / fan against its root, or fans four times apart"),
+              (3.0, "3", "a 3x3 kernel's receptive field (9) left out of the fans"),
+              (np.sqrt(1.5), "sqrt(1.5)", "Xavier's fan_in + fan_out against 2 fan_in"),
+              (5 / 3, "5/3", "the gain of tanh")]
+
+
+def _log_statistic(x, y, head, head_ja):
+    """The log of a statistic (an initializer's std or bound): the ratio e^(x - y) may be named."""
+    ratio = float(np.exp(x - y))
+    for value, label, cause in STD_RATIOS:
+        for r, sign in ((value, ""), (1 / value, "1/")):
+            if abs(ratio / r - 1) < 0.03:
+                name = f"{sign}{label}"
+                return Diagnosis(
+                    f"{head}: the statistic is {ratio:.4g} times its target, about {name}: usually "
+                    f"{cause}",
+                    f"{head_ja}: 統計量が目標の {ratio:.4g} 倍で、ほぼ {name}。よくある原因: {cause}")
+    return Diagnosis(
+        f"{head}: the statistic is {ratio:.4g} times its target: compare the std and the fans with "
+        f"the docstring's formula",
+        f"{head_ja}: 統計量が目標の {ratio:.4g} 倍。標準偏差と fan を docstring の式と比べる")
 
 
 # -- the rules ------------------------------------------------------------------------------
@@ -245,6 +273,15 @@ def _recurrent_ja(text):
     return text
 
 
+def _digits(x, y):
+    """Significant digits that show where x and y differ (6, up to 17)."""
+    with np.errstate(all="ignore"):
+        rel = abs(x - y) / max(abs(x), abs(y))
+    if not np.isfinite(rel) or rel == 0:
+        return 6
+    return int(min(17, max(6, 2 + np.ceil(-np.log10(rel)))))
+
+
 def _worst_elements(a, b, tol, count=3):
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         err = np.abs(a - b) / (tol.atol + tol.rtol * np.abs(b))
@@ -252,8 +289,10 @@ def _worst_elements(a, b, tol, count=3):
     parts, parts_ja = [], []
     for flat in np.argsort(-err)[:count]:
         index = tuple(int(i) for i in np.unravel_index(flat, a.shape))
-        parts.append(f"at {index} expected {b[index]:.6g}, got {a[index]:.6g}")
-        parts_ja.append(f"{index} で期待値 {b[index]:.6g}、値 {a[index]:.6g}")
+        x, y = a[index], b[index]
+        digits = _digits(x, y)
+        parts.append(f"at {index} expected {y:.{digits}g}, got {x:.{digits}g}")
+        parts_ja.append(f"{index} で期待値 {y:.{digits}g}、値 {x:.{digits}g}")
     return Diagnosis("worst elements: " + "; ".join(parts),
                      "ずれの大きい要素: " + "; ".join(parts_ja))
 

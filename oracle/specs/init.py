@@ -183,6 +183,11 @@ class _HeVariance:
         return 2.0 / (fan_in if self.mode == "fan_in" else fan_out)
 
 
+class _NoReceptiveField:
+    def fans(self, shape):
+        return int(shape[self.in_axis]), int(shape[self.out_axis])
+
+
 def _mixed(mixin, base):
     return type(f"{mixin.__name__}{base.__name__}", (mixin, base), {})
 
@@ -197,6 +202,14 @@ BOUND_AS_STD_JA = ("一様分布の範囲を正規分布の標準偏差に使っ
                    "（xavier: gain sqrt(2 / (fan_in + fan_out))、he: sqrt(2 / fan)）")
 
 
+def RECEPTIVE_FIELD_IGNORED(base):
+    return Mistake("receptive_field_ignored", "the fans leave out the receptive field: for a "
+                   "convolution fan_in = in x (the product of the kernel sizes), fan_out = out x the same",
+                   _mixed(_NoReceptiveField, base),
+                   says_ja="fan に受容野が入っていない: 畳み込みでは fan_in = 入力チャネル数 × カーネルの大きさの積、"
+                           "fan_out = 出力チャネル数 × 同じ積")
+
+
 def _xavier_mistakes(base, uniform):
     first = Mistake("std_as_bound", STD_AS_BOUND, _std_as_bound(base), says_ja=STD_AS_BOUND_JA) if uniform \
         else Mistake("bound_as_std", BOUND_AS_STD, _bound_as_std(base), says_ja=BOUND_AS_STD_JA)
@@ -209,7 +222,8 @@ def _xavier_mistakes(base, uniform):
                     says_ja="gain が無視されている: 標準偏差は gain sqrt(2 / (fan_in + fan_out))"),
             Mistake("variance_as_std", "2 / (fan_in + fan_out) is the variance: the std is its square "
                     "root", _mixed(_XavierVariance, base),
-                    says_ja="2 / (fan_in + fan_out) は分散: 標準偏差はその平方根")]
+                    says_ja="2 / (fan_in + fan_out) は分散: 標準偏差はその平方根"),
+            RECEPTIVE_FIELD_IGNORED(base)]
 
 
 def _he_mistakes(base, uniform):
@@ -224,7 +238,8 @@ def _he_mistakes(base, uniform):
                     "of relu) it is LeCun's sqrt(1 / fan)", _mixed(_HeGainMissing, base),
                     says_ja="He の標準偏差は sqrt(2 / fan): 2（relu の gain sqrt(2)）がないと LeCun の sqrt(1 / fan)"),
             Mistake("variance_as_std", "2 / fan is the variance: the std is sqrt(2 / fan)",
-                    _mixed(_HeVariance, base), says_ja="2 / fan は分散: 標準偏差は sqrt(2 / fan)")]
+                    _mixed(_HeVariance, base), says_ja="2 / fan は分散: 標準偏差は sqrt(2 / fan)"),
+            RECEPTIVE_FIELD_IGNORED(base)]
 
 
 def _fans_without_receptive_field(shape, in_axis=1, out_axis=0):

@@ -539,6 +539,12 @@ class _BceEpsInLog(Lo.BCE):
         return local * Lo._per_item_upstream(self, dout, p.shape)
 
 
+class _BceEpsInDenominator(Lo.BCE):
+    def backward(self, dout=1.0):
+        local = (self.p - self.t) / (self.p * (1 - self.p) + 1e-7)
+        return local * Lo._per_item_upstream(self, dout, self.p.shape)
+
+
 class _BceLogitGradient(Lo.BCE):
     def backward(self, dout=1.0):
         return (self.p - self.t) * Lo._per_item_upstream(self, dout, self.p.shape)
@@ -556,6 +562,11 @@ BCE_MISTAKES = [
             says_ja="log の中に 1e-7 を足している: -(t log(p + 1e-7) + (1 - t) log(1 - p + 1e-7)) は損失と"
                     "勾配を相対的に約 1e-7 / p ずらす。PyTorch の binary_cross_entropy は代わりに各 log を "
                     "-100 でクランプする"),
+    Mistake("eps_in_denominator", "1e-7 added to the denominator, (p - t) / (p (1 - p) + 1e-7), "
+            "shifts every gradient by about 1e-7 / (p (1 - p)) relative: PyTorch divides by "
+            "max(p (1 - p), 1e-12), which changes nothing inside (0, 1)", _BceEpsInDenominator,
+            says_ja="分母に 1e-7 を足した (p - t) / (p (1 - p) + 1e-7) はすべての勾配を相対的に約 "
+                    "1e-7 / (p (1 - p)) ずらす: PyTorch は max(p (1 - p), 1e-12) で割り、(0, 1) の内側では何も変えない"),
     Mistake("logit_gradient", "p - t is the gradient with respect to the logit (BCEWithLogits): "
             "with respect to the probability it is (p - t) / (p (1 - p))", _BceLogitGradient,
             says_ja="p - t はロジットについての勾配（BCEWithLogits）: 確率についての勾配は (p - t) / (p (1 - p))"),

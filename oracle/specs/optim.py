@@ -422,7 +422,25 @@ class _RMSpropWithoutOneMinus(O.RMSprop):
             p -= self.lr * g / denominator
 
 
+class _RMSpropNotSquared(O.RMSprop):
+    def update(self, params, grads):
+        if self.h is None:
+            self.h = O._zeros_like(params)
+        rho = self.decay_rate
+        for name, p in params.items():
+            g = self.decayed(p, grads[name])
+            self.h[name] = rho * self.h[name] + (1 - rho) * g      # g for g * g
+            with np.errstate(invalid="ignore"):
+                denominator = np.sqrt(self.h[name] + self.eps) if self.eps_in_sqrt \
+                    else np.sqrt(self.h[name]) + self.eps
+            p -= self.lr * g / denominator
+
+
 RMSPROP_MISTAKES = [
+    Mistake("gradient_not_squared", "h averages g instead of g * g (negative entries, NaN under "
+            "the root): h = rho h + (1 - rho) g * g", _RMSpropNotSquared,
+            says_ja="h が g * g ではなく g を平均している（負の要素ができ、平方根で NaN）: "
+                    "h = ρ h + (1 - ρ) g * g"),
     Mistake("eps_other_side_of_sqrt", "eps on the other side of the root: torch's RMSprop "
             "divides by sqrt(h) + eps, optax's default by sqrt(h + eps); the case says which",
             _RMSpropEpsOtherSide,
@@ -472,6 +490,26 @@ class _AdamBookForm(O.Adam):
         return scale * self.m[name] / (np.sqrt(self.v[name]) + 1e-7)
 
 
+class _AdamStepAfterUse(O.Adam):
+    def update(self, params, grads):
+        if self.m is None:
+            self.m, self.v = O._zeros_like(params), O._zeros_like(params)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for name, p in params.items():                  # t is still 0 at the first step
+                p -= self.lr * self.direction(p, self.decayed(p, grads[name]), name)
+        self.t += 1
+
+
+class _AdamNotSquared(O.Adam):
+    def direction(self, p, g, name):
+        b1, b2 = self.beta1, self.beta2
+        self.m[name] = b1 * self.m[name] + (1 - b1) * g
+        self.v[name] = b2 * self.v[name] + (1 - b2) * g          # g for g * g
+        m_hat = self.m[name] / (1 - b1 ** self.t)
+        with np.errstate(invalid="ignore"):
+            return m_hat / (np.sqrt(self.v[name] / (1 - b2 ** self.t)) + self.eps)
+
+
 class _AdamDecoupled(O.Adam):
     update = O.AdamW.update
 
@@ -483,6 +521,15 @@ ADAM_MISTAKES = [
     Mistake("step_not_counted", "the step t is not counted (the bias correction of step 1 every "
             "time): t += 1 at each update", _AdamStepNotCounted,
             says_ja="ステップ数 t が数えられていない（毎回ステップ 1 のバイアス補正）: 更新ごとに t += 1"),
+    Mistake("step_counted_after_use", "t is incremented after the step, so the first step "
+            "divides by 1 - beta^0 = 0: increment t before the bias correction (t = 1 at the "
+            "first step)", _AdamStepAfterUse,
+            says_ja="t を更新の後で増やしているため、最初のステップで 1 - β^0 = 0 で割っている: "
+                    "バイアス補正の前に t を増やす（最初のステップで t = 1）"),
+    Mistake("v_not_squared", "v averages g instead of g * g (negative entries, NaN under the "
+            "root): v = beta2 v + (1 - beta2) g * g", _AdamNotSquared,
+            says_ja="v が g * g ではなく g を平均している（負の要素ができ、平方根で NaN）: "
+                    "v = β2 v + (1 - β2) g * g"),
     Mistake("eps_inside_sqrt", "eps inside the root, m^ / sqrt(v^ + eps): torch and optax divide by "
             "sqrt(v^) + eps", _AdamEpsInSqrt,
             says_ja="eps が平方根の中にある m^ / sqrt(v^ + eps): torch と optax は sqrt(v^) + eps で割る"),
@@ -604,6 +651,16 @@ class _ClipNormAlways(O.ClipGradNorm):
         return total_norm
 
 
+class _ClipNormNoEps(O.ClipGradNorm):
+    def clip(self, grads):
+        total_norm = np.sqrt(sum((g * g).sum() for g in grads.values()))
+        rate = self.max_norm / total_norm                 # eps left out
+        if rate < 1:
+            for g in grads.values():
+                g *= rate
+        return total_norm
+
+
 class _ClipNormSquared(O.ClipGradNorm):
     def clip(self, grads):
         return super().clip(grads) ** 2
@@ -621,6 +678,10 @@ CLIP_NORM_MISTAKES = [
     Mistake("always_rescaled", "the gradients are rescaled even when the norm is below max_norm: "
             "clip only when max_norm / (norm + eps) < 1", _ClipNormAlways,
             says_ja="ノルムが max_norm 未満でも勾配をスケールしている: max_norm / (norm + eps) < 1 のときだけクリップする"),
+    Mistake("eps_dropped", "the rate is max_norm / norm without eps: torch divides by norm + eps "
+            "(eps = 1e-6), which matters for small norms", _ClipNormNoEps,
+            says_ja="比率が eps なしの max_norm / norm になっている: torch は norm + eps（eps = 1e-6）で割り、"
+                    "ノルムが小さいときに効く"),
     Mistake("squared_norm_returned", "the returned total norm is the squared norm: return its "
             "square root", _ClipNormSquared,
             says_ja="返している全体のノルムが二乗ノルム: 平方根を返す"),
@@ -662,6 +723,9 @@ SPECS += [
                  oracles=("jax",), why=NO_EPS_WHY),
             Case("unclipped", _gradients(0.1), hparams={"max_norm": 5.0},
                  why="the global norm is below max_norm: the gradients pass unchanged"),
+            Case("clipped_small_norm", _gradients(0.01), hparams={"max_norm": 0.01}, oracles=("torch",),
+                 why="a global norm of ~0.045: torch's eps 1e-6 moves the rate by ~2e-5 relative, "
+                     "so that where eps sits is seen (at a norm of ~13 it moves it by 1e-7)"),
         ],
         runners={"impl": _impl_clip,
                  "torch": _torch_clip(lambda ts, hp: torch.nn.utils.clip_grad_norm_(ts, hp["max_norm"])),
@@ -691,6 +755,29 @@ SPECS += [
 ]
 
 
-with_mistakes(SPECS, {"sgd": SGD_MISTAKES, "momentum": MOMENTUM_MISTAKES, "nesterov": NESTEROV_MISTAKES,
-                      "adagrad": ADAGRAD_MISTAKES, "rmsprop": RMSPROP_MISTAKES, "adam": ADAM_MISTAKES,
-                      "adamw": ADAMW_MISTAKES})
+def _decay_ignored(base):
+    """base with its weight_decay argument taken and then ignored."""
+    def __init__(self, *args, **kwargs):
+        kwargs["weight_decay"] = 0.0
+        base.__init__(self, *args, **kwargs)
+    return type(f"_{base.__name__}DecayIgnored", (base,), {"__init__": __init__})
+
+
+def _decay_mistake(base, decoupled=False):
+    if decoupled:
+        return Mistake("weight_decay_ignored", "weight_decay is ignored: AdamW shrinks p by "
+                       "lr * wd * p at every step, besides the Adam step", _decay_ignored(base),
+                       says_ja="weight_decay が無視されている: AdamW は Adam の更新とは別に、毎ステップ "
+                               "p を lr * wd * p だけ縮める")
+    return Mistake("weight_decay_ignored", "weight_decay is ignored: add the L2 term to the "
+                   "gradient, g + wd * p, before the rule (its state sees it too)", _decay_ignored(base),
+                   says_ja="weight_decay が無視されている: 規則の前に L2 項を勾配に足して g + wd * p とする"
+                           "（状態にもそれが入る）")
+
+
+with_mistakes(SPECS, {"sgd": SGD_MISTAKES, "momentum": MOMENTUM_MISTAKES + [_decay_mistake(O.Momentum)],
+                      "nesterov": NESTEROV_MISTAKES + [_decay_mistake(O.Nesterov)],
+                      "adagrad": ADAGRAD_MISTAKES + [_decay_mistake(O.AdaGrad)],
+                      "rmsprop": RMSPROP_MISTAKES + [_decay_mistake(O.RMSprop)],
+                      "adam": ADAM_MISTAKES + [_decay_mistake(O.Adam)],
+                      "adamw": ADAMW_MISTAKES + [_decay_mistake(O.AdamW, decoupled=True)]})
