@@ -114,3 +114,9 @@ def test_honest_learner_code_passes(learner, style, ops):
         {(r["op"], r["case"], r["quantity"], r["status"], r["diagnosis"] or r["message"][-100:])
          for r in records if r["status"] not in ("pass", "skipped", "not_attempted")}
     assert {r["op"] for r in records if r["status"] == "pass"} == set(ops)
+
+
+def test_a_learner_that_writes_over_dout_does_not_change_the_graders_dout():
+    records = grade("honest_clobbers_dout", ["relu"], oracles=("torch", "fd"), dtypes=("float64", "float32"))
+    assert records and {r["status"] for r in records} <= {"pass", "skipped"}, \
+        {(r["case"], r["oracle"], r["status"]) for r in records if r["status"] != "pass"}
