@@ -119,8 +119,11 @@ def _margin(value, want, tol):
         return float(margins(a, b, tol.rtol, tol.atol).max())
 
 
-def matching_mistakes(spec, ctx, quantity, actual, tol, expected=None, actual_all=None):
+def matching_mistakes(spec, ctx, quantity, actual, tol, cache=None, expected=None, actual_all=None):
     """The mistakes of `spec` whose `quantity` matches `actual` within `tol`, most specific first.
+
+    (`cache` is accepted for the callers of the first version: the results of each case
+    are kept by this module, shared by every record and witness of the case.)
 
     A mistake whose result for this quantity equals `expected` (it does not change this
     quantity on this case) cannot explain a failure and never matches. Most specific:
@@ -152,7 +155,7 @@ def best_matches(spec, ctx, quantity, actual, tol, expected=None, actual_all=Non
     """The most specific matching mistakes: one, or several that this record cannot tell
     apart (they match the implementation's result on as many quantities)."""
     _reference_result, results = case_results(spec, ctx)
-    found = matching_mistakes(spec, ctx, quantity, actual, tol, expected, actual_all)
+    found = matching_mistakes(spec, ctx, quantity, actual, tol, expected=expected, actual_all=actual_all)
     if not found:
         return []
 

@@ -44,8 +44,11 @@ def _learner(spec, mistake, monkeypatch):
         if mod is not module:
             return real(check, seed, mod)
         ctx = engine.context(check, seed, engine.reference_impl)
-        return {**engine.implementation_result(check, seed, engine.reference_impl),
-                **mistake.compute(ctx.data, dict(ctx.hp), ctx.dout)}
+        try:
+            planted_result = mistake.compute(ctx.data, dict(ctx.hp), ctx.dout)
+        except Exception as err:      # the mistaken code raises on this case: an error record
+            return err
+        return {**real(check, seed, engine.reference_impl), **planted_result}
     monkeypatch.setattr(engine, "implementation_result", planted)
     return module
 

@@ -519,7 +519,11 @@ def grade_entry(spec, mistake):
             if mod is not module:
                 return real(check, seed, mod)
             ctx = engine.context(check, seed, _reference())
-            return {**real(check, seed, _reference()), **compute(ctx.data, dict(ctx.hp), ctx.dout)}
+            try:
+                result = compute(ctx.data, dict(ctx.hp), ctx.dout)
+            except Exception as err:   # the mistaken code raises on this case: an error record
+                return err
+            return {**real(check, seed, _reference()), **result}
         engine.implementation_result = planted
     try:
         records = [r for c in engine.all_checks([spec], witnesses, ("cpu",), ("float64",))
