@@ -216,8 +216,9 @@ def _weight_grads(layer, da_in, da_h, h_prev):
     db_hh = sum_t da_h^t (da_in, da_h: the gradients of x W_ih^T + b_ih and h W_hh^T + b_hh)."""
     T, N, G = da_in.shape
     flat_in, flat_h = da_in.reshape(T * N, G), da_h.reshape(T * N, G)
-    return {"weight_ih_l0": flat_in.T @ layer.x.reshape(T * N, -1), "bias_ih_l0": flat_in.sum(axis=0),
-            "weight_hh_l0": flat_h.T @ h_prev.reshape(T * N, -1), "bias_hh_l0": flat_h.sum(axis=0)}
+    x, h_prev = layer.x.reshape(T * N, layer.x.shape[2]), h_prev.reshape(T * N, h_prev.shape[2])
+    return {"weight_ih_l0": flat_in.T @ x, "bias_ih_l0": flat_in.sum(axis=0),
+            "weight_hh_l0": flat_h.T @ h_prev, "bias_hh_l0": flat_h.sum(axis=0)}
 
 
 # --------------------------------------------------------------------------------------
