@@ -45,12 +45,7 @@ __all__ = ['RNNCell', 'RNN', 'LSTMCell', 'LSTM', 'PeepholeLSTM', 'GRUCell', 'GRU
            'TimeAffine', 'TimeEmbedding', 'TimeSoftmaxCrossEntropy', 'TruncatedBPTTLSTM',
            'Seq2Seq', 'StackedRecurrent']
 
-# The RNN's nonlinearity f and its derivative f'(u), written from the output z = f(u).
-NONLINEARITIES = {
-    "tanh": (np.tanh, lambda z: 1 - z * z),
-    "relu": (lambda u: np.maximum(u, 0), lambda z: (z > 0).astype(z.dtype)),   # f'(0) = 0, as torch
-    "sigmoid": (sigmoid, lambda z: z * (1 - z)),
-}
+NONLINEARITIES = ("tanh", "relu", "sigmoid")     # the RNN's f
 
 
 # --------------------------------------------------------------------------------------
@@ -250,16 +245,26 @@ class RNNCell(Layer):
     def forward(self, x, h):
         self.x, self.h = _cell_inputs(self, x, h=h)
         p = self.params
-        f = NONLINEARITIES[self.nonlinearity][0]
         u = self.x @ p["weight_ih"].T + self.h @ p["weight_hh"].T + p["bias_ih"] + p["bias_hh"]
-        self.z = f(u)                                        # z' = f(u)
+        if self.nonlinearity == "tanh":                      # z' = f(u)
+            self.z = np.tanh(u)
+        elif self.nonlinearity == "relu":
+            self.z = np.maximum(u, 0)
+        else:
+            self.z = sigmoid(u)
         return _cell_out(self, self.z)[0]
 
     def backward(self, dh_next):
         require_forward(self, "z")
         dz, = _cell_upstream(self, dh_next=dh_next)
-        p = self.params
-        delta = dz * NONLINEARITIES[self.nonlinearity][1](self.z)      # delta = dz' f'(u)
+        p, z = self.params, self.z
+        if self.nonlinearity == "tanh":                      # f'(u), from the output z' = f(u)
+            f_prime = 1 - z * z
+        elif self.nonlinearity == "relu":
+            f_prime = (z > 0).astype(z.dtype)                # 0 at u = 0, as torch
+        else:
+            f_prime = z * (1 - z)
+        delta = dz * f_prime                                 # delta = dz' f'(u)
         self.grads = {"weight_ih": delta.T @ self.x, "weight_hh": delta.T @ self.h,
                       "bias_ih": delta.sum(axis=0), "bias_hh": delta.sum(axis=0)}
         return _cell_out(self, delta @ p["weight_ih"], delta @ p["weight_hh"])
@@ -402,7 +407,8 @@ class RNN(Layer):
         if lengths is not None:                  # variable lengths: each sequence alone, to its end
             return _by_length(self, lengths, x, h0)
         x, h0 = _sequence_inputs(self, x, h0=h0)
-        p, f = self.params, NONLINEARITIES[self.nonlinearity][0]
+        p = self.params
+        f = {"tanh": np.tanh, "relu": lambda u: np.maximum(u, 0), "sigmoid": sigmoid}[self.nonlinearity]
         W_in, W, b = p["weight_ih_l0"], p["weight_hh_l0"], p["bias_ih_l0"] + p["bias_hh_l0"]
         self.x = x.transpose(1, 0, 2)            # time-major (T, N, D)
         u_in = self.x @ W_in.T + b               # x^t W_(in)^T + b for every t at once
@@ -419,8 +425,11 @@ class RNN(Layer):
         if self.packed is not None:
             return _by_length_backward(self, dout, dh_n)
         dout, dh_n = _sequence_upstream(self, dout, dh_n=dh_n)
-        dout, f_prime = dout.transpose(1, 0, 2), NONLINEARITIES[self.nonlinearity][1]
+        dout = dout.transpose(1, 0, 2)
         W_in, W = self.params["weight_ih_l0"], self.params["weight_hh_l0"]
+        f_prime = {"tanh": lambda z: 1 - z * z,                          # f'(u) from z = f(u)
+                   "relu": lambda z: (z > 0).astype(z.dtype),            # 0 at u = 0, as torch
+                   "sigmoid": lambda z: z * (1 - z)}[self.nonlinearity]
         delta = np.empty_like(self.z)
         dz_next = dh_n[0]                        # what reaches z^{T-1} from beyond the sequence
         for t in reversed(range(len(delta))):
