@@ -213,10 +213,9 @@ class _Writer:
 
     @staticmethod
     def _constants(cls):
-        """The class-level assignments of UPPER_CASE names (MLP.LAYERS, LSTM.STATES)."""
+        """The class-level assignments (MLP.LAYERS, LSTM.STATES, XavierUniform.uniform)."""
         tree = _parse(inspect.getsource(cls)).body[0]
-        return [node for node in tree.body if isinstance(node, ast.Assign)
-                and all(isinstance(t, ast.Name) and t.id.isupper() for t in node.targets)]
+        return [node for node in tree.body if isinstance(node, (ast.Assign, ast.AnnAssign))]
 
     @staticmethod
     def _own_methods(cls):
