@@ -16,6 +16,7 @@ way to the answer. Graded unchanged, the template is all "not attempted": nothin
 """
 import ast
 import builtins
+import functools
 import inspect
 import sys
 import textwrap
@@ -86,8 +87,28 @@ def _attributes(node):
     return {n.attr for n in ast.walk(node) if isinstance(n, ast.Attribute)}
 
 
+@functools.lru_cache(maxsize=None)
 def _parse(source):
     return ast.parse(textwrap.dedent(source))
+
+
+@functools.lru_cache(maxsize=None)
+def _module_tree(module_name):
+    source = inspect.getsource(sys.modules[module_name])
+    return source, ast.parse(source)
+
+
+@functools.lru_cache(maxsize=None)
+def _source(obj):
+    """The source of a class (found in its module's tree, parsed once: inspect.getsource
+    parses the whole module again for every class) or of a function."""
+    if inspect.isclass(obj):
+        source, tree = _module_tree(obj.__module__)
+        for node in tree.body:
+            if isinstance(node, ast.ClassDef) and node.name == obj.__name__:
+                first = min([node.lineno] + [d.lineno for d in node.decorator_list])
+                return "\n".join(source.splitlines()[first - 1:node.end_lineno]) + "\n"
+    return textwrap.dedent(inspect.getsource(obj))
 
 
 def _module_of(obj):
@@ -108,8 +129,8 @@ def _foreign(value):
 
 def _assignment_source(module, name):
     """The source of the top-level statement of `module` that binds `name`, or None."""
-    source = inspect.getsource(module)
-    for node in ast.parse(source).body:
+    source, tree = _module_tree(module.__name__)
+    for node in tree.body:
         if isinstance(node, (ast.Assign, ast.AnnAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             if name in {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}:
@@ -162,7 +183,7 @@ class _Writer:
             elif inspect.isclass(value):
                 self.add_class(value, "whole" if value.__name__ in GIVEN else "base")
             else:
-                source = textwrap.dedent(inspect.getsource(value))
+                source = textwrap.dedent(_source(value))
                 self.given[name] = ("function", source)
                 self.use(_parse(source), vars(home))
         elif hasattr(builtins, name) and getattr(builtins, name) is value:
@@ -194,19 +215,19 @@ class _Writer:
                 continue
             self._resolve(base.__name__, base, namespace)
         if role == "whole":
-            self.use(_parse(inspect.getsource(cls)), namespace)
+            self.use(_parse(_source(cls)), namespace)
             return
         for node in self._constants(cls):
             self.use(node, namespace)
         for name, func in self._own_methods(cls):
             if self._copied(name):
-                self.use(_parse(inspect.getsource(func)), namespace)
+                self.use(_parse(_source(func)), namespace)
             else:                             # a stub keeps the signature: its defaults' names
                 self.use_signature(func, namespace)
 
     def use_signature(self, member, namespace):
         func = member.__func__ if isinstance(member, (staticmethod, classmethod)) else member
-        node = _parse(inspect.getsource(func)).body[0]
+        node = _parse(_source(func)).body[0]
         self.use(node.args, namespace)
         if node.returns:
             self.use(node.returns, namespace)
@@ -214,7 +235,7 @@ class _Writer:
     @staticmethod
     def _constants(cls):
         """The class-level assignments (MLP.LAYERS, LSTM.STATES, XavierUniform.uniform)."""
-        tree = _parse(inspect.getsource(cls)).body[0]
+        tree = _parse(_source(cls)).body[0]
         return [node for node in tree.body if isinstance(node, (ast.Assign, ast.AnnAssign))]
 
     @staticmethod
@@ -241,27 +262,27 @@ class _Writer:
                 return
             for cls, name, member in todo:
                 done.add((cls.__name__, name))
-                self.use(_parse(inspect.getsource(member)), vars(_module_of(cls)))
+                self.use(_parse(_source(member)), vars(_module_of(cls)))
 
     # writing
     def class_source(self, cls):
         role = self.roles[cls.__name__]
         if role == "whole":
-            return textwrap.dedent(inspect.getsource(cls))
+            return textwrap.dedent(_source(cls))
         bases = ", ".join(b.__name__ for b in cls.__bases__ if b is not object)
         lines = [f"class {cls.__name__}({bases}):" if bases else f"class {cls.__name__}:"]
         body = []
         doc = inspect.getdoc(cls) if cls.__doc__ else None
         if doc:
             body.append(textwrap.indent(_quoted(doc), "    ") + "\n")
-        source = textwrap.dedent(inspect.getsource(cls))
+        source = textwrap.dedent(_source(cls))
         constants = [ast.get_source_segment(source, node) for node in self._constants(cls)]
         if constants:
             body.append("\n".join(textwrap.indent(c, "    ") for c in constants) + "\n")
         stubs = self._stubs(cls) if role == "written" else {}
         for name, member in self._own_methods(cls):
             if self._copied(name) or self._private_used(name):
-                body.append(textwrap.indent(textwrap.dedent(inspect.getsource(member)), "    "))
+                body.append(textwrap.indent(textwrap.dedent(_source(member)), "    "))
             elif name in stubs:
                 body.append(_method_stub(name, stubs.pop(name)))
         body += [_method_stub(name, func) for name, func in stubs.items()]
@@ -294,7 +315,7 @@ def _quoted(doc):
 def _signature(member):
     """The parameter list as written in the source (defaults as code, not as their repr)."""
     func = member.__func__ if isinstance(member, (staticmethod, classmethod)) else member
-    node = _parse(inspect.getsource(func)).body[0]
+    node = _parse(_source(func)).body[0]
     returns = f" -> {ast.unparse(node.returns)}" if node.returns else ""
     return f"({ast.unparse(node.args)}){returns}"
 

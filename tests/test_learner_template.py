@@ -139,3 +139,26 @@ def test_the_unchanged_template_attempts_no_op_of_the_registry(tmp_path, with_fo
     wrong = {(r["op"], r["status"], r["message"][:200]) for r in records
              if r["status"] not in ("not_attempted", "skipped")}
     assert not wrong
+
+
+def test_a_learners_one_layer_lstm_is_checked_stacked_through_the_given_stack(tmp_path):
+    """Fill in the template's LSTM with a correct one-layer, one-direction forward and
+    backward (the answer key's): every case of the lstm op passes, the stacked,
+    bidirectional and variable-length ones included, through the template's own
+    StackedRecurrent built from the learner's class."""
+    from backprop_oracle.conformance.loading import load_implementation
+    from backprop_oracle.oracle import registry
+    from backprop_oracle.oracle.engine import Check, run_check
+
+    path = tmp_path / "mine.py"
+    path.write_text(make_template(path.name))
+    module = load_implementation(str(path))
+    module.LSTM.forward, module.LSTM.backward = impl.LSTM.forward, impl.LSTM.backward
+    stacked = module.LSTM(num_layers=2, bidirectional=True, **{
+        k: v for k, v in __import__("backprop_oracle.oracle.engine", fromlist=["case_data"])
+        .case_data("lstm", "stacked_bidirectional", 0).params.items()})
+    assert type(stacked).__module__ == module.__name__ and stacked.cls is module.LSTM
+    for case in registry.get("lstm").cases:
+        records = [r for r in run_check(Check("lstm", case.name, "torch", "cpu", "float64"), module)
+                   if r["oracle"] == "torch"]
+        assert records and all(r["status"] == "pass" for r in records), (case.name, records[:1])
