@@ -113,6 +113,8 @@ def test_the_unchanged_template_runs_cleanly(suite, tmp_path, options):
         {(r["op"], r["status"]) for r in attempted if r["status"] != "not_attempted"}
     assert {r["op"] for r in records} == set(SMALL_SELECTION.split(","))
     assert "nothing attempted" in result.stdout
+    page = (tmp_path / "report" / "ops" / "affine.html").read_text()
+    assert "def backward(self, dout):\n        raise NotImplementedError" in page   # the learner's own source
 
 
 def test_the_template_command_refuses_to_overwrite(tmp_path):
