@@ -201,3 +201,29 @@ def test_a_wrong_shape_dout_into_a_scalar_loss_is_a_clear_error(name, dout):
     with pytest.raises(ShapeError, match=rf"{name}: argument 'dout' must be a scalar"):
         layer.backward(dout)
     layer.backward(np.float64(2.0))          # a 0-d upstream gradient is right
+
+
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "PeepholeLSTM", "GRU", "ChoGRU", "TruncatedBPTTLSTM"])
+def test_an_unbatched_sequence_equals_a_batch_of_one(kind):
+    """Every sequence layer, torch or not: x (T, D) gives what x[None] gives, without the axis."""
+    rng = np.random.default_rng(5)
+    T, D, H = 5, 3, 4
+    G = {"RNN": 1, "GRU": 3, "ChoGRU": 3}.get(kind, 4)
+    params = weights(rng, G, D, H, "_l0")
+    if kind == "PeepholeLSTM":
+        params.update({f"{n}_l0": rng.standard_normal(H) for n in ("weight_ci", "weight_cf", "weight_co")})
+    extra = {"chunk_size": 2} if kind == "TruncatedBPTTLSTM" else {}
+    x, dout = rng.standard_normal((T, D)), rng.standard_normal((T, H))
+    states = [rng.standard_normal((1, H)) for _ in range(1 if G in (1, 3) else 2)]
+    alone, batch = (getattr(impl, kind)(**params, **extra) for _ in range(2))
+    out = alone.forward(x, *states)
+    grads = alone.backward(dout)
+    out1 = batch.forward(x[None], *(s[:, None] for s in states))
+    grads1 = batch.backward(dout[None])
+    assert out.shape == (T, H) and np.array_equal(out, out1[0])
+    assert alone.h_n.shape == (1, H) and np.array_equal(alone.h_n, batch.h_n[:, 0])
+    assert grads[0].shape == x.shape and np.array_equal(grads[0], grads1[0][0])
+    for g, g1 in zip(grads[1:], grads1[1:]):
+        assert g.shape == (1, H) and np.array_equal(g, g1[:, 0])
+    for name in params:
+        assert np.array_equal(alone.grads[name], batch.grads[name]), name
