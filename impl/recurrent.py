@@ -205,17 +205,6 @@ def _previous(first, states):
     return np.concatenate([first[None], states[:-1]])
 
 
-def _weight_grads(layer, da_in, da_h, h_prev):
-    """Parameter gradients of a one-layer sequence, summed over every step at once:
-    dW_ih = sum_t da_in^t^T x^t, db_ih = sum_t da_in^t, dW_hh = sum_t da_h^t^T h^{t-1},
-    db_hh = sum_t da_h^t (da_in, da_h: the gradients of x W_ih^T + b_ih and h W_hh^T + b_hh)."""
-    T, N, G = da_in.shape
-    flat_in, flat_h = da_in.reshape(T * N, G), da_h.reshape(T * N, G)
-    x, h_prev = layer.x.reshape(T * N, layer.x.shape[2]), h_prev.reshape(T * N, h_prev.shape[2])
-    return {"weight_ih_l0": flat_in.T @ x, "bias_ih_l0": flat_in.sum(axis=0),
-            "weight_hh_l0": flat_h.T @ h_prev, "bias_hh_l0": flat_h.sum(axis=0)}
-
-
 # --------------------------------------------------------------------------------------
 # Cells: one step, x (N, D) and h (N, H) [and c (N, H)] -> h' (N, H)
 # --------------------------------------------------------------------------------------
@@ -436,7 +425,11 @@ class RNN(Layer):
             # delta^t = (dE/dz^t + delta^{t+1} W) f'(u^t): the output's own gradient + step t+1's
             delta[t] = (dout[t] + dz_next) * f_prime(self.z[t])
             dz_next = delta[t] @ W               # delta^t W: the part of dE/dz^{t-1} that comes through W
-        self.grads = _weight_grads(self, delta, delta, _previous(self.z0, self.z))
+        T, N, H = delta.shape
+        flat, z_prev = delta.reshape(T * N, H), _previous(self.z0, self.z).reshape(T * N, H)
+        self.grads = {"weight_ih_l0": flat.T @ self.x.reshape(T * N, self.input_size),  # sum_t delta^t^T x^t
+                      "weight_hh_l0": flat.T @ z_prev,                                  # sum_t delta^t^T z^{t-1}
+                      "bias_ih_l0": flat.sum(axis=0), "bias_hh_l0": flat.sum(axis=0)}   # sum_t delta^t
         return (_batch_first(self, delta @ W_in), *_unbatched(self, dz_next[None]))
 
 
@@ -517,7 +510,11 @@ class LSTM(Layer):
             da[t, :, 3 * H:] = dh * tc[t] * o * (1 - o)          # d a_o
             dh = da[t] @ W_hh                    # to h^{t-1}, through W_hh
             dc = dc * f                          # to c^{t-1}, through the forget gate
-        self.grads = _weight_grads(self, da, da, _previous(self.h0, self.h))
+        T, N, G = da.shape                       # sums over every step at once:
+        flat, h_prev = da.reshape(T * N, G), _previous(self.h0, self.h).reshape(T * N, H)
+        self.grads = {"weight_ih_l0": flat.T @ self.x.reshape(T * N, self.input_size),  # sum_t da^t^T x^t
+                      "weight_hh_l0": flat.T @ h_prev,                                  # sum_t da^t^T h^{t-1}
+                      "bias_ih_l0": flat.sum(axis=0), "bias_hh_l0": flat.sum(axis=0)}
         return (_batch_first(self, da @ self.params["weight_ih_l0"]), *_unbatched(self, dh[None], dc[None]))
 
 
@@ -595,10 +592,14 @@ class PeepholeLSTM(Layer):
             da[t, :, 2 * H:3 * H] = dc * i * (1 - g * g)
             dh = da[t] @ p["weight_hh_l0"]
             dc = dc * f + da_i * p["weight_ci_l0"] + da_f * p["weight_cf_l0"]   # to c^{t-1}
-        self.grads = _weight_grads(self, da, da, _previous(self.h0, self.h))
-        self.grads.update(weight_ci_l0=(da[..., :H] * c_prev).sum(axis=(0, 1)),
-                          weight_cf_l0=(da[..., H:2 * H] * c_prev).sum(axis=(0, 1)),
-                          weight_co_l0=(da[..., 3 * H:] * self.c).sum(axis=(0, 1)))
+        T, N, G = da.shape                       # sums over every step at once:
+        flat, h_prev = da.reshape(T * N, G), _previous(self.h0, self.h).reshape(T * N, H)
+        self.grads = {"weight_ih_l0": flat.T @ self.x.reshape(T * N, self.input_size),  # sum_t da^t^T x^t
+                      "weight_hh_l0": flat.T @ h_prev,                                  # sum_t da^t^T h^{t-1}
+                      "bias_ih_l0": flat.sum(axis=0), "bias_hh_l0": flat.sum(axis=0),
+                      "weight_ci_l0": (da[..., :H] * c_prev).sum(axis=(0, 1)),          # sum da_i c^{t-1}
+                      "weight_cf_l0": (da[..., H:2 * H] * c_prev).sum(axis=(0, 1)),     # sum da_f c^{t-1}
+                      "weight_co_l0": (da[..., 3 * H:] * self.c).sum(axis=(0, 1))}      # sum da_o c^t
         return (_batch_first(self, da @ p["weight_ih_l0"]), *_unbatched(self, dh[None], dc[None]))
 
 
@@ -671,7 +672,11 @@ class GRU(Layer):
             dgx[t] = np.concatenate([da_r, da_z, da_n], axis=1)
             dgh[t] = np.concatenate([da_r, da_z, da_n * r], axis=1)      # n sees gh_n through r
             dh = dh * z + dgh[t] @ W_hh          # to h^{t-1}: directly through z, and through W_hh
-        self.grads = _weight_grads(self, dgx, dgh, h_prev)
+        T, N, G = dgx.shape                      # sums over every step at once:
+        flat_x, flat_h = dgx.reshape(T * N, G), dgh.reshape(T * N, G)
+        self.grads = {"weight_ih_l0": flat_x.T @ self.x.reshape(T * N, self.input_size),  # sum_t dgx^T x^t
+                      "weight_hh_l0": flat_h.T @ h_prev.reshape(T * N, H),                # sum_t dgh^T h^{t-1}
+                      "bias_ih_l0": flat_x.sum(axis=0), "bias_hh_l0": flat_h.sum(axis=0)}
         return (_batch_first(self, dgx @ self.params["weight_ih_l0"]), *_unbatched(self, dh[None]))
 
 
@@ -743,9 +748,12 @@ class ChoGRU(Layer):
             drh = da_n @ W[2 * H:]               # the gradient of r * h^{t-1}
             da[t, :, :H] = drh * h_prev[t] * r * (1 - r)
             dh = dh * z + drh * r + da[t, :, :2 * H] @ W[:2 * H]        # to h^{t-1}
-        self.grads = _weight_grads(self, da, da, h_prev)
-        T, N = da.shape[:2]                      # W_hn multiplies r * h^{t-1}, not h^{t-1}
-        self.grads["weight_hh_l0"][2 * H:] = da[..., 2 * H:].reshape(T * N, H).T @ self.rh.reshape(T * N, H)
+        T, N, G = da.shape                       # sums over every step at once:
+        flat, h_prev = da.reshape(T * N, G), h_prev.reshape(T * N, H)
+        dW_hh = np.concatenate([flat[:, :2 * H].T @ h_prev,                        # sum_t [da_r, da_z]^T h^{t-1}
+                                flat[:, 2 * H:].T @ self.rh.reshape(T * N, H)])    # sum_t da_n^T (r * h^{t-1})
+        self.grads = {"weight_ih_l0": flat.T @ self.x.reshape(T * N, self.input_size), "weight_hh_l0": dW_hh,
+                      "bias_ih_l0": flat.sum(axis=0), "bias_hh_l0": flat.sum(axis=0)}
         return (_batch_first(self, da @ self.params["weight_ih_l0"]), *_unbatched(self, dh[None]))
 
 
