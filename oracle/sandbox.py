@@ -212,7 +212,9 @@ def _case_data(tree):
 def main():
     request_fd, reply_fd = int(sys.argv[1]), int(sys.argv[2])
     import faulthandler
+    import signal
     faulthandler.enable()       # a segfault prints the learner's file:line on stderr
+    faulthandler.register(signal.SIGUSR1, all_threads=True)   # the grader asks where we hang
     _preload()
     from . import wire
     reader = wire.Reader(request_fd)
