@@ -464,9 +464,9 @@ def pytest_sessionfinish(session, exitstatus):
     run = session.config.stash.get(RUN_KEY, None)
     if run is None:
         return
-    parties.close_all()     # the sandboxes, and whatever learner code left running
     if not run.is_worker:
-        run.finish(exitstatus)
+        run.finish(exitstatus)   # party_meta() ends the sandboxes before results are written
+    parties.close_all()          # the sandboxes, and whatever learner code left running
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

@@ -390,6 +390,7 @@ class Sandboxed(Party):
         Sandboxed._count += 1
         self.timeout_option = timeout_option
         self.config = None
+        self._spawned = False
         self.index = Sandboxed._count
         self.target, self.style = target, style
         self.timeout = timeout or None
@@ -406,10 +407,22 @@ class Sandboxed(Party):
 
     # -- the process ---------------------------------------------------------------
     def _start(self):
+        self._spawn()
+        if self._spawned:
+            self._handshake()
+
+    def _spawn(self):
+        self._spawned = False
         become_subreaper()
         self.base = tempfile.mkdtemp(prefix="bo-sandbox-")
         os.chmod(self.base, 0o755)
-        config = prepare(self.target, self.base)
+        try:
+            config = prepare(self.target, self.base)
+        except (OSError, ValueError) as err:
+            self.import_error = f"copying the submission {self.target} failed: {err}"
+            shutil.rmtree(self.base, ignore_errors=True)
+            self.base = None
+            return
         workdir = os.path.join(self.base, "work")
         os.makedirs(workdir, mode=0o700)
         uid = _sandbox_uid(self.index) if os.geteuid() == 0 else None
@@ -436,8 +449,13 @@ class Sandboxed(Party):
             os.close(from_child_w)
         self.send_fd, self.reader = to_child_w, wire.Reader(from_child_r)
         os.set_blocking(self.send_fd, False)
+        self._spawned = True
+
+    def _handshake(self):
+        """Send the configuration; read the hello (the module's classes, what held)."""
+        self._spawned = False
         try:
-            wire.write(self.send_fd, config, START_TIMEOUT)
+            wire.write(self.send_fd, self.config, START_TIMEOUT)
             hello = self.reader.read(START_TIMEOUT)
         except (wire.Timeout, EOFError, wire.WireError, OSError) as err:
             why = self._death(err, "while importing the submission")
@@ -695,8 +713,13 @@ class Submissions(Party):
         return {p.label: p.protections() for p in self.parties}
 
     def start(self):
-        for p in self.parties:
-            p.start()
+        """Start every submission's process at once (their imports overlap)."""
+        waiting = [p for p in self.parties if p.proc is None and p.import_error is None]
+        for p in waiting:
+            p._spawn()
+        for p in waiting:
+            if p._spawned:
+                p._handshake()
 
     def close(self):
         for p in self.parties:
