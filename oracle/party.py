@@ -56,6 +56,7 @@ from .errors import NotAttempted
 REAL_KINDS = "fiu"               # float, signed and unsigned int: what a quantity may be
 DEFAULT_MEMORY_BYTES = 4 * 2 ** 30
 START_TIMEOUT = 120.0            # seconds: starting the process and importing the submission
+START_MIN = 30.0                 # ... where a time limit is set: at least this
 COPY_MAX_FILES, COPY_MAX_BYTES = 2000, 64 * 2 ** 20
 ANSWER_KEY_MODULE = "backprop_oracle.impl"
 SAME_USER_ENV = "BACKPROP_ORACLE_SANDBOX_SAME_USER"   # root, but no uid of its own (tests)
@@ -495,8 +496,8 @@ class Sandboxed(Party):
         """Send the configuration; read the hello (the module's classes, what held)."""
         self._spawned = False
         try:
-            wire.write(self.send_fd, self.config, START_TIMEOUT)
-            hello = self.reader.read(START_TIMEOUT)
+            wire.write(self.send_fd, self.config, self._start_timeout())
+            hello = self.reader.read(self._start_timeout())
         except (wire.Timeout, EOFError, wire.WireError, OSError) as err:
             why = self._death(err, "while importing the submission")
             self._stop()
@@ -510,13 +511,18 @@ class Sandboxed(Party):
             return
         self.classes = {str(c) for c in hello.get("classes", [])}
 
+    def _start_timeout(self):
+        """Seconds to start and import the submission: the case limit, but at least
+        START_MIN (the interpreter and NumPy start slowly on a loaded machine)."""
+        return max(START_MIN, self.timeout) if self.timeout else START_TIMEOUT
+
     def _death(self, err, when):
         """What happened to the process, in words, with the tail of its stderr."""
         code = self.proc.poll() if self.proc else None
         if code is None and isinstance(err, wire.Timeout):
             where = self._where_stuck()
             what = ((where + "\n") if where else "") + \
-                (f"Timeout: stopped after {self.timeout or START_TIMEOUT:g} s ({self.timeout_option}): "
+                (f"Timeout: stopped after {(self.timeout if self.classes is not None else self._start_timeout()):g} s ({self.timeout_option}): "
                  f"the implementation did not answer in time (an endless loop?); its process "
                  f"was killed")
             return what
