@@ -869,7 +869,12 @@ def kill_uid(uid):
     """SIGKILL every process of the sandbox's own uid (as root): those that escaped the tree."""
     if os.geteuid() != 0 or uid is None:
         return
-    pid = os.fork()
+    import warnings
+    with warnings.catch_warnings():
+        # JAX warns at every fork of a process that loaded it; this child only calls
+        # setgid, setuid, kill and _exit (no lock another thread could hold)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        pid = os.fork()
     if pid == 0:                      # a helper that becomes the uid and signals all of it
         try:
             os.setgid(uid)
