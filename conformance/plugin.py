@@ -108,6 +108,7 @@ class Run:
         """The implementation under test (oracle/party.py); --impl paths are checked here,
         without importing anything."""
         parties.become_subreaper()     # orphans of learner processes come back to us
+        parties.OWN_PROCESS_TREE[0] = True   # this pytest process starts no other process
         for target in self.impls:
             try:
                 parties.locate(target)
