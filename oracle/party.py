@@ -8,6 +8,10 @@
     party.provides(class_name), party.key, party.is_answer_key, party.protections()
     party.close()                               # ends its processes (and their descendants)
 
+    engine.run_check(check, party, seed)        # every record of one check, for any party
+    close_all()                                 # every sandbox of this process, and what
+                                                # learner code left running (call at the end)
+
 The contract (every party, every method):
 
 - Inputs are never shared: the party works on its own copies of `data` (a CaseData),

@@ -62,7 +62,7 @@ def shared_dir():
 
 
 BATTERY_OPS = ("sigmoid,relu,affine,embedding,softmax_cross_entropy,tanh,matmul,"
-               "identity,leaky_relu,elu,softplus,gelu,selu")
+               "identity,leaky_relu,elu,softplus,gelu,selu,hardtanh")
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -110,14 +110,15 @@ def test_the_battery(suite, tmp_path, shared_dir, monkeypatch, mode):
     # leaving, interrupting, hanging, eating memory: error records naming it
     expected = {"identity": "SystemExit", "leaky_relu": "exited with status 0",
                 "elu": "KeyboardInterrupt", "softplus": "Leave: gone",
-                "gelu": "stopped after 2 s (--check-timeout)", "selu": "MemoryError"}
+                "gelu": "stopped after 2 s (--check-timeout)", "selu": "MemoryError",
+                "hardtanh": "killed by SIGSEGV"}
     for op, words in expected.items():
         assert statuses(op) == {"error"}, (op, messages(op))
         assert words in messages(op), (op, messages(op))
-    for op in ("identity", "elu", "softplus", "gelu", "selu"):
+    for op in ("identity", "elu", "softplus", "gelu", "selu", "hardtanh"):
         assert "tests/hostile/" in messages(op), (op, messages(op))   # the learner's file:line
     # every check has records, and the grade is not a pass
-    assert len(checks) == 28
+    assert len(checks) == 30
     assert data["meta"]["grade"]["overall"]["percent"] < 100
     assert data["meta"]["partial"] is False
     # nothing the learner started is left: background processes and the report rewriter
@@ -127,6 +128,10 @@ def test_the_battery(suite, tmp_path, shared_dir, monkeypatch, mode):
     started = [int(p) for p in pids.read_text().split()] if pids.exists() else []
     assert started, "the module's background processes never ran"
     assert not [p for p in started if alive(p)]
+    # the learner's module is imported by its own process only: never by the controller
+    # nor by a worker (which run pytest)
+    importers = (shared_dir / "imported_by").read_text().split()
+    assert importers and all(a.endswith(os.path.join("oracle", "sandbox.py")) for a in importers)
     isolation = data["meta"]["isolation"]
     assert all(v.get("no_new_privs") for v in isolation.values())
     if IS_ROOT and not same_user:
