@@ -100,7 +100,9 @@ def plain(value):
     if isinstance(value, (bool, np.bool_)):
         return {"__invalid__": f"a {type(value).__name__} ({value!r})"}
     if isinstance(value, (np.number, int, float)):
-        return np.asarray(value)
+        arr = np.asarray(value)
+        return arr if not arr.dtype.hasobject else {"__invalid__": f"a {type(value).__name__} "
+                                                                   f"too large for an array"}
     kind = type(value)
     return {"__invalid__": f"a {kind.__module__}.{kind.__qualname__}"
             if kind.__module__ != "builtins" else f"a {kind.__qualname__}"}
@@ -185,11 +187,25 @@ class Child:
                 return {"not_attempted": f"{spec_impl} raises NotImplementedError"
                                          + (f": {err}" if str(err) else "")}
             return {"not_attempted": str(err) or type(err).__name__}
-        except MemoryError as err:
-            return {"error": self.excerpt(err) + "\n(the implementation's memory limit, "
-                                                 f"{self.config.get('memory_bytes', 0) / 2**30:g} GiB)"}
-        except BaseException as err:   # SystemExit, KeyboardInterrupt, GeneratorExit, custom
-            return {"error": self.excerpt(err)}
+        except BaseException as err:   # SystemExit, KeyboardInterrupt, MemoryError, custom
+            return {"error": self.error_text(err)}
+
+    def error_text(self, err):
+        """The error's excerpt; never raises (a MemoryError's frames may still hold the
+        memory: they are cleared first where the excerpt itself runs out)."""
+        limit = self.config.get("memory_bytes")
+        note = (f"\n(the implementation's memory limit: {limit / 2 ** 30:g} GiB)"
+                if isinstance(err, MemoryError) and limit else "")
+        try:
+            return self.excerpt(err) + note
+        except BaseException as again:
+            import traceback
+            traceback.clear_frames(err.__traceback__)
+            try:
+                return self.excerpt(err) + note
+            except BaseException:
+                return f"{type(err).__name__} (its traceback could not be read: " \
+                       f"{type(again).__name__}){note}"
 
 
 def load(target):
