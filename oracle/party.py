@@ -1,8 +1,10 @@
 """The implementation under test: one party behind one interface.
 
     party = make(impls, style, timeout=60, memory_bytes=4 * 2**30)
-    party.quantities(check, seed, data, dout)   # forward then backward on one case
-    party.forwards(check, seed, data, name, values)   # forward alone, for finite differences
+    party.quantities(check, seed, data, dout, dout_extra)   # forward then backward(dout,
+                                                # *dout_extra.values()) on one case
+    party.forwards(check, seed, data, name, values, extras)   # forward alone, for finite
+                                                # differences
     party.golden(check)                         # a worked example's quantities
     party.describe(names)                       # the classes' sources, for the report
     party.provides(class_name), party.key, party.is_answer_key, party.protections()
@@ -25,9 +27,9 @@ The contract (every party, every method):
   anything else (a list, a tensor, an object with __array__, a bool, a complex or
   object array) is an Invalid naming what came back. Shapes are not judged here:
   a wrong shape is the comparison's finding (a fail with its shape diagnosis).
-- `forwards` returns a list of ndarrays (the forward output of each variant of the
-  case where array `name` is replaced by each of `values`), or raises Failed /
-  NotAttempted.
+- `forwards` returns, for each variant of the case where array `name` is replaced by
+  each of `values`, {"out": the forward output, extra: the layer's extra output for
+  each name in `extras`} (ndarrays), or raises Failed / NotAttempted.
 - `describe(names)` returns {class name: {"file", "line", "source", "answer_key",
   "answer_key_note"}} for the names the implementation has; "answer_key" is None,
   "is" (the answer key's own class), "derives" (a subclass of one) or "delegates"
@@ -185,10 +187,10 @@ class Party:
     def provides(self, class_name):
         raise NotImplementedError
 
-    def quantities(self, check, seed, data, dout):
+    def quantities(self, check, seed, data, dout, dout_extra=None):
         raise NotImplementedError
 
-    def forwards(self, check, seed, data, name, values):
+    def forwards(self, check, seed, data, name, values, extras=()):
         raise NotImplementedError
 
     def golden(self, check):
@@ -228,13 +230,15 @@ def fresh_hparams(spec, case):
     return hp if all(_immutable(v) for v in hp.values()) else copy.deepcopy(hp)
 
 
-def _context(check, seed, data, dout, module):
+def _context(check, seed, data, dout, module, dout_extra=None):
     from .context import Context
     spec = _spec(check.op)
     return spec, Context(data=data, hp=fresh_hparams(spec, check.case),
                          dout=None if dout is None else np.array(dout, copy=True),
                          dtype=check.dtype, device=check.device, module=module, seed=seed,
-                         case=check.case)
+                         case=check.case,
+                         dout_extra={k: np.array(v, copy=True)
+                                     for k, v in (dout_extra or {}).items()})
 
 
 def _in_process(call, impl):
@@ -272,16 +276,16 @@ class InProcess(Party):
     def provides(self, class_name):
         return hasattr(self.module, class_name)
 
-    def quantities(self, check, seed, data, dout):
+    def quantities(self, check, seed, data, dout, dout_extra=None):
         def call():
-            spec, ctx = _context(check, seed, fresh(data), dout, self.module)
+            spec, ctx = _context(check, seed, fresh(data), dout, self.module, dout_extra)
             result = impl_runner.run(spec, ctx)
             if isinstance(result, dict):
                 return {k: _plain_local(v) for k, v in result.items()}
             return validated_quantities(result)
         return _in_process(call, registry.get(check.op).impl)
 
-    def forwards(self, check, seed, data, name, values):
+    def forwards(self, check, seed, data, name, values, extras=()):
         def call():
             # one copy of the case for the whole batch (trusted code: a copy per variant
             # would cost a tenth of the answer key's finite differences), and each value
@@ -295,7 +299,13 @@ class InProcess(Party):
                 (variant.inputs if name in variant.inputs else variant.params)[name] = \
                     np.array(value, copy=True)
                 ctx.data = variant
-                outputs.append(_plain_local(impl_runner.forward(spec, ctx)[1]))
+                layer, out = impl_runner.forward(spec, ctx)
+                outputs.append({k: _plain_local(v) for k, v in
+                                {"out": out,
+                                 **impl_runner.extra_outputs(spec, layer, extras)}.items()})
+            bad = next((v for o in outputs for v in o.values() if isinstance(v, Invalid)), None)
+            if bad is not None:
+                raise Failed(f"{spec.impl}.forward returned {bad.what}, not an ndarray")
             return outputs
         result = _in_process(call, _spec(check.op).impl)
         if isinstance(result, (Failed, NotAttempted)):
@@ -672,27 +682,32 @@ class Sandboxed(Party):
         self.start()
         return self.classes is not None and class_name in self.classes
 
-    def quantities(self, check, seed, data, dout):
+    def quantities(self, check, seed, data, dout, dout_extra=None):
         reply = self._ask({"kind": "quantities", "op": check.op, "case": check.case,
                            "dtype": check.dtype, "device": check.device, "seed": seed,
-                           "data": _tree(data), "dout": dout},
+                           "data": _tree(data), "dout": dout,
+                           "dout_extra": {k: np.asarray(v) for k, v in (dout_extra or {}).items()}},
                           f"in {registry.get(check.op).impl} on case {check.case}")
         outcome = self._outcome(reply)
         return outcome if outcome is not None else validated_quantities(reply.get("quantities"))
 
-    def forwards(self, check, seed, data, name, values):
+    def forwards(self, check, seed, data, name, values, extras=()):
         reply = self._ask({"kind": "forwards", "op": check.op, "case": check.case,
                            "dtype": "float64", "device": check.device, "seed": seed,
-                           "data": _tree(data), "name": name, "values": list(values)},
+                           "data": _tree(data), "name": name, "values": list(values),
+                           "extras": list(extras)},
                           f"in {registry.get(check.op).impl}.forward under finite differences")
         outcome = self._outcome(reply)
         if outcome is not None:
             raise outcome
         outputs = reply.get("outputs")
-        if not isinstance(outputs, list) or len(outputs) != len(values):
-            raise Failed("the implementation's process answered the wrong number of outputs")
-        checked = [validated(v) for v in outputs]
-        bad = next((v for v in checked if isinstance(v, Invalid)), None)
+        wanted = {"out", *extras}
+        if not isinstance(outputs, list) or len(outputs) != len(values) or \
+                not all(isinstance(o, dict) and set(o) == wanted for o in outputs):
+            raise Failed("the implementation's process answered outputs that are not those "
+                         "asked for")
+        checked = [{k: validated(v) for k, v in o.items()} for o in outputs]
+        bad = next((v for o in checked for v in o.values() if isinstance(v, Invalid)), None)
         if bad is not None:
             raise Failed(f"{registry.get(check.op).impl}.forward returned {bad.what}, "
                          f"not an ndarray")
@@ -757,11 +772,11 @@ class Submissions(Party):
     def provides(self, class_name):
         return any(p.provides(class_name) for p in self.parties)
 
-    def quantities(self, check, seed, data, dout):
-        return self._for(check).quantities(check, seed, data, dout)
+    def quantities(self, check, seed, data, dout, dout_extra=None):
+        return self._for(check).quantities(check, seed, data, dout, dout_extra)
 
-    def forwards(self, check, seed, data, name, values):
-        return self._for(check).forwards(check, seed, data, name, values)
+    def forwards(self, check, seed, data, name, values, extras=()):
+        return self._for(check).forwards(check, seed, data, name, values, extras)
 
     def golden(self, check):
         return self._for(check).golden(check)

@@ -142,7 +142,8 @@ class Child:
         hp = fresh_hparams(spec, request["case"])
         return spec, Context(data=data, hp=hp, dout=request.get("dout"), dtype=request["dtype"],
                              device=request.get("device", "cpu"), module=self.module,
-                             seed=request["seed"], case=request["case"])
+                             seed=request["seed"], case=request["case"],
+                             dout_extra=dict(request.get("dout_extra") or {}))
 
     def quantities(self, request):
         from . import impl_runner
@@ -157,7 +158,9 @@ class Child:
             data = _case_data(request["data"])
             (data.inputs if name in data.inputs else data.params)[name] = value.copy()
             spec, ctx = self.context(request, data)
-            outputs.append(plain(impl_runner.forward(spec, ctx)[1]))
+            layer, out = impl_runner.forward(spec, ctx)
+            extras = impl_runner.extra_outputs(spec, layer, request.get("extras") or ())
+            outputs.append({k: plain(v) for k, v in {"out": out, **extras}.items()})
         return {"outputs": outputs}
 
     def golden(self, request):

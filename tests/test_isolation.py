@@ -265,7 +265,7 @@ def test_a_sandbox_answers_describes_and_restarts():
         for k in want:
             np.testing.assert_array_equal(got[k], want[k])
         outs = sandbox.forwards(check, 0, data, "x", [data.inputs["x"], 2 * data.inputs["x"]])
-        assert len(outs) == 2 and outs[0].shape == want["out"].shape
+        assert len(outs) == 2 and outs[0]["out"].shape == want["out"].shape
         described = sandbox.describe(["Affine", "NoSuchClass"])
         assert list(described) == ["Affine"] and described["Affine"]["answer_key"] == "is"
         first = sandbox.proc.pid
