@@ -278,3 +278,47 @@ def test_a_sandbox_answers_describes_and_restarts():
     finally:
         sandbox.close()
     assert sandbox.proc is None
+
+
+def _processes_with(marker):
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/environ", "rb") as f:
+                    if marker.encode() in f.read():
+                        found.append(int(entry))
+            except OSError:
+                pass
+    return found
+
+
+def test_the_teachers_ctrl_c_still_stops_the_run(tmp_path):
+    """SIGINT to the grader (the terminal's Ctrl-C) while learner code hangs: the run
+    stops as interrupted, promptly, and the learner's process is gone with it."""
+    import signal
+    import subprocess
+    import sys
+    import uuid
+    marker = f"BO_CTRL_C_TEST={uuid.uuid4().hex}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    env.update([marker.split("=")])
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "conformance", "-p", "no:cacheprovider", "-q",
+         "--impl", os.path.join("tests", "learners", "hangs.py"), "--op", "relu", "-k", "batch1",
+         "--oracle", "fd", "--dtype", "float64", "--check-timeout", "120",
+         "--report-dir", str(tmp_path)], cwd=os.path.dirname(HERE), env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:   # until the learner's process is there
+            if [p for p in _processes_with(marker) if p != proc.pid]:
+                break
+            time.sleep(0.2)
+        time.sleep(2.0)                       # and inside the endless loop
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 2, out[-2000:]                 # pytest's "interrupted"
+    assert not _processes_with(marker)
