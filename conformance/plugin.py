@@ -116,8 +116,9 @@ class Run:
                 raise pytest.UsageError(str(err)) from None
         memory = config.getoption("impl_memory")
         timeout, option = self.check_timeout, "--check-timeout"
-        if config.getoption("timeout", None):   # pytest-timeout's limit: the sandbox stops first
-            timeout, option = 0.8 * float(config.getoption("timeout")), "pytest-timeout's --timeout"
+        if config.getoption("timeout", None):   # pytest-timeout's limit: the sandbox stops first,
+            # with time left to ask where the code is, kill it and record it
+            timeout, option = 0.4 * float(config.getoption("timeout")), "pytest-timeout's --timeout"
         return parties.make(self.impls, self.impl_style, timeout=timeout or None,
                             memory_bytes=int(memory * 2 ** 30) if memory and memory > 0 else None,
                             timeout_option=option)
