@@ -49,6 +49,19 @@ def run(spec, ctx):
     return runner(spec, ctx)
 
 
+def extra_outputs(spec, layer, names):
+    """{name: the layer's extra output} for `names` (of spec.impl_extras), after forward;
+    KeyError naming the first the layer does not keep."""
+    if not names:
+        return {}
+    extras = spec.impl_extras(layer)
+    for k in names:
+        if k not in extras:
+            raise KeyError(f"{spec.impl} keeps no {k} after forward: the case gives {k} "
+                           f"an upstream gradient, which finite differences must include")
+    return {k: extras[k] for k in names}
+
+
 def output_shape(spec, ctx):
     """The shape of the reference forward output, which the upstream gradient takes."""
     return output_shapes(spec, ctx, ())[0]
