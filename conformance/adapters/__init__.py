@@ -32,7 +32,11 @@ STYLE_HELP = ("native (the answer key's classes), book (『ゼロから作るDee
 def _defined(module):
     """The public classes and functions of the learner's module."""
     return {k for k, v in vars(module).items()
-            if not k.startswith("_") and isinstance(v, (type, types.FunctionType))}
+            if not k.startswith("_") and isinstance(v, (type, types.FunctionType))
+            and not str(getattr(v, "__module__", "")).startswith(FOREIGN)}
+
+
+FOREIGN = ("builtins", "numpy", "cupy", "scipy", "torch", "jax", "past", "future", "six")
 
 
 def _answer_key_names():

@@ -299,8 +299,10 @@ def batch_normalization(module):
                 raise NotImplementedError(f"the {STYLE} style's BatchNormalization averages the "
                                           f"biased variance (divided by N) into running_var")
             self.per_activation, self.training = per_activation, training
+            def stats(value):        # the book keeps None and makes zeros at the first forward
+                return None if value is None else np.array(value, dtype=np.asarray(gamma).dtype)
             self.layer = Learner(*copied(gamma, beta), momentum=1.0 - momentum,
-                                 running_mean=copied(running_mean), running_var=copied(running_var))
+                                 running_mean=stats(running_mean), running_var=stats(running_var))
             self.params, self.grads = {"gamma": gamma, "beta": beta}, {}
 
         def forward(self, x):

@@ -174,7 +174,8 @@ def dropout(module):
 
 def _bn_param(mode, eps, momentum, running_mean, running_var):
     return {"mode": mode, "eps": eps, "momentum": 1.0 - momentum,
-            "running_mean": copied(running_mean), "running_var": copied(running_var)}
+            "running_mean": np.array(running_mean, dtype=float),
+            "running_var": np.array(running_var, dtype=float)}
 
 
 def batchnorm(module):
@@ -219,6 +220,9 @@ def batchnorm(module):
             return out
 
         def backward(self, dout):
+            if not self.training:
+                raise NotImplementedError(f"the {STYLE} style's batchnorm_backward is the "
+                                          f"training-mode derivative; test mode has no backward")
             dx, dgamma, dbeta = self.backward_function(copied(dout), self.cache)
             self.grads = {"gamma": dgamma, "beta": dbeta}
             return dx
