@@ -208,8 +208,10 @@ def test_the_books_lstm_through_the_suite_when_the_answer_key_has_one():
     assert {r["op"] for r in records if r["status"] == "pass"} == {"lstm", "lstm_cell"}
     bad = [r for r in grade("book_style_mistake", "book", ops=["lstm"])
            if r["status"] == "fail" and r["quantity"] == "grad:x" and r["oracle"] == "torch"]
+    # one direction, one layer: the time axis of dx is the learner's own (with a reverse
+    # direction built from the same class, the wrong steps are at both ends)
     assert bad and all("right at the last time step" in r["diagnosis"] for r in bad
-                       if r["case"] != "T1")
+                       if r["case"] not in ("T1", "stacked_bidirectional"))
 
 
 # -- Elman RNNs (tanh): the cell and the sequence, both styles, against torch.nn.RNN ---------
