@@ -10,8 +10,9 @@
         'train' / 'test', eps, momentum (weighting the OLD running value: 0.9 = 1 - the
         answer key's 0.1), running_mean, running_var (the BIASED variance is averaged in)
     batchnorm_backward(dout, cache) -> (dx, dgamma, dbeta)
-        (batchnorm_backward_alt, the simplified form, is graded in its place when
-        batchnorm_backward is absent)
+        batchnorm_backward_alt, the simplified form, is graded on the 2-D cases whose eps is
+        not 1e-5 (batch_norm book_eps), batchnorm_backward on the others (and _alt on all of
+        them when batchnorm_backward is absent)
     spatial_batchnorm_forward / _backward          x (N, C, H, W), gamma (C,)
     layernorm_forward(x, gamma, beta, ln_param) / layernorm_backward   x (N, D)
     spatial_groupnorm_forward(x, gamma, beta, G, gn_param) / _backward  gamma (1, C, 1, 1)
@@ -180,6 +181,7 @@ def _bn_param(mode, eps, momentum, running_mean, running_var):
 
 def batchnorm(module):
     plain = _pair(module, "batchnorm", ("backward", "backward_alt"))
+    alt = _pair(module, "batchnorm", ("backward_alt",))
     spatial = _pair(module, "spatial_batchnorm")
     if plain is None and spatial is None:
         return None
@@ -208,6 +210,8 @@ def batchnorm(module):
 
         def forward(self, x):
             pair = plain if x.ndim == 2 else spatial
+            if x.ndim == 2 and alt is not None and self.bn_param["eps"] != 1e-5:
+                pair = alt          # both backwards graded: the cases with another eps take _alt
             if pair is None or x.ndim not in (2, 4):
                 raise NotImplementedError(f"the {STYLE} style has no batchnorm for {x.ndim}-D "
                                           f"input here (batchnorm_*: (N, D), spatial_batchnorm_*: "

@@ -100,6 +100,14 @@ def cs231n_svm(correct):
     return svm_loss
 
 
+def cs231n_batchnorm_alt(correct):
+    def batchnorm_backward_alt(dout, cache):
+        dx, dgamma, dbeta = correct.batchnorm_backward_alt(dout, cache)
+        x, x_hat, mu, std, gamma = cache
+        return dx + (dout * gamma).mean(axis=0) / std, dgamma, dbeta   # the mean term forgotten
+    return batchnorm_backward_alt
+
+
 def cs231n_dropout(correct):
     def dropout_backward(dout, cache):
         dropout_param, mask = cache
@@ -190,6 +198,7 @@ MISTAKES = {
     ("book", "book2/common/optimizer.py", "adam"): ("Adam", book_adam),
     ("cs231n", "cs231n_a2/cs231n", "hinge"): ("svm_loss", cs231n_svm),
     ("cs231n", "cs231n_a2/cs231n", "dropout"): ("dropout_backward", cs231n_dropout),
+    ("cs231n", "cs231n_a2/cs231n", "batch_norm"): ("batchnorm_backward_alt", cs231n_batchnorm_alt),
     ("cs231n", "cs231n_a2/cs231n", "conv2d"): ("conv_backward_naive", cs231n_conv),
     ("cs231n", "cs231n_a2/cs231n", "layer_norm"): ("layernorm_backward", cs231n_layernorm),
     ("cs231n", "cs231n_a2/cs231n", "adam"): ("adam", cs231n_adam),
