@@ -10,7 +10,8 @@ import numpy as np
 
 from .. import jax_oracle, torch_oracle
 from ..frameworks import jax, jnp, optax, torch
-from ..impl_runner import layer_class
+from ..errors import NotAttempted
+from ..impl_runner import layer_class, unknown_options
 from ..spec import Case, CaseData, OpSpec
 from ._cases import normal
 
@@ -50,7 +51,12 @@ def _result(params, states):
 
 def _impl_optimizer(state_names):
     def run(spec, ctx):
-        optimizer = layer_class(spec, ctx.module)(**ctx.hp)
+        cls = layer_class(spec, ctx.module)
+        unknown = unknown_options(cls, ctx.hp)
+        if unknown:   # e.g. a learner's Adam without correction_in_lr, on that option's case
+            raise NotAttempted(f"{spec.impl} takes no argument {', '.join(map(repr, unknown))}: "
+                               f"this case is an option of the answer key")
+        optimizer = cls(**ctx.hp)
         params, grads = _start(ctx)
         for g in grads:
             optimizer.update(params, g)
