@@ -199,12 +199,24 @@ def distinct_problems(records):
     [{"op", "family", "problem" (the representative's words), "record" (the representative),
       "records" (how many it explains), "checks" (distinct checks), "quantities", "cases",
       "witnesses", "statuses"}], ordered by family and op, then by how many records."""
-    groups = {}
+    groups, by_mistake, ambiguous = {}, {}, []
     for r in failing(records):
-        groups.setdefault(problem_key(r), []).append(r)
+        names = (r.get("mistake") or "").split("|")
+        if len(names) > 1:           # "one of these mistakes": placed once the others are known
+            ambiguous.append((r, names))
+            continue
+        key = problem_key(r)
+        groups.setdefault(key, []).append(r)
+        if names[0]:
+            by_mistake.setdefault((r["op"], names[0]), key)
+    for r, names in ambiguous:
+        # a case that cannot tell mistake A from B belongs with A when other cases name A
+        known = [by_mistake[(r["op"], n)] for n in names if (r["op"], n) in by_mistake]
+        key = max(known, key=lambda k: len(groups[k])) if known else problem_key(r)
+        groups.setdefault(key, []).append(r)
     out = []
     for (op, _), rs in groups.items():
-        first = min(rs, key=_representative_order)
+        first = min(rs, key=lambda r: ("|" in (r.get("mistake") or ""), _representative_order(r)))
         out.append({
             "op": op, "family": first["family"], "problem": problem_text(first), "record": first,
             "records": len(rs),

@@ -79,7 +79,7 @@ def test_a_planted_mistake_is_one_problem_in_the_terminal_and_the_report(suite, 
     assert len(result.stdout.splitlines()) < 4 * len(bad) + 40   # short per-check output
     index = (tmp_path / "index.html").read_text(encoding="utf-8")
     problems_html = index.split('id="problems"')[1].split('id="matrix"')[0]
-    assert problems_html.count("<tr><td>") == 1 and "not summed over the batch" in problems_html
+    assert problems_html.count("<tr><td>") == 1 and "keeps the batch axis" in problems_html
     page = (tmp_path / "ops" / "affine.html").read_text(encoding="utf-8")
     summary_html = page.split('id="quantities"')[1].split("</table>")[0]
     assert summary_html.count("<tr>") == 4                  # out, dx, dW, db
