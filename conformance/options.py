@@ -28,10 +28,13 @@ def add_options(parser):
                          "(default: the answer key). It runs in a process of its own. Give it "
                          "several times to grade several submissions in one run: each op goes "
                          "to the first whose module has the op's class")
-    group.addoption("--impl-style", default="native", choices=("native", "book", "cs231n"),
+    group.addoption("--impl-style", default="native", choices=("native", "book", "cs231n", "functions"),
                     help="how --impl is written: native (the answer key's classes), book "
-                         "(『ゼロから作るDeep Learning』 layers) or cs231n (forward/backward "
-                         "functions); an adapter maps the last two (default: native)")
+                         "(『ゼロから作るDeep Learning』 1 and 2: common/layers.py, time_layers.py, "
+                         "optimizer.py), cs231n (the assignments' forward/backward function pairs "
+                         "and optim.py) or functions (the E資格 course's common/functions.py: "
+                         "f(x) with its derivative d_f(x)); an adapter maps the last three "
+                         "(default: native)")
     group.addoption("--check-timeout", type=float, default=None,
                     help="seconds the implementation may take on one case (forward and "
                          "backward) before it is stopped and recorded as an error (default: 60 "

@@ -1,4 +1,6 @@
 """Run the implementation under test (the answer key, or a learner's module) on one case."""
+import inspect
+
 import numpy as np
 
 from .errors import NotAttempted
@@ -11,8 +13,25 @@ def layer_class(spec, module):
     return cls
 
 
+def unknown_options(cls, hp):
+    """The case's hyperparameters the class's constructor does not take (none when it takes
+    **kwargs or its signature cannot be read)."""
+    try:
+        parameters = inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        return []
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return []
+    return [k for k in hp if k not in parameters]
+
+
 def build(spec, ctx):
-    return layer_class(spec, ctx.module)(**ctx.data.params, **ctx.hp)
+    cls = layer_class(spec, ctx.module)
+    unknown = unknown_options(cls, ctx.hp)
+    if unknown:   # an option of the answer key the learner's class does not offer
+        raise NotAttempted(f"{spec.impl} takes no argument {', '.join(map(repr, unknown))}: this "
+                           f"case is an option of the answer key ({', '.join(f'{k}={ctx.hp[k]!r}' for k in unknown)})")
+    return cls(**ctx.data.params, **ctx.hp)
 
 
 def forward(spec, ctx, layer=None):

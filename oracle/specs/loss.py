@@ -132,12 +132,14 @@ def _jax_bce(a, e, hp):
     return _jax_reduce(-(t * log_p + (1 - t) * log_q), hp)
 
 
-def _logit_pairs(*shape, scale=1.0, extreme=False):
+def _logit_pairs(*shape, scale=1.0, extreme=False, hard=False):
     def make(rng):
         x = normal(rng, *shape, scale=scale)
         if extreme:   # logits of magnitude 100 on both sides, with both targets
             x.flat[:4] = (100.0, -100.0, 100.0, -100.0)
         t = rng.random(shape)
+        if hard:      # 0/1 labels, as the books' SigmoidWithLoss takes them
+            t = (t < 0.5).astype(np.float64)
         if extreme:
             t.flat[:4] = (1.0, 1.0, 0.0, 0.0)
         return CaseData(inputs={"x": x}, extra={"t": t})
@@ -872,6 +874,9 @@ SPECS = [
             Case("none", _logit_pairs(4, 3), hparams={"reduction": "none"}),
             Case("logits_100", _logit_pairs(3, 4, scale=20.0, extreme=True), hparams={"reduction": "none"},
                  why="logits of magnitude 100 with both targets: no overflow, no log(0)"),
+            Case("hard_targets", _logit_pairs(4, 3, hard=True), why="0/1 targets (the books' SigmoidWithLoss)"),
+            Case("hard_targets_sum", _logit_pairs(4, 3, hard=True), hparams={"reduction": "sum"},
+                 why="0/1 targets, reduction='sum'"),
             Case("pos_weight", _logit_pairs(4, 3), hparams={"pos_weight": (3.0, 0.5, 1.0)},
                  why="pos_weight weighs the positive term per class (the last axis)"),
             Case("pos_weight_logits_100", _logit_pairs(3, 4, scale=20.0, extreme=True),
