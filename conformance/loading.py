@@ -25,7 +25,11 @@ import os
 import sys
 import types
 
-import pytest
+
+class LoadError(Exception):
+    """The submission cannot be loaded: the message names it and why. (Not pytest's
+    UsageError: this module also runs in the implementation's own process, which
+    imports no pytest.)"""
 
 
 def load_implementation(name):
@@ -39,7 +43,7 @@ def load_implementation(name):
         if os.path.isdir(path):
             return _load_directory(name, path)
         if not os.path.isfile(path):
-            raise pytest.UsageError(f"--impl {name}: no such file or directory")
+            raise LoadError(f"--impl {name}: no such file or directory")
         root, dotted = _file_root(path)
         if _foreign(dotted.split(".")[0]):
             return _import_file(name, path, dotted)
@@ -105,7 +109,7 @@ def _import_file(name, path, dotted):
     try:
         spec.loader.exec_module(module)
     except Exception as err:
-        raise pytest.UsageError(f"--impl {name}: importing it raised "
+        raise LoadError(f"--impl {name}: importing it raised "
                                 f"{type(err).__name__}: {err}") from err
     return module
 
@@ -130,7 +134,7 @@ def _import(name, root, dotted):
     try:
         return importlib.import_module(dotted)
     except Exception as err:
-        raise pytest.UsageError(f"--impl {name}: importing it as {dotted!r}"
+        raise LoadError(f"--impl {name}: importing it as {dotted!r}"
                                 + (f" from {root}" if root else "")
                                 + f" raised {type(err).__name__}: {err}") from err
 
@@ -173,7 +177,7 @@ def _load_directory(name, path):
         for top in {d.split(".")[0] for d in dotted}:
             _forget(top, root)
         if not dotted:
-            raise pytest.UsageError(f"--impl {name}: the folder holds no Python module")
+            raise LoadError(f"--impl {name}: the folder holds no Python module")
     if root in sys.path:
         sys.path.remove(root)
     sys.path.insert(0, root)
@@ -185,7 +189,7 @@ def _load_directory(name, path):
             modules.append(importlib.import_module(mod))
         except Exception as err:      # e.g. a data loader needing a package not installed
             if mod == dotted[0] and _is_package(path):
-                raise pytest.UsageError(f"--impl {name}: importing the package {mod!r} from "
+                raise LoadError(f"--impl {name}: importing the package {mod!r} from "
                                         f"{root} raised {type(err).__name__}: {err}") from err
             skipped[mod] = f"{type(err).__name__}: {err}"
     namespace = types.ModuleType(os.path.basename(path))
@@ -198,7 +202,7 @@ def _load_directory(name, path):
         vars(namespace).update(_own_public(module))
     if not _public(namespace):
         detail = "; ".join(f"{m}: {e}" for m, e in skipped.items())
-        raise pytest.UsageError(f"--impl {name}: no module in {path} defines a class or "
+        raise LoadError(f"--impl {name}: no module in {path} defines a class or "
                                 f"function to grade" + (f" (could not import {detail})" if detail else ""))
     namespace.learner_modules = modules
     namespace.skipped_submodules = skipped

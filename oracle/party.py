@@ -367,17 +367,23 @@ def _copy_top(src, dst):
 
 
 def locate(target, cwd=None):
-    """(root folder to copy, "file" | "package" | "module", name) of --impl `target`, found
-    without importing anything: a .py path, a package directory, or a dotted module name
-    importable from the current directory or sys.path."""
+    """(root folder to copy, "file" | "package" | "folder" | "module", name) of --impl
+    `target`, found without importing anything: a .py path (its root is the learner's
+    project root, as conformance.loading finds it: `common/layers.py` importing
+    `common.functions` is copied with the folder above `common`), a package directory, a
+    folder of modules, or a dotted module name importable from the current directory."""
     import importlib.machinery
+    from ..conformance.loading import _file_root
     cwd = cwd or os.getcwd()
     if target.endswith(".py") or os.sep in target or os.path.isdir(os.path.join(cwd, target)):
         path = os.path.abspath(os.path.join(cwd, target.rstrip(os.sep)))
         if os.path.isfile(os.path.join(path, "__init__.py")):
             return path, "package", os.path.basename(path)
+        if os.path.isdir(path):
+            return path, "folder", os.path.basename(path)
         if os.path.isfile(path):
-            return os.path.dirname(path), "file", os.path.basename(path)
+            root, _ = _file_root(path)
+            return root, "file", os.path.relpath(path, root)
         raise FileNotFoundError(f"--impl {target}: no such file (nor a package directory)")
     top = target.split(".")[0]
     spec = importlib.machinery.PathFinder.find_spec(top, [cwd] + sys.path)
@@ -389,24 +395,38 @@ def locate(target, cwd=None):
     return os.path.dirname(spec.origin), "module", target
 
 
+def _copy_chain(root, relative, dst):
+    """A file's folders from `root` down, each with its own .py files only (the fallback
+    when the whole project is too large to copy)."""
+    here = root
+    _copy_top(here, dst)
+    for part in os.path.dirname(relative).split(os.sep) if os.path.dirname(relative) else ():
+        here, dst = os.path.join(here, part), os.path.join(dst, part)
+        _copy_top(here, dst)
+
+
 def prepare(target, base):
-    """Copy the submission into `base`; the child's loading configuration."""
+    """Copy the submission into `base`; the child's loading configuration (the child loads
+    the copy with conformance.loading, as the learner's own project would import it)."""
     root, kind, name = locate(target)
     by_name = not (target.endswith(".py") or os.sep in target or os.path.isdir(target))
     sub = os.path.join(base, "submission")
     os.makedirs(sub, mode=0o755)
-    if kind == "package":
+    if kind in ("package", "folder"):
         copy_root = os.path.join(sub, os.path.basename(root))
         if not _copy_tree(root, copy_root):
-            raise ValueError(f"--impl {target}: the package {root} holds more than "
+            raise ValueError(f"--impl {target}: the {kind} {root} holds more than "
                              f"{COPY_MAX_FILES} .py files or {COPY_MAX_BYTES >> 20} MiB")
         entry = sub
-        loaded = name if by_name else copy_root   # a dotted name, or the package's folder
+        loaded = name if by_name else copy_root   # a dotted name, or the folder itself
     else:
         copy_root = os.path.join(sub, "root")
-        if not _copy_tree(root, copy_root):        # a file in a big folder: its own folder only
+        if not _copy_tree(root, copy_root):        # a big project: the file's own folders only
             shutil.rmtree(copy_root, ignore_errors=True)
-            _copy_top(root, copy_root)
+            if kind == "file":
+                _copy_chain(root, name, copy_root)
+            else:
+                _copy_top(root, copy_root)
         entry = copy_root
         loaded = os.path.join(copy_root, name) if kind == "file" else name
     for here, dirs, _ in os.walk(base):

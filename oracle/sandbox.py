@@ -42,7 +42,8 @@ def _preload():
     from .. import impl  # noqa: F401  (learners may build on it; the report then says so)
     from . import impl_runner, registry, engine, wire  # noqa: F401
     registry.all_specs()
-    from ..conformance import adapters  # noqa: F401
+    from ..conformance import adapters, loading  # noqa: F401
+    import ast, builtins  # noqa: E401,F401  (the loader reads the submission's imports)
     "".encode("idna")   # codecs looked up lazily
     "".encode("utf-16")
 
@@ -122,7 +123,8 @@ class Child:
         self.copy_root, self.display_root = config["copy_root"], config["display_root"]
         if config.get("path_entry"):
             sys.path.insert(0, config["path_entry"])
-        module = load(config["target"])
+        from ..conformance.loading import load_implementation
+        module = load_implementation(config["target"])
         self.learner = module
         self.module = adapters.adapt(module, config.get("style", "native"))
 
@@ -209,25 +211,6 @@ class Child:
             except BaseException:
                 return f"{type(err).__name__} (its traceback could not be read: " \
                        f"{type(again).__name__}){note}"
-
-
-def load(target):
-    """The submission's module from the private copy: a .py path, a package folder, or a
-    dotted name (importable from the copy). As conformance.loading does for the grader's
-    process, without pytest (whose import would double this process's start)."""
-    import importlib
-    import importlib.util
-    if not os.path.isabs(target):
-        return importlib.import_module(target)
-    package = os.path.isfile(os.path.join(target, "__init__.py"))
-    name = os.path.splitext(os.path.basename(target.rstrip(os.sep)))[0]
-    spec = (importlib.util.spec_from_file_location(
-                name, os.path.join(target, "__init__.py"), submodule_search_locations=[target])
-            if package else importlib.util.spec_from_file_location(name, target))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def _impl_name(request):

@@ -8,7 +8,7 @@ import types
 import pytest
 
 from backprop_oracle.conformance.adapters import adapt
-from backprop_oracle.conformance.loading import load_implementation
+from backprop_oracle.conformance.loading import LoadError, load_implementation
 from backprop_oracle.oracle import registry
 from backprop_oracle.oracle.engine import all_checks, run_check
 
@@ -59,7 +59,7 @@ def test_a_package_is_graded_through_its_submodules():
 
 def test_an_empty_package_is_refused_not_graded_as_nothing(tmp_path):
     write(tmp_path, {"empty/__init__.py": "", "empty/notes.py": "X = 1\n"})
-    with pytest.raises(pytest.UsageError, match="defines a class or function to grade"):
+    with pytest.raises(LoadError, match="defines a class or function to grade"):
         load_implementation(str(tmp_path / "empty"))
 
 
