@@ -237,6 +237,12 @@ def map_sdpa(q, args, kwargs):
 # --------------------------------------------------------------------------- losses
 
 def _loss(layer, inputs, names, torch_fn, wrt):
+    """A loss; when torch's target is the input tensor itself (a module sample passes the same
+    tensor twice), its gradient is the sum of both, so the target's is added to the input's."""
+    aliased = [n for n in list(wrt) if n != names[0] and wrt[n] is wrt[names[0]]]
+    for n in aliased:
+        del wrt[n]
+
     def run():
         out = layer.forward(*inputs)
 
@@ -244,7 +250,10 @@ def _loss(layer, inputs, names, torch_fn, wrt):
             grads = layer.backward(dout)
             if not isinstance(grads, tuple):
                 grads = (grads,)
-            return dict(zip(names, grads))
+            result = dict(zip(names, grads))
+            for n in aliased:
+                result[names[0]] = result[names[0]] + result.pop(n)
+            return result
         return out, backward
     return Mapped(torch_fn, wrt, run)
 
@@ -538,7 +547,7 @@ def _close(a, b):
 def refusal(err, layer_names):
     message = str(err)
     return isinstance(err, (ValueError, TypeError, NotImplementedError)) and \
-        any(message.startswith(n) for n in layer_names)
+        any(message.startswith(n + ":") or message.startswith(n + " (") for n in layer_names)
 
 
 LAYER_NAMES = [n for n in dir(K) if n[:1].isupper()]
@@ -639,10 +648,7 @@ def module_samples(selected):
                 if name == "MultiheadAttention":
                     return map_mha_module(module, args, kwargs)
                 key, x, fargs, fkw = module_mapper(name, module, args, kwargs)
-                mapped = OPS[key](x, fargs, fkw)
-                if name not in ("Embedding",):
-                    mapped.torch_fn = lambda: module(*args, **kwargs)
-                return mapped
+                return OPS[key](x, fargs, fkw)   # the functional form of the module's call
             yield "nn." + name, i, build
 
 
