@@ -20,13 +20,15 @@ def attention_mask(layer, mask, causal, Lq, Lk, batch_shape):
     `mask` is True where a query may attend to a key (PyTorch's
     scaled_dot_product_attention convention), of shape (Lq, Lk) or batch + (Lq, Lk).
     causal adds the lower triangle tril(ones(Lq, Lk)): query i sees keys 0..i.
+    A floating-point mask is added to the scores instead (see additive_mask).
     """
     allowed = None
     if mask is not None:
         mask = np.asarray(mask)
         if mask.dtype != np.bool_:
             raise TypeError(f"{type(layer).__name__}: argument 'mask' must be boolean "
-                            f"(True = may attend), got dtype {mask.dtype}")
+                            f"(True = may attend) or floating-point (added to the scores), "
+                            f"got dtype {mask.dtype}")
         if mask.shape not in ((Lq, Lk), tuple(batch_shape) + (Lq, Lk)):
             raise ShapeError(f"{type(layer).__name__}: argument 'mask' must have shape {(Lq, Lk)} "
                              f"or {tuple(batch_shape) + (Lq, Lk)}, got {mask.shape}")
@@ -40,11 +42,27 @@ def attention_mask(layer, mask, causal, Lq, Lk, batch_shape):
     return allowed
 
 
+def additive_mask(layer, mask, causal, Lq, Lk, batch_shape):
+    """A floating-point mask M added to the scores, S = Q K^T s + M (PyTorch's float attn_mask):
+    0 lets a pair through, -inf blocks it, anything else biases it. causal adds -inf above
+    the diagonal. A row that is -inf everywhere gives NaN, as in PyTorch."""
+    mask = np.asarray(mask)
+    try:
+        np.broadcast_to(mask, tuple(batch_shape) + (Lq, Lk))
+    except ValueError:
+        raise ShapeError(f"{type(layer).__name__}: argument 'mask' of shape {mask.shape} does not "
+                         f"broadcast to the scores' shape {tuple(batch_shape) + (Lq, Lk)}") from None
+    if causal:
+        mask = np.where(np.tril(np.ones((Lq, Lk), dtype=bool)), mask, -np.inf)
+    return mask
+
+
 class ScaledDotProductAttention(Layer):
     """O = softmax(Q K^T s + masked) V with s = 1/sqrt(d) unless `scale` is given.
 
     Q (..., Lq, d), K (..., Lk, d), V (..., Lk, dv); the leading axes are batches
     (and heads). Masked pairs get a score of -inf, hence a weight of exactly 0.
+    A floating-point `mask` is added to the scores instead (PyTorch's float attn_mask).
 
     Backward, with S the scores and P = softmax(S) along the keys:
         dV = P^T dO
@@ -65,11 +83,15 @@ class ScaledDotProductAttention(Layer):
         same_shape(self, "k", k, batch + (Lk, d), "the batch axes and feature size d of q")
         same_shape(self, "v", v, batch + (Lk, v.shape[-1]), "the batch axes of q and as many rows as k")
         s = self.scale if self.scale is not None else 1.0 / np.sqrt(d)
-        allowed = attention_mask(self, mask, self.causal, Lq, Lk, batch)
         scores = (q @ _transpose(k)) * s
-        if allowed is not None:
-            scores = np.where(allowed, scores, -np.inf)
-        self.P = softmax(scores, axis=-1).astype(q.dtype)
+        if mask is not None and np.issubdtype(np.asarray(mask).dtype, np.floating):
+            scores = scores + additive_mask(self, mask, self.causal, Lq, Lk, batch)
+        else:
+            allowed = attention_mask(self, mask, self.causal, Lq, Lk, batch)
+            if allowed is not None:
+                scores = np.where(allowed, scores, -np.inf)
+        with np.errstate(invalid="ignore"):          # a fully -inf float-masked row: NaN
+            self.P = softmax(scores, axis=-1).astype(q.dtype)
         self.q, self.k, self.v, self.s = q, k, v, s
         return self.P @ v
 
@@ -98,9 +120,15 @@ class MultiHeadAttention(Layer):
     ScaledDotProductAttention; nn.MultiheadAttention's boolean attn_mask means the
     opposite). Backward runs the pieces backward: the output projection, the
     attention of every head at once, and the three input projections.
+
+    nn.MultiheadAttention's other forms, as options: forward(..., key_padding_mask=,
+    attn_mask=) with PyTorch's meanings (boolean True = may NOT attend, or floating-point
+    added to the scores; key_padding_mask (N, Lk), attn_mask (Lq, Lk) or (N*H, Lq, Lk));
+    unbatched query (Lq, E), key and value (Lk, E); batch_first=False for (L, N, E).
     """
 
-    def __init__(self, W_q, b_q, W_k, b_k, W_v, b_v, W_o, b_o, num_heads=1, causal=False):
+    def __init__(self, W_q, b_q, W_k, b_k, W_v, b_v, W_o, b_o, num_heads=1, causal=False,
+                 batch_first=True):
         given = {"q": (W_q, b_q), "k": (W_k, b_k), "v": (W_v, b_v), "o": (W_o, b_o)}
         E = float_array(self, "W_q", W_q, ndim=2).shape[0]
         for name, (W, b) in given.items():   # checked here, so errors name this layer
@@ -112,6 +140,7 @@ class MultiHeadAttention(Layer):
         self.proj = {name: Affine(W, b) for name, (W, b) in given.items()}
         super().__init__(**{f"{p}_{n}": self.proj[n].params[p] for n in "qkvo" for p in "Wb"})
         self.E, self.H = E, num_heads
+        self.batch_first = bool(batch_first)
         self.attention = ScaledDotProductAttention(causal=causal)
 
     def _split(self, x):
@@ -124,7 +153,62 @@ class MultiHeadAttention(Layer):
         N, _, L, _ = x.shape
         return x.transpose(0, 2, 1, 3).reshape(N, L, self.E)
 
-    def forward(self, query, key, value, mask=None):
+    def forward(self, query, key, value, mask=None, key_padding_mask=None, attn_mask=None):
+        query, key, value = self._batch_first(query, key, value)
+        if key_padding_mask is not None or attn_mask is not None:
+            mask = self._torch_masks(mask, key_padding_mask, attn_mask, query.shape[:2],
+                                     np.shape(key)[1])
+        return self._attend(query, key, value, mask)
+
+    def _batch_first(self, *inputs):
+        """(N, L, E) from the unbatched (L, E) or, with batch_first=False, from (L, N, E)."""
+        self.layout = "unbatched" if np.ndim(inputs[0]) == 2 else \
+            "batch_first" if self.batch_first else "sequence_first"
+        arrays = [np.asarray(x) for x in inputs]
+        if self.layout == "unbatched":
+            return [x[None] for x in arrays]
+        if self.layout == "sequence_first":
+            return [np.swapaxes(x, 0, 1) for x in arrays]
+        return arrays
+
+    def _from_batch_first(self, y):
+        return y[0] if self.layout == "unbatched" else \
+            np.swapaxes(y, 0, 1) if self.layout == "sequence_first" else y
+
+    def _torch_masks(self, mask, key_padding_mask, attn_mask, batch_lq, Lk):
+        """nn.MultiheadAttention's masks as one additive float mask (N, H, Lq, Lk)."""
+        (N, Lq), H = batch_lq, self.H
+        total = np.zeros((N, H, Lq, Lk))
+
+        def additive(m, name):
+            m = np.asarray(m)
+            if m.dtype == np.bool_:
+                return np.where(m, -np.inf, 0.0)          # torch: True = may NOT attend
+            if not np.issubdtype(m.dtype, np.floating):
+                raise TypeError(f"MultiHeadAttention: argument '{name}' must be boolean or "
+                                f"floating-point, got dtype {m.dtype}")
+            return m
+        if mask is not None:                              # ours: True = may attend
+            mask = np.asarray(mask, dtype=bool)
+            total = total + np.where(mask[:, None] if mask.ndim == 3 else mask, 0.0, -np.inf)
+        if attn_mask is not None:
+            m = additive(attn_mask, "attn_mask")
+            if m.shape == (Lq, Lk):
+                total = total + m
+            elif m.shape == (N * H, Lq, Lk):
+                total = total + m.reshape(N, H, Lq, Lk)
+            else:
+                raise ShapeError(f"MultiHeadAttention: argument 'attn_mask' must have shape "
+                                 f"{(Lq, Lk)} or {(N * H, Lq, Lk)}, got {m.shape}")
+        if key_padding_mask is not None:
+            m = additive(key_padding_mask, "key_padding_mask")
+            if m.shape != (N, Lk) and not (self.layout == "unbatched" and m.shape == (Lk,)):
+                raise ShapeError(f"MultiHeadAttention: argument 'key_padding_mask' must have "
+                                 f"shape {(N, Lk)} (True = a padded key), got {m.shape}")
+            total = total + m.reshape(N, 1, 1, Lk)
+        return total
+
+    def _attend(self, query, key, value, mask):
         query = float_array(self, "query", query, ndim=3)
         key = float_array(self, "key", key, ndim=3)
         value = float_array(self, "value", value, ndim=3)
@@ -137,13 +221,16 @@ class MultiHeadAttention(Layer):
         self.out_shape = query.shape
         heads = [self._split(self.proj[n].forward(x)) for n, x in zip("qkv", (query, key, value))]
         context = self._merge(self.attention.forward(*heads, mask))
-        return self.proj["o"].forward(context)
+        return self._from_batch_first(self.proj["o"].forward(context))
 
     def backward(self, dout):
         require_forward(self, "out_shape")
-        dout = upstream(self, dout, self.out_shape)
+        N, L, E = self.out_shape
+        outer = {"unbatched": (L, E), "sequence_first": (L, N, E)}.get(self.layout, (N, L, E))
+        dout = self._batch_first(upstream(self, dout, outer))[0]
         dcontext = self.proj["o"].backward(dout)
         dheads = self.attention.backward(self._split(dcontext))
-        dinputs = tuple(self.proj[n].backward(self._merge(d)) for n, d in zip("qkv", dheads))
+        dinputs = tuple(self._from_batch_first(self.proj[n].backward(self._merge(d)))
+                        for n, d in zip("qkv", dheads))
         self.grads = {f"{p}_{n}": self.proj[n].grads[p] for n in "qkvo" for p in "Wb"}
         return dinputs
