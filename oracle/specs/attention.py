@@ -21,6 +21,8 @@ def _qkv(batch, Lq, Lk, d, dv, mask=None):
             data.extra["mask"] = _some_allowed(rng, (Lq, Lk))
         elif mask == "per_batch":
             data.extra["mask"] = _some_allowed(rng, (*batch, Lq, Lk))
+        elif mask == "float":    # an additive mask: biases, and -inf where a pair is blocked
+            data.extra["mask"] = np.where(_some_allowed(rng, (Lq, Lk)), normal(rng, Lq, Lk), -np.inf)
         return data
     return make
 
@@ -41,6 +43,8 @@ def _allowed(xp, Lq, Lk, mask, causal):
 def _jax_attention(q, k, v, mask, causal, scale=None):
     s = scale if scale is not None else 1.0 / np.sqrt(q.shape[-1])
     scores = (q @ jnp.swapaxes(k, -1, -2)) * s
+    if mask is not None and jnp.issubdtype(mask.dtype, jnp.floating):
+        return jnn.softmax(scores + mask, axis=-1) @ v
     allowed = _allowed(jnp, q.shape[-2], k.shape[-2], mask, causal)
     if allowed is not None:
         scores = jnp.where(allowed, scores, -jnp.inf)
@@ -120,6 +124,9 @@ SPECS = [
                  why="one mask per sample, and an explicit scale instead of 1/sqrt(d)"),
             Case("causal", _qkv((2, 3), 4, 4, 2, 2), {"causal": True},
                  why="causal: query i attends to keys 0..i"),
+            Case("float_mask", _qkv((2,), 3, 4, 5, 2, mask="float"),
+                 why="a floating-point mask is added to the scores (PyTorch's float attn_mask); "
+                     "its -inf entries block a pair"),
         ],
         torch=_torch_sdpa, jax=_jax_sdpa,
         formulas={"forward": SDPA_FORWARD, "backward": SDPA_BACKWARD},
