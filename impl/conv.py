@@ -428,7 +428,7 @@ class ConvTranspose2d(Layer):
         windows = im2col(dout, W.shape[2:], **self._geometry())[:, :, :h, :w]  # (N, C_out, H, W, KH, KW)
         # im2col(dy) per group: (G, N*H*W, C_out/G * KH * KW)
         dcols = windows.reshape(n, g, W.shape[1], h, w, *W.shape[2:]) \
-            .transpose(1, 0, 3, 4, 2, 5, 6).reshape(g, n * h * w, -1)
+            .transpose(1, 0, 3, 4, 2, 5, 6).reshape(g, n * h * w, W[0].size)
         rows = self.x.transpose(1, 0, 2, 3).reshape(g, c // g, n * h * w).transpose(0, 2, 1)
         self.grads["W"] = (rows.transpose(0, 2, 1) @ dcols).reshape(W.shape)   # dW = x^T im2col(dy)
         self.grads["b"] = dout.sum(axis=(0, 2, 3))
@@ -567,7 +567,6 @@ class AvgPool2d(_Pool2d):
         return self._scatter(dwindows)
 
 
-@allow_unbatched(4)
 class GlobalAvgPool2d(Layer):
     """y[n, c] = (1 / HW) sum_{i, j} x[n, c, i, j];   dx[n, c, i, j] = dout[n, c] / HW."""
 

@@ -171,8 +171,8 @@ def test_attention_mask():
     attention = impl.ScaledDotProductAttention()
     with raises(ShapeError, "ScaledDotProductAttention", "mask", r"\(3, 4\)", r"\(4, 3\)"):
         attention.forward(q, k, v, np.ones((4, 3), dtype=bool))
-    with raises(TypeError, "ScaledDotProductAttention", "mask", "boolean", "float64"):
-        attention.forward(q, k, v, np.ones((3, 4)))
+    with raises(TypeError, "ScaledDotProductAttention", "mask", "boolean", "int64"):
+        attention.forward(q, k, v, np.ones((3, 4), dtype=np.int64))   # a float mask is additive
     mask = np.ones((3, 4), dtype=bool)
     mask[1] = False
     with pytest.raises(ValueError, match="ScaledDotProductAttention.*at least one key"):
@@ -198,8 +198,8 @@ def test_multi_head_attention_shapes():
         layer.forward(x, x[..., :4], x)
     with raises(ShapeError, "MultiHeadAttention", "value", r"\(2, 3, 6\)", r"\(2, 2, 6\)"):
         layer.forward(x, x, x[:, :2])
-    with raises(ShapeError, "MultiHeadAttention", "query", "3 dimensions", r"\(3, 6\)"):
-        layer.forward(x[0], x, x)
+    with raises(ShapeError, "MultiHeadAttention", "query", "3 dimensions", r"\(1, 2, 3, 6\)"):
+        layer.forward(x[None], x, x)                   # (L, E) would be one unbatched sample
     with raises(TypeError, "MultiHeadAttention", "query", "int64"):
         layer.forward(np.ones((2, 3, 6), dtype=np.int64), x, x)
     layer.forward(x, x, x)

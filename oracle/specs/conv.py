@@ -85,11 +85,11 @@ def _jax_conv2d_op(a, e, hp):
 
 def _torch_depthwise(a, e, hp):
     stride, padding, dilation = _conv_geometry(hp)
-    return F.conv2d(a["x"], a["W"], a["b"], stride, padding, dilation, groups=a["x"].shape[1])
+    return F.conv2d(a["x"], a["W"], a["b"], stride, padding, dilation, groups=a["x"].shape[-3])
 
 
 def _jax_depthwise(a, e, hp):
-    return _jax_conv2d(a["x"], a["W"], a["b"], *_conv_geometry(hp), a["x"].shape[1])
+    return _jax_conv2d(a["x"], a["W"], a["b"], *_conv_geometry(hp), a["x"].shape[-3])
 
 
 def _jax_conv1d(x, W, b, stride=1, padding=(0, 0), dilation=1, groups=1):
@@ -471,3 +471,14 @@ SPECS = [
         hints=CONV_HINT,
     ),
 ]
+
+
+def _loop_form(spec):
+    """Conv2d's loop form: the same cases and witnesses as the im2col form, so both are checked."""
+    from dataclasses import replace
+    return replace(spec, name="conv2d_loops", impl="Conv2dLoops", mistakes=[],
+                   convention=spec.convention + " Conv2dLoops computes it as written, one output "
+                   "position at a time, before im2col turns it into one matrix product.")
+
+
+SPECS.append(_loop_form(SPECS[0]))
