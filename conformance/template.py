@@ -89,6 +89,10 @@ def _class_source(cls, with_forward, imports, written):
         if base is not object and base.__name__ not in written:
             imports.add(f"from {base.__module__} import {base.__name__}")
     lines = [f"class {cls.__name__}({bases}):" if bases else f"class {cls.__name__}:"]
+    if cls.__dict__.get("batched_ndim"):     # forward also takes one unbatched sample
+        from ..impl.conv import allow_unbatched
+        imports.add(f"from {allow_unbatched.__module__} import allow_unbatched")
+        lines.insert(0, f"@allow_unbatched({cls.batched_ndim})")
     doc = inspect.getdoc(cls) if cls.__doc__ else None
     body = []
     if doc:
@@ -133,6 +137,7 @@ def _members(cls, written):
 
 def _add_imports(func, imports, written):
     """Import the helpers the copied code uses from the answer key's modules."""
+    func = inspect.unwrap(func)              # the class's own code, not a decorator's wrapper
     for name in sorted(_names_used(func.__code__)):
         if name in written or name not in func.__globals__:
             continue

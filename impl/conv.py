@@ -31,6 +31,9 @@ def allow_unbatched(batched_ndim):
     of 1 on the way in, and loses it again on the way out of forward and of backward, so
     the class's own forward and backward only ever see batches."""
     def decorate(cls):
+        cls.batched_ndim = batched_ndim      # the learner's template decorates its class alike
+        if "forward" not in cls.__dict__:    # an inherited forward is wrapped already
+            return cls
         forward, backward = cls.forward, cls.backward
 
         @functools.wraps(forward)

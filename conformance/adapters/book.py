@@ -25,7 +25,7 @@ adapter copies them into `grads` under the answer key's names.
 import numpy as np
 
 from ._common import (TORCH_GATES, StackedGateCell, TanhRNN, TanhRNNCell, class_labels,
-                      flatten_batch, permute_gates, plain_cross_entropy_only, reduction_scale,
+                      flatten_batch, logit_rows, permute_gates, plain_cross_entropy_only, reduction_scale,
                       refuse_ignored)
 
 STYLE = "book"
@@ -111,7 +111,7 @@ def softmax_with_loss(module):
             self.params, self.grads = {}, {}
 
         def forward(self, x, target):
-            self.scale = reduction_scale(self.reduction, len(x), STYLE)
+            self.scale = reduction_scale(self.reduction, len(logit_rows(x, STYLE)), STYLE)
             target = np.asarray(target)
             refuse_ignored(class_labels(target, STYLE), self.ignore_index, STYLE)  # and probabilities
             return self.layer.forward(x, target) * self.scale

@@ -14,7 +14,7 @@
 """
 import numpy as np
 
-from ._common import (StackedGateCell, TanhRNN, TanhRNNCell, class_labels, flatten_batch,
+from ._common import (StackedGateCell, TanhRNN, TanhRNNCell, class_labels, flatten_batch, logit_rows,
                       plain_cross_entropy_only, reduction_scale, refuse_ignored)
 
 STYLE = "cs231n"
@@ -78,7 +78,7 @@ def softmax_loss(module):
             self.params, self.grads = {}, {}
 
         def forward(self, x, target):
-            self.scale = reduction_scale(self.reduction, len(x), STYLE)
+            self.scale = reduction_scale(self.reduction, len(logit_rows(x, STYLE)), STYLE)
             labels = class_labels(target, STYLE)
             refuse_ignored(labels, self.ignore_index, STYLE)
             loss, self.dx = loss_and_grad(x, labels)
