@@ -42,6 +42,22 @@ def attention_mask(layer, mask, causal, Lq, Lk, batch_shape):
     return allowed
 
 
+def _batch_axes(layer, q, k, v):
+    """The batch (and head) axes of q, k and v, broadcast as PyTorch broadcasts them."""
+    try:
+        return np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
+    except ValueError:
+        raise ShapeError(f"{type(layer).__name__}: the batch axes of q {q.shape}, k {k.shape} and "
+                         f"v {v.shape} do not broadcast") from None
+
+
+def _summed_to(g, shape):
+    """g summed over the leading axes that broadcasting added to an array of `shape`."""
+    g = g.sum(axis=tuple(range(g.ndim - len(shape)))) if g.ndim > len(shape) else g
+    axes = tuple(i for i, (n, m) in enumerate(zip(shape, g.shape)) if n == 1 and m != 1)
+    return g.sum(axis=axes, keepdims=True) if axes else g
+
+
 def additive_mask(layer, mask, causal, Lq, Lk, batch_shape):
     """A floating-point mask M added to the scores, S = Q K^T s + M (PyTorch's float attn_mask):
     0 lets a pair through, -inf blocks it, anything else biases it. causal adds -inf above
@@ -71,17 +87,23 @@ class ScaledDotProductAttention(Layer):
         dQ = dS K s,   dK = dS^T Q s
     """
 
-    def __init__(self, causal=False, scale=None):
+    def __init__(self, causal=False, scale=None, dropout_p=0.0, enable_gqa=False):
         super().__init__()
+        if dropout_p:
+            raise ValueError(f"ScaledDotProductAttention: dropout_p={dropout_p} is not supported "
+                             f"(the answer key is deterministic: apply Dropout to P yourself)")
+        if enable_gqa:
+            raise ValueError("ScaledDotProductAttention: enable_gqa (grouped-query attention) "
+                             "is not supported: repeat K and V over the query heads")
         self.causal, self.scale = causal, scale
 
     def forward(self, q, k, v, mask=None):
         q = float_array(self, "q", q, min_ndim=2)
-        k = float_array(self, "k", k, ndim=q.ndim)
-        v = float_array(self, "v", v, ndim=q.ndim)
-        batch, (Lq, d), Lk = q.shape[:-2], q.shape[-2:], k.shape[-2]
-        same_shape(self, "k", k, batch + (Lk, d), "the batch axes and feature size d of q")
-        same_shape(self, "v", v, batch + (Lk, v.shape[-1]), "the batch axes of q and as many rows as k")
+        k = float_array(self, "k", k, min_ndim=2)
+        v = float_array(self, "v", v, min_ndim=2)
+        batch, (Lq, d), Lk = _batch_axes(self, q, k, v), q.shape[-2:], k.shape[-2]
+        same_shape(self, "k", k, k.shape[:-2] + (Lk, d), "the feature size d of q")
+        same_shape(self, "v", v, v.shape[:-2] + (Lk, v.shape[-1]), "as many rows as k")
         s = self.scale if self.scale is not None else 1.0 / np.sqrt(d)
         scores = (q @ _transpose(k)) * s
         if mask is not None and np.issubdtype(np.asarray(mask).dtype, np.floating):
@@ -98,13 +120,14 @@ class ScaledDotProductAttention(Layer):
     def backward(self, dout):
         require_forward(self, "P")
         P, q, k, v, s = self.P, self.q, self.k, self.v, self.s
-        dout = upstream(self, dout, q.shape[:-1] + (v.shape[-1],))
+        dout = upstream(self, dout, P.shape[:-1] + (v.shape[-1],))
         dv = _transpose(P) @ dout
         dP = dout @ _transpose(v)
         dS = P * (dP - (dP * P).sum(axis=-1, keepdims=True))
         dq = (dS @ k) * s
         dk = (_transpose(dS) @ q) * s
-        return dq.astype(q.dtype), dk.astype(k.dtype), dv.astype(v.dtype)
+        # batch axes that q, k or v shared by broadcasting get the sum of their gradients
+        return tuple(_summed_to(g, a.shape).astype(a.dtype) for g, a in ((dq, q), (dk, k), (dv, v)))
 
 
 class MultiHeadAttention(Layer):
@@ -128,7 +151,11 @@ class MultiHeadAttention(Layer):
     """
 
     def __init__(self, W_q, b_q, W_k, b_k, W_v, b_v, W_o, b_o, num_heads=1, causal=False,
-                 batch_first=True):
+                 batch_first=True, dropout=0.0, add_bias_kv=False, add_zero_attn=False):
+        for feature, value in (("dropout", dropout), ("add_bias_kv", add_bias_kv),
+                               ("add_zero_attn", add_zero_attn)):
+            if value:
+                raise ValueError(f"MultiHeadAttention: {feature}={value!r} is not supported")
         given = {"q": (W_q, b_q), "k": (W_k, b_k), "v": (W_v, b_v), "o": (W_o, b_o)}
         E = float_array(self, "W_q", W_q, ndim=2).shape[0]
         for name, (W, b) in given.items():   # checked here, so errors name this layer

@@ -135,6 +135,12 @@ def col2im(dwindows, x_shape, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
     return dxp[:, :, ph:ph + h, pw:pw + w]
 
 
+def _zeros_only(layer, padding_mode):
+    if padding_mode != "zeros":
+        raise ValueError(f"{type(layer).__name__}: padding_mode={padding_mode!r} is not supported "
+                         f"(zero padding only)")
+
+
 def _check_bias(layer, b, channels):
     b = float_array(layer, "b", b, ndim=1)
     if b.shape != (channels,):
@@ -170,7 +176,8 @@ class Conv2d(Layer):
                    dX_g = W_g^T dY_g,   dx = col2im(dX)
     """
 
-    def __init__(self, W, b, stride=1, padding=0, dilation=1, groups=1):
+    def __init__(self, W, b, stride=1, padding=0, dilation=1, groups=1, padding_mode="zeros"):
+        _zeros_only(self, padding_mode)
         W = float_array(self, "W", W, ndim=4)
         if not isinstance(groups, (int, np.integer)) or groups < 1 or W.shape[0] % groups:
             raise ValueError(f"{type(self).__name__}: 'groups' must be a positive int dividing "
@@ -309,7 +316,8 @@ class Conv1d(Layer):
     dilation are ints or 1-tuples (as nn.Conv1d stores them); padding may be 'same' or 'valid'.
     """
 
-    def __init__(self, W, b, stride=1, padding=0, dilation=1, groups=1):
+    def __init__(self, W, b, stride=1, padding=0, dilation=1, groups=1, padding_mode="zeros"):
+        _zeros_only(self, padding_mode)
         W = float_array(self, "W", W, ndim=3)
         name = type(self).__name__
         (stride,), (dilation,) = _pair(name, "stride", stride, 1, 1), _pair(name, "dilation", dilation, 1, 1)
@@ -380,7 +388,9 @@ class ConvTranspose2d(Layer):
     group j only: the products x W are taken group by group.
     """
 
-    def __init__(self, W, b, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    def __init__(self, W, b, stride=1, padding=0, output_padding=0, groups=1, dilation=1,
+                 padding_mode="zeros"):
+        _zeros_only(self, padding_mode)
         W = float_array(self, "W", W, ndim=4)
         if not isinstance(groups, (int, np.integer)) or groups < 1 or W.shape[0] % groups:
             raise ValueError(f"ConvTranspose2d: 'groups' must be a positive int dividing "

@@ -104,7 +104,7 @@ def map_conv(kind):
         b = args[1] if len(args) > 1 else kwargs.get("bias")
         names = ("stride", "padding", "output_padding", "groups", "dilation") if kind == "ConvTranspose2d" \
             else ("stride", "padding", "dilation", "groups")
-        hp = conv_args(args[2:], kwargs, names)
+        hp = conv_args(args[2:], kwargs, names + ("padding_mode",))
         out_channels = W.shape[1] * hp.get("groups", 1) if kind == "ConvTranspose2d" else W.shape[0]
         bias = np.zeros(out_channels) if b is None else np_(b)
         layer = getattr(K, kind)(np_(W), bias, **hp)
@@ -221,14 +221,10 @@ def map_embedding(W, args, kwargs):
 
 def map_sdpa(q, args, kwargs):
     k, v = args[0], args[1]
-    if kwargs.get("dropout_p", 0.0) > 0:
-        raise NoForm("attention dropout (random)")
-    if kwargs.get("enable_gqa"):
-        raise NoForm("grouped-query attention")
-    if q.ndim != k.ndim:
-        raise NoForm("q and k of different ranks (broadcast batch axes)")
     mask = kwargs.get("attn_mask")
-    layer = K.ScaledDotProductAttention(causal=kwargs.get("is_causal", False), scale=kwargs.get("scale"))
+    layer = K.ScaledDotProductAttention(causal=kwargs.get("is_causal", False), scale=kwargs.get("scale"),
+                                        dropout_p=kwargs.get("dropout_p", 0.0),
+                                        enable_gqa=kwargs.get("enable_gqa", False))
     inputs = [np_(q), np_(k), np_(v)] + ([np_(mask)] if mask is not None else [])
     return Mapped(lambda: torch.nn.functional.scaled_dot_product_attention(q, *args, **kwargs),
                   {"q": q, "k": k, "v": v}, layer_call(layer, inputs, ["q", "k", "v"]))
@@ -431,10 +427,10 @@ def module_mapper(name, module, fwd_args, fwd_kwargs):
     fn = torch.nn.functional
     p = dict(module.named_parameters())
     if name in ("Conv1d", "Conv2d", "ConvTranspose2d"):
-        if module.padding_mode != "zeros":
-            raise NoForm(f"padding_mode={module.padding_mode!r}")
         kw = dict(stride=module.stride, padding=module.padding, dilation=module.dilation,
                   groups=module.groups)
+        if module.padding_mode != "zeros":
+            kw["padding_mode"] = module.padding_mode
         if name == "ConvTranspose2d":
             kw["output_padding"] = module.output_padding
         key = {"Conv1d": "conv1d", "Conv2d": "conv2d", "ConvTranspose2d": "conv_transpose2d"}[name]
@@ -479,25 +475,23 @@ def module_mapper(name, module, fwd_args, fwd_kwargs):
 
 def map_mha_module(module, args, kwargs):
     q, k, v = args[:3]
-    if module.bias_k is not None or module.add_zero_attn:
-        raise NoForm_or_refuse("MultiHeadAttention", "add_bias_kv / add_zero_attn")
     E, H = module.embed_dim, module.num_heads
     Wi, bi = module.in_proj_weight, module.in_proj_bias
     Wo, bo = module.out_proj.weight, module.out_proj.bias
-    if bi is None:
-        raise NoForm("MultiheadAttention without biases")
     W = np_(Wi)
-    b = np_(bi)
+    b = np.zeros(3 * E) if bi is None else np_(bi)          # bias=False: zero biases
+    bo_np = np.zeros(E) if bo is None else np_(bo)
     opts = {}
     if kwargs.get("key_padding_mask") is not None:
         opts["key_padding_mask"] = np_(kwargs["key_padding_mask"])
     if kwargs.get("attn_mask") is not None:
         opts["attn_mask"] = np_(kwargs["attn_mask"])
-    layer_kw = dict(num_heads=H)
+    layer_kw = dict(num_heads=H, dropout=module.dropout, add_bias_kv=module.bias_k is not None,
+                    add_zero_attn=module.add_zero_attn)
     if not module.batch_first:
         layer_kw["batch_first"] = False
     layer = K.MultiHeadAttention(W[:E].T, b[:E], W[E:2 * E].T, b[E:2 * E], W[2 * E:].T, b[2 * E:],
-                                 np_(Wo).T, np_(bo), **layer_kw)
+                                 np_(Wo).T, bo_np, **layer_kw)
     inputs = [np_(q), np_(k), np_(v)]
     if not opts:
         run_inputs = inputs
@@ -522,11 +516,7 @@ def map_mha_module(module, args, kwargs):
                                                         if k_ in ("key_padding_mask", "attn_mask")})[0]
     wrt = {"q": q, "k": k, "v": v, "in_proj_weight": Wi, "in_proj_bias": bi,
            "out_proj.weight": Wo, "out_proj.bias": bo}
-    return Mapped(torch_fn, {n: t for n, t in wrt.items() if t.requires_grad}, run)
-
-
-def NoForm_or_refuse(layer, feature):
-    return NoForm(f"{layer}: {feature}")
+    return Mapped(torch_fn, {n: t for n, t in wrt.items() if t is not None and t.requires_grad}, run)
 
 
 # --------------------------------------------------------------------------- running
