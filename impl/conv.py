@@ -202,13 +202,17 @@ class Conv2d(Layer):
         W, b, g = self.params["W"], self.params["b"], self.groups
         x = _check_input(self, x, W.shape[1] * g, W.shape[2:], self.stride, self.padding,
                          self.dilation)
-        windows = im2col(x, W.shape[2:], **self._geometry())        # (N, C, OH, OW, KH, KW)
+        windows = im2col(x, W.shape[2:], **self._geometry())        # windows[n, c, i, j, p, q]
         n, c, oh, ow = windows.shape[:4]
         self.x_shape, self.out_hw = x.shape, (oh, ow)
-        # X: rows (c, p, q) within each group, columns (n, i, j); the one copy of im2col
+        # The formula's matrix X, one per group g: X_g[(c, p, q), (n, i, j)] = windows[n, g C_g + c, i, j, p, q].
+        # transpose puts the row axes (c, p, q) before the column axes (n, i, j); reshape splits
+        # c into (group, channel within it) and merges each side into one axis. (The one copy.)
         self.cols = windows.transpose(1, 4, 5, 0, 2, 3).reshape(g, W[0].size, n * oh * ow)
-        y = self._kernels() @ self.cols                             # Y_g = W_g X_g
-        y = y.reshape(W.shape[0], n, oh, ow).transpose(1, 0, 2, 3)
+        Y = self._kernels() @ self.cols                             # Y_g = W_g X_g
+        # Y's rows are the output channels o, group after group; its columns (n, i, j):
+        # split the columns and move n to the front for y[n, o, i, j]
+        y = Y.reshape(W.shape[0], n, oh, ow).transpose(1, 0, 2, 3)
         return y + b[:, None, None]
 
     def backward(self, dout):
@@ -217,11 +221,14 @@ class Conv2d(Layer):
         n, c = self.x_shape[:2]
         oh, ow = self.out_hw
         dout = upstream(self, dout, (n, W.shape[0], oh, ow))
-        dy = dout.transpose(1, 0, 2, 3).reshape(g, W.shape[0] // g, -1)   # (G, C_out/G, N*OH*OW)
-        self.grads["b"] = dout.sum(axis=(0, 2, 3))                          # db = sum dY
-        self.grads["W"] = (dy @ self.cols.transpose(0, 2, 1)).reshape(W.shape)  # dW_g = dY_g X_g^T
-        dcols = self._kernels().transpose(0, 2, 1) @ dy                     # dX_g = W_g^T dY_g
-        dwindows = dcols.reshape(c, *W.shape[2:], n, oh, ow).transpose(3, 0, 4, 5, 1, 2)
+        # dY_g: dout laid out as Y (rows o, columns (n, i, j)), forward's last line undone
+        dY = dout.transpose(1, 0, 2, 3).reshape(g, W.shape[0] // g, n * oh * ow)
+        self.grads["b"] = dout.sum(axis=(0, 2, 3))                          # db_o = sum_{n,i,j} dy
+        self.grads["W"] = (dY @ self.cols.transpose(0, 2, 1)).reshape(W.shape)  # dW_g = dY_g X_g^T
+        dX = self._kernels().transpose(0, 2, 1) @ dY                        # dX_g = W_g^T dY_g
+        # dX[(c, p, q), (n, i, j)] back in the windows' layout [n, c, i, j, p, q] (forward's
+        # transpose undone), then col2im adds each window's gradient onto the input it was cut from
+        dwindows = dX.reshape(c, *W.shape[2:], n, oh, ow).transpose(3, 0, 4, 5, 1, 2)
         return col2im(dwindows, self.x_shape, **self._geometry())
 
 
