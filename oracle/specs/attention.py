@@ -58,25 +58,39 @@ def _jax_sdpa(a, e, hp):
 ATTENTION_HINT = "each query row has at least one allowed key; masked scores are -inf"
 
 
-def _mha(N, Lq, Lk, E, mask=None):
+def _mha(N, Lq, Lk, E, mask=None, torch_masks=False):
+    """MultiHeadAttention's inputs (N = None: one unbatched sample); torch_masks adds
+    nn.MultiheadAttention's own: a boolean key_padding_mask (True = a padded key, at least
+    one key left per sample) and a float attn_mask added to the scores. The answer key's
+    `mask`, which comes first, then lets every pair through."""
     def make(rng):
         params = {}
         for name in "qkvo":
             params[f"W_{name}"] = weight(rng, E, E, E)
             params[f"b_{name}"] = 0.1 * normal(rng, E)
-        data = CaseData(inputs={"query": normal(rng, N, Lq, E), "key": normal(rng, N, Lk, E),
-                                "value": normal(rng, N, Lk, E)}, params=params)
-        if mask is not None:
-            data.extra["mask"] = _some_allowed(rng, (Lq, Lk))
+        batch = () if N is None else (N,)
+        data = CaseData(inputs={"query": normal(rng, *batch, Lq, E), "key": normal(rng, *batch, Lk, E),
+                                "value": normal(rng, *batch, Lk, E)}, params=params)
+        if mask is not None or torch_masks:
+            data.extra["mask"] = _some_allowed(rng, (Lq, Lk)) if mask else np.ones((Lq, Lk), dtype=bool)
+        if torch_masks:
+            padded = rng.random((N, Lk)) < 0.4
+            padded[:, 0] = False
+            data.extra["key_padding_mask"] = padded
+            data.extra["attn_mask"] = normal(rng, Lq, Lk)
         return data
     return make
 
 
 def _torch_mha(a, e, hp):
     """F.multi_head_attention_forward with nn.MultiheadAttention's weight layout."""
-    seq_first = lambda x: x.transpose(0, 1)          # torch's default layout is (L, N, E)
-    Lq, Lk = a["query"].shape[1], a["key"].shape[1]
+    unbatched = a["query"].ndim == 2                  # torch takes (L, E) as it is
+    seq_first = (lambda x: x) if unbatched else (lambda x: x.transpose(0, 1))   # (L, N, E)
+    Lq, Lk = a["query"].shape[-2], a["key"].shape[-2]
     allowed = _allowed(torch, Lq, Lk, e.get("mask"), hp.get("causal", False))
+    attn_mask = None if allowed is None else ~allowed   # torch: True = may NOT attend
+    if "attn_mask" in e:                                # float: both as one additive mask
+        attn_mask = e["attn_mask"] + torch.where(allowed, 0.0, -torch.inf).to(e["attn_mask"].dtype)
     out, _ = F.multi_head_attention_forward(
         seq_first(a["query"]), seq_first(a["key"]), seq_first(a["value"]),
         a["W_q"].shape[0], hp.get("num_heads", 1),
@@ -84,12 +98,19 @@ def _torch_mha(a, e, hp):
         in_proj_bias=torch.cat([a["b_q"], a["b_k"], a["b_v"]]),
         bias_k=None, bias_v=None, add_zero_attn=False, dropout_p=0.0,
         out_proj_weight=a["W_o"].T, out_proj_bias=a["b_o"], training=False, need_weights=False,
-        attn_mask=None if allowed is None else ~allowed)   # torch: True = may NOT attend
+        key_padding_mask=e.get("key_padding_mask"), attn_mask=attn_mask)
     return seq_first(out)
 
 
 def _jax_mha(a, e, hp):
+    if a["query"].ndim == 2:                          # one sample: a batch of one
+        batched = {k: (v[None] if k in ("query", "key", "value") else v) for k, v in a.items()}
+        return _jax_mha(batched, e, hp)[0]
     H = hp.get("num_heads", 1)
+    mask = e.get("mask")
+    if "attn_mask" in e:      # torch's masks as one additive mask (N, 1, Lq, Lk), shared by the heads
+        mask = jnp.where(mask, 0.0, -jnp.inf) + e["attn_mask"] \
+            + jnp.where(e["key_padding_mask"], -jnp.inf, 0.0)[:, None, None, :]
 
     def heads(x, name):                               # (N, L, E) -> (N, H, L, E/H)
         y = x @ a[f"W_{name}"] + a[f"b_{name}"]
@@ -97,7 +118,7 @@ def _jax_mha(a, e, hp):
         return y.reshape(N, L, H, E // H).transpose(0, 2, 1, 3)
 
     o = _jax_attention(heads(a["query"], "q"), heads(a["key"], "k"), heads(a["value"], "v"),
-                       e.get("mask"), hp.get("causal", False))
+                       mask, hp.get("causal", False))
     N, _, Lq, dh = o.shape
     return o.transpose(0, 2, 1, 3).reshape(N, Lq, H * dh) @ a["W_o"] + a["b_o"]
 
@@ -144,6 +165,11 @@ SPECS = [
             Case("causal", _mha(2, 4, 4, 6), {"num_heads": 2, "causal": True}, why="a causal decoder"),
             Case("mask", _mha(2, 3, 4, 6, mask=True), {"num_heads": 2},
                  why="a boolean mask shared by batch and heads"),
+            Case("torch_masks", _mha(2, 3, 4, 6, torch_masks=True), {"num_heads": 2},
+                 why="nn.MultiheadAttention's key_padding_mask (True = a padded key) and a float "
+                     "attn_mask added to the scores"),
+            Case("unbatched", _mha(None, 3, 4, 6), {"num_heads": 2},
+                 why="one sample: query (Lq, E), key and value (Lk, E)"),
         ],
         torch=_torch_mha, jax=_jax_mha,
         formulas={"forward": r"\mathrm{head}_h = \operatorname{Attention}(X_q W_q^{(h)} + b_q^{(h)},\ "
