@@ -130,6 +130,15 @@ class ScaledDotProductAttention(Layer):
         return tuple(_summed_to(g, a.shape).astype(a.dtype) for g, a in ((dq, q), (dk, k), (dv, v)))
 
 
+def _one_more_key(mask):
+    """A mask widened by one key that every query may attend (True, or 0 added)."""
+    if mask is None:
+        return None
+    mask = np.asarray(mask)
+    pad = [(0, 0)] * (mask.ndim - 1) + [(0, 1)]
+    return np.pad(mask, pad, constant_values=True if mask.dtype == np.bool_ else 0.0)
+
+
 class MultiHeadAttention(Layer):
     """Multi-head attention (Vaswani et al. 2017), in PyTorch's nn.MultiheadAttention form:
 
@@ -147,15 +156,20 @@ class MultiHeadAttention(Layer):
     nn.MultiheadAttention's other forms, as options: forward(..., key_padding_mask=,
     attn_mask=) with PyTorch's meanings (boolean True = may NOT attend, or floating-point
     added to the scores; key_padding_mask (N, Lk), attn_mask (Lq, Lk) or (N*H, Lq, Lk));
-    unbatched query (Lq, E), key and value (Lk, E); batch_first=False for (L, N, E).
+    unbatched query (Lq, E), key and value (Lk, E); batch_first=False for (L, N, E);
+    bias_k, bias_v (E,) (add_bias_kv: one more key and value, learned, after the projections)
+    and add_zero_attn=True (one more key and value of zeros per head), as torch places them.
     """
 
     def __init__(self, W_q, b_q, W_k, b_k, W_v, b_v, W_o, b_o, num_heads=1, causal=False,
-                 batch_first=True, dropout=0.0, add_bias_kv=False, add_zero_attn=False):
-        for feature, value in (("dropout", dropout), ("add_bias_kv", add_bias_kv),
-                               ("add_zero_attn", add_zero_attn)):
-            if value:
-                raise ValueError(f"MultiHeadAttention: {feature}={value!r} is not supported")
+                 batch_first=True, dropout=0.0, bias_k=None, bias_v=None, add_zero_attn=False):
+        if dropout:
+            raise ValueError(f"MultiHeadAttention: dropout={dropout!r} is not supported "
+                             f"(the answer key is deterministic)")
+        if (bias_k is None) != (bias_v is None):
+            raise ValueError("MultiHeadAttention: give both bias_k and bias_v (add_bias_kv) or neither")
+        if causal and (bias_k is not None or add_zero_attn):
+            raise ValueError("MultiHeadAttention: causal with bias_k / add_zero_attn is not supported")
         given = {"q": (W_q, b_q), "k": (W_k, b_k), "v": (W_v, b_v), "o": (W_o, b_o)}
         E = float_array(self, "W_q", W_q, ndim=2).shape[0]
         for name, (W, b) in given.items():   # checked here, so errors name this layer
@@ -165,7 +179,12 @@ class MultiHeadAttention(Layer):
             raise ValueError(f"MultiHeadAttention: embed size {E} is not divisible by "
                              f"num_heads {num_heads}")
         self.proj = {name: Affine(W, b) for name, (W, b) in given.items()}
-        super().__init__(**{f"{p}_{n}": self.proj[n].params[p] for n in "qkvo" for p in "Wb"})
+        extra = {}
+        if bias_k is not None:
+            for name, bias in (("bias_k", bias_k), ("bias_v", bias_v)):
+                extra[name] = same_shape(self, name, float_array(self, name, bias), (E,), "the embed size E")
+        super().__init__(**{f"{p}_{n}": self.proj[n].params[p] for n in "qkvo" for p in "Wb"}, **extra)
+        self.add_zero_attn = bool(add_zero_attn)
         self.E, self.H = E, num_heads
         self.batch_first = bool(batch_first)
         self.attention = ScaledDotProductAttention(causal=causal)
@@ -246,7 +265,15 @@ class MultiHeadAttention(Layer):
         if mask is not None and np.ndim(mask) == 3:   # one mask per sample, shared by the heads
             mask = np.broadcast_to(np.asarray(mask)[:, None], (query.shape[0], self.H) + np.shape(mask)[1:])
         self.out_shape = query.shape
-        heads = [self._split(self.proj[n].forward(x)) for n, x in zip("qkv", (query, key, value))]
+        q, k, v = (self.proj[n].forward(x) for n, x in zip("qkv", (query, key, value)))
+        if "bias_k" in self.params:              # add_bias_kv: one more (learned) key and value
+            k, v = (np.concatenate([a, np.broadcast_to(self.params[name], (len(a), 1, self.E))], axis=1)
+                    for a, name in ((k, "bias_k"), (v, "bias_v")))
+            mask = _one_more_key(mask)
+        heads = [self._split(a) for a in (q, k, v)]
+        if self.add_zero_attn:                   # one more key and value of zeros, per head
+            heads[1:] = [np.concatenate([h, np.zeros_like(h[:, :, :1])], axis=2) for h in heads[1:]]
+            mask = _one_more_key(mask)
         context = self._merge(self.attention.forward(*heads, mask))
         return self._from_batch_first(self.proj["o"].forward(context))
 
@@ -256,8 +283,15 @@ class MultiHeadAttention(Layer):
         outer = {"unbatched": (L, E), "sequence_first": (L, N, E)}.get(self.layout, (N, L, E))
         dout = self._batch_first(upstream(self, dout, outer))[0]
         dcontext = self.proj["o"].backward(dout)
-        dheads = self.attention.backward(self._split(dcontext))
-        dinputs = tuple(self._from_batch_first(self.proj[n].backward(self._merge(d)))
-                        for n, d in zip("qkv", dheads))
+        dheads = list(self.attention.backward(self._split(dcontext)))
+        if self.add_zero_attn:                   # the zero key and value are constants
+            dheads[1:] = [d[:, :, :-1] for d in dheads[1:]]
+        dq, dk, dv = (self._merge(d) for d in dheads)
+        extra = {}
+        if "bias_k" in self.params:              # the bias row is shared by the batch
+            extra = {"bias_k": dk[:, -1].sum(axis=0), "bias_v": dv[:, -1].sum(axis=0)}
+            dk, dv = dk[:, :-1], dv[:, :-1]
+        dinputs = tuple(self._from_batch_first(self.proj[n].backward(d)) for n, d in zip("qkv", (dq, dk, dv)))
         self.grads = {f"{p}_{n}": self.proj[n].grads[p] for n in "qkvo" for p in "Wb"}
+        self.grads.update(extra)
         return dinputs

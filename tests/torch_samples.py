@@ -486,8 +486,9 @@ def map_mha_module(module, args, kwargs):
         opts["key_padding_mask"] = np_(kwargs["key_padding_mask"])
     if kwargs.get("attn_mask") is not None:
         opts["attn_mask"] = np_(kwargs["attn_mask"])
-    layer_kw = dict(num_heads=H, dropout=module.dropout, add_bias_kv=module.bias_k is not None,
-                    add_zero_attn=module.add_zero_attn)
+    layer_kw = dict(num_heads=H, dropout=module.dropout, add_zero_attn=module.add_zero_attn)
+    if module.bias_k is not None:
+        layer_kw.update(bias_k=np_(module.bias_k).reshape(E), bias_v=np_(module.bias_v).reshape(E))
     if not module.batch_first:
         layer_kw["batch_first"] = False
     layer = K.MultiHeadAttention(W[:E].T, b[:E], W[E:2 * E].T, b[E:2 * E], W[2 * E:].T, b[2 * E:],
@@ -508,6 +509,9 @@ def map_mha_module(module, args, kwargs):
             res["in_proj_bias"] = np.concatenate([layer.grads[f"b_{n}"] for n in "qkv"])
             res["out_proj.weight"] = layer.grads["W_o"].T
             res["out_proj.bias"] = layer.grads["b_o"]
+            if "bias_k" in layer.grads:
+                res["bias_k"] = layer.grads["bias_k"].reshape(1, 1, E)
+                res["bias_v"] = layer.grads["bias_v"].reshape(1, 1, E)
             return res
         return out, backward
 
@@ -515,7 +519,7 @@ def map_mha_module(module, args, kwargs):
         return module(q, k, v, need_weights=False, **{k_: v_ for k_, v_ in kwargs.items()
                                                         if k_ in ("key_padding_mask", "attn_mask")})[0]
     wrt = {"q": q, "k": k, "v": v, "in_proj_weight": Wi, "in_proj_bias": bi,
-           "out_proj.weight": Wo, "out_proj.bias": bo}
+           "out_proj.weight": Wo, "out_proj.bias": bo, "bias_k": module.bias_k, "bias_v": module.bias_v}
     return Mapped(torch_fn, {n: t for n, t in wrt.items() if t is not None and t.requires_grad}, run)
 
 

@@ -58,7 +58,7 @@ def _jax_sdpa(a, e, hp):
 ATTENTION_HINT = "each query row has at least one allowed key; masked scores are -inf"
 
 
-def _mha(N, Lq, Lk, E, mask=None, torch_masks=False):
+def _mha(N, Lq, Lk, E, mask=None, torch_masks=False, bias_kv=False):
     """MultiHeadAttention's inputs (N = None: one unbatched sample); torch_masks adds
     nn.MultiheadAttention's own: a boolean key_padding_mask (True = a padded key, at least
     one key left per sample) and a float attn_mask added to the scores. The answer key's
@@ -68,6 +68,8 @@ def _mha(N, Lq, Lk, E, mask=None, torch_masks=False):
         for name in "qkvo":
             params[f"W_{name}"] = weight(rng, E, E, E)
             params[f"b_{name}"] = 0.1 * normal(rng, E)
+        if bias_kv:
+            params["bias_k"], params["bias_v"] = normal(rng, E), normal(rng, E)
         batch = () if N is None else (N,)
         data = CaseData(inputs={"query": normal(rng, *batch, Lq, E), "key": normal(rng, *batch, Lk, E),
                                 "value": normal(rng, *batch, Lk, E)}, params=params)
@@ -96,7 +98,9 @@ def _torch_mha(a, e, hp):
         a["W_q"].shape[0], hp.get("num_heads", 1),
         in_proj_weight=torch.cat([a["W_q"].T, a["W_k"].T, a["W_v"].T]),
         in_proj_bias=torch.cat([a["b_q"], a["b_k"], a["b_v"]]),
-        bias_k=None, bias_v=None, add_zero_attn=False, dropout_p=0.0,
+        bias_k=a["bias_k"].reshape(1, 1, -1) if "bias_k" in a else None,
+        bias_v=a["bias_v"].reshape(1, 1, -1) if "bias_v" in a else None,
+        add_zero_attn=hp.get("add_zero_attn", False), dropout_p=0.0,
         out_proj_weight=a["W_o"].T, out_proj_bias=a["b_o"], training=False, need_weights=False,
         key_padding_mask=e.get("key_padding_mask"), attn_mask=attn_mask)
     return seq_first(out)
@@ -114,9 +118,18 @@ def _jax_mha(a, e, hp):
 
     def heads(x, name):                               # (N, L, E) -> (N, H, L, E/H)
         y = x @ a[f"W_{name}"] + a[f"b_{name}"]
+        if name != "q" and "bias_k" in a:             # add_bias_kv: a learned last key and value
+            y = jnp.concatenate([y, jnp.broadcast_to(a["bias_" + name], (y.shape[0], 1, y.shape[2]))], axis=1)
         N, L, E = y.shape
-        return y.reshape(N, L, H, E // H).transpose(0, 2, 1, 3)
+        y = y.reshape(N, L, H, E // H).transpose(0, 2, 1, 3)
+        if name != "q" and hp.get("add_zero_attn"):   # and a key and value of zeros per head
+            y = jnp.concatenate([y, jnp.zeros_like(y[:, :, :1])], axis=2)
+        return y
 
+    extra_keys = ("bias_k" in a) + bool(hp.get("add_zero_attn"))
+    if mask is not None and extra_keys:               # the extra keys are always allowed
+        pad = [(0, 0)] * (mask.ndim - 1) + [(0, extra_keys)]
+        mask = jnp.pad(mask, pad, constant_values=True if mask.dtype == jnp.bool_ else 0.0)
     o = _jax_attention(heads(a["query"], "q"), heads(a["key"], "k"), heads(a["value"], "v"),
                        mask, hp.get("causal", False))
     N, _, Lq, dh = o.shape
@@ -170,6 +183,10 @@ SPECS = [
                      "attn_mask added to the scores"),
             Case("unbatched", _mha(None, 3, 4, 6), {"num_heads": 2},
                  why="one sample: query (Lq, E), key and value (Lk, E)"),
+            Case("bias_kv_zero_attn", _mha(2, 3, 4, 6, mask=True, bias_kv=True),
+                 {"num_heads": 2, "add_zero_attn": True},
+                 why="nn.MultiheadAttention's add_bias_kv (a learned extra key and value, bias_k and "
+                     "bias_v) and add_zero_attn (a zero key and value per head), with a mask"),
         ],
         torch=_torch_mha, jax=_jax_mha,
         formulas={"forward": r"\mathrm{head}_h = \operatorname{Attention}(X_q W_q^{(h)} + b_q^{(h)},\ "
