@@ -38,17 +38,28 @@ class Projection:
 
 
 def _loss_function(spec, ctx):
-    """L(arrays) = sum(dout * forward(arrays)), all in float64."""
+    """L(arrays) = sum(dout * forward(arrays)) + sum over the extra outputs the case gives
+    an upstream gradient (h_n, c_n) of sum(d extra * extra), all in float64."""
     base = cast_data(ctx.data, "float64")
     dout = np.asarray(ctx.dout, dtype=np.float64)
+    dextra = {k: np.asarray(v, dtype=np.float64) for k, v in ctx.dout_extra.items()}
     fd_ctx = type(ctx)(**{**ctx.__dict__, "data": base, "dtype": "float64"})
 
     def loss(name, value):
         inputs, params = dict(base.inputs), dict(base.params)
         (inputs if name in inputs else params)[name] = value
         fd_ctx.data = type(base)(inputs=inputs, params=params, extra=base.extra)
-        _, out = impl_runner.forward(spec, fd_ctx)
-        return float((dout * np.asarray(out, dtype=np.float64)).sum())
+        layer, out = impl_runner.forward(spec, fd_ctx)
+        total = float((dout * np.asarray(out, dtype=np.float64)).sum())
+        if dextra:
+            extras = spec.impl_extras(layer)
+            for k in dextra:
+                if k not in extras:
+                    raise KeyError(f"{spec.impl} keeps no {k} after forward: the case gives {k} "
+                                   f"an upstream gradient, which finite differences must include")
+            total += sum(float((d * np.asarray(extras[k], dtype=np.float64)).sum())
+                         for k, d in dextra.items())
+        return total
 
     return base, loss
 
