@@ -19,10 +19,12 @@ logits) and classified:
 
 The upstream gradient is a seeded normal array of the output's shape, the same for both.
 Requires the `expecttest` package (torch's internal testing modules import it).
+TORCH_SAMPLES_IMPL=/path/to/checkout runs another checkout's impl/ (e.g. to count "before").
 """
 import argparse
 import collections
 import json
+import os
 import sys
 import traceback
 import warnings
@@ -30,7 +32,11 @@ import warnings
 import numpy as np
 import torch
 
-from backprop_oracle import impl as K
+if os.environ.get("TORCH_SAMPLES_IMPL"):     # another checkout's impl/ (to count "before")
+    sys.path.insert(0, os.environ["TORCH_SAMPLES_IMPL"])
+    import impl as K
+else:
+    from backprop_oracle import impl as K
 
 RTOL = ATOL = 1e-7
 
