@@ -14,8 +14,9 @@ from functools import lru_cache
 import numpy as np
 
 from .. import impl as reference_impl
-from . import fd, impl_runner, jax_oracle, registry, torch_oracle
+from . import fd, impl_runner, jax_oracle, mistakes, registry, torch_oracle
 from .compare import compare
+from .diagnose import Diagnosis
 from .context import Context, cast, cast_data
 from .errors import NotAttempted, Unavailable
 from .seeding import rng_for
@@ -90,8 +91,11 @@ def implementation_result(check, seed, module):
 
 def _compute(check, seed, module):
     spec = registry.get(check.op)
+    ctx = context(check, seed, module)
+    if ctx.dout is not None:    # its own copy: in-place idioms (dout[mask] = 0) must not reach
+        ctx.dout = ctx.dout.copy()   # the cached dout that the witnesses and the diagnosis use
     try:
-        return impl_runner.run(spec, context(check, seed, module))
+        return impl_runner.run(spec, ctx)
     except NotImplementedError as err:
         return NotAttempted(f"{spec.impl} raises NotImplementedError"
                             + (f": {err}" if str(err) else ""))
@@ -140,11 +144,14 @@ def _record(check, spec, status, quantity="*", message="", tol=None, cmp=None, s
         "expected_at_worst": cmp.expected_at_worst if cmp else None,
         "actual_at_worst": cmp.actual_at_worst if cmp else None,
         "diagnosis": cmp.diagnosis if cmp else "", "message": message,
+        "diagnosis_ja": cmp.diagnosis_ja if cmp else "", "mistake": cmp.mistake if cmp else None,
         "seconds": seconds,
     }
 
 
-def _compare_all(check, spec, actual, expected, hints, seconds):
+def _compare_all(check, spec, actual, expected, hints, seconds, where=None):
+    """One record per quantity; `where` (the check's Context, or the Golden example) lets
+    a failing record's diagnosis run the op's catalogue of mistakes on the same case."""
     tol = tolerance(spec, check.oracle, check.dtype)
     records = []
     for quantity, want in expected.items():
@@ -161,10 +168,24 @@ def _compare_all(check, spec, actual, expected, hints, seconds):
                 cmp = compare(want.project(got), want.values, tol, hints, "")
             message = f"{len(want.values)} random directional derivatives"
         else:
-            cmp, message = compare(got, want, tol, hints, quantity), ""
+            cmp, message = compare(got, want, tol, hints, quantity, check.dtype), ""
+        if not cmp.passed and where is not None and not cmp.diagnosis.startswith("not a numeric"):
+            cmp.diagnosed(diagnosis_of_failure(spec, where, quantity, actual, want, tol, hints,
+                                               check.dtype))
         records.append(_record(check, spec, "pass" if cmp.passed else "fail", quantity, message,
                                tol, cmp, seconds))
     return records
+
+
+def diagnosis_of_failure(spec, where, quantity, actual, want, tol, hints, dtype):
+    """The hook where a failing comparison gets its diagnosis: the op's catalogue of
+    mistakes on the same case, else the structural rules (oracle/mistakes.py)."""
+    try:
+        return mistakes.diagnose_failure(spec, where, quantity, actual[quantity], want, tol,
+                                         hints, dtype, actual)
+    except Exception as err:   # a diagnosis must never cost the record
+        return Diagnosis(f"(no diagnosis: {type(err).__name__}: {err})",
+                         f"（診断できず: {type(err).__name__}: {err}）")
 
 
 def _hints(spec, ctx):
@@ -181,7 +202,7 @@ def run_golden(check, spec, module):
     except Exception as err:
         return [_record(check, spec, "error", message=error_excerpt(err))]
     expected = {k: np.asarray(v, dtype=np.float64) for k, v in golden.expected.items()}
-    return _compare_all(check, spec, actual, expected, {}, time.perf_counter() - start)
+    return _compare_all(check, spec, actual, expected, {}, time.perf_counter() - start, golden)
 
 
 def run_check(check, module=reference_impl, seed=0):
@@ -208,7 +229,7 @@ def run_check(check, module=reference_impl, seed=0):
         return [_record(check, spec, "error",
                         message=f"the {check.oracle} oracle itself failed:\n{error_excerpt(err)}")]
     records = _compare_all(check, spec, actual, expected, _hints(spec, ctx),
-                           time.perf_counter() - start)
+                           time.perf_counter() - start, ctx)
     return records + compare_witnesses(check, spec, ctx, expected)
 
 
