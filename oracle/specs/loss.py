@@ -772,11 +772,12 @@ HINGE_MISTAKES = [
 
 class _CosineNoProjection(Lo.CosineEmbedding):
     def backward(self, dout=1.0):
-        n = len(self.cos)
         dcos = np.where(self.y == 1, -1.0, (self.cos > self.margin).astype(float))
-        dcos = (dcos * Lo._per_item_upstream(self, dout, (n,)))[:, None]
-        root = np.sqrt(self.m1 * self.m2)[:, None]
-        return dcos * self.x2 / root, dcos * self.x1 / root     # the - cos x / |x|^2 terms missing
+        dcos = (dcos * np.reshape(Lo._per_item_upstream(self, dout, self.loss_shape), -1))[:, None]
+        root = np.sqrt(self.m1 * self.m2)[:, None]          # in the rows scaled by s (see the class)
+        shape = self.loss_shape + self.u1.shape[-1:]
+        return ((dcos * self.u2 / root / self.s1[:, None]).reshape(shape),   # the - cos x / |x|^2
+                (dcos * self.u1 / root / self.s2[:, None]).reshape(shape))   # terms missing
 
 
 COSINE_MISTAKES = [
