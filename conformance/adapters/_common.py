@@ -3,8 +3,17 @@ import numpy as np
 
 
 def flatten_batch(x):
-    """x (..., D) as (n, D): the teaching styles take one batch axis."""
-    return x.reshape(-1, x.shape[-1])
+    """x (..., D) as (n, D): the teaching styles take one batch axis (sizes given: D may be 0)."""
+    return x.reshape(int(np.prod(x.shape[:-1])), x.shape[-1])
+
+
+def logit_rows(x, style):
+    """The styles' softmax loss takes (N, C) logits; PyTorch's other layouts have no counterpart."""
+    if np.ndim(x) != 2:
+        raise NotImplementedError(f"the {style} style's softmax loss takes (N, C) logits; an input "
+                                  f"of shape {np.shape(x)} (unbatched or (N, C, d1, ...)) has no "
+                                  f"counterpart")
+    return x
 
 
 def is_one_hot(target):

@@ -45,7 +45,7 @@ import numpy as np
 
 from . import _recurrent
 from ._common import (TORCH_GATES, StackedGateCell, TanhRNNCell, class_labels, copied,
-                      drawn_uniforms, flatten_batch, permute_gates, plain_cross_entropy_only,
+                      drawn_uniforms, flatten_batch, logit_rows, permute_gates, plain_cross_entropy_only,
                       reduction_scale, refuse_ignored, require_eps, require_tanh, single,
                       unmappable)
 
@@ -183,7 +183,7 @@ def softmax_with_loss(module):
             self.params, self.grads = {}, {}
 
         def forward(self, x, target):
-            self.scale = reduction_scale(self.reduction, len(x), STYLE)
+            self.scale = reduction_scale(self.reduction, len(logit_rows(x, STYLE)), STYLE)
             target = np.asarray(target)
             refuse_ignored(class_labels(target, STYLE), self.ignore_index, STYLE)  # and probabilities
             return self.layer.forward(copied(x), copied(target)) * self.scale

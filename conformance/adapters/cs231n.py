@@ -38,7 +38,7 @@ import numpy as np
 
 from . import _recurrent
 from ._common import (StackedGateCell, TanhRNNCell, class_labels, copied, drawn_uniforms,
-                      flatten_batch, plain_cross_entropy_only, reduction_scale, refuse_ignored,
+                      flatten_batch, logit_rows, plain_cross_entropy_only, reduction_scale, refuse_ignored,
                       require_tanh, single, unmappable)
 
 STYLE = "cs231n"
@@ -120,7 +120,7 @@ def _loss_pair(name, function, options):
                 self.params, self.grads = {}, {}
 
             def forward(self, x, target):
-                self.scale = reduction_scale(self.reduction, len(x), STYLE)
+                self.scale = reduction_scale(self.reduction, len(logit_rows(x, STYLE)), STYLE)
                 labels = class_labels(target, STYLE)
                 refuse_ignored(labels, self.ignore_index, STYLE)
                 loss, self.dx = loss_and_grad(copied(x), labels)

@@ -24,7 +24,8 @@ graded as it is.
 """
 import numpy as np
 
-from ._common import class_labels, copied, plain_cross_entropy_only, reduction_scale, refuse_ignored
+from ._common import (class_labels, copied, logit_rows, plain_cross_entropy_only, reduction_scale,
+                      refuse_ignored)
 
 STYLE = "functions"
 
@@ -73,7 +74,7 @@ def softmax_with_loss(module):
             self.params, self.grads = {}, {}
 
         def forward(self, x, target):
-            self.scale = reduction_scale(self.reduction, len(x), STYLE)
+            self.scale = reduction_scale(self.reduction, len(logit_rows(x, STYLE)), STYLE)
             target = np.asarray(target)
             refuse_ignored(class_labels(target, STYLE), self.ignore_index, STYLE)
             self.d, self.x = copied(target), copied(x)
