@@ -22,10 +22,12 @@ def add_options(parser):
     group.addoption("--seed", type=int, default=0, help="seed of every case's data (default 0)")
     group.addoption("--report-dir", default=os.path.join("reports", "out"),
                     help="where results.json and index.html are written (default reports/out)")
-    group.addoption("--impl", default=None,
+    group.addoption("--impl", action="append", default=None,
                     help="the implementation under test: a module or package importable from "
-                         "the current directory, or a path to a .py file (default: impl, the "
-                         "answer key)")
+                         "the current directory, or a path to a .py file or a package folder "
+                         "(default: the answer key). It runs in a process of its own. Give it "
+                         "several times to grade several submissions in one run: each op goes "
+                         "to the first whose module has the op's class")
     group.addoption("--impl-style", default="native", choices=("native", "book", "cs231n"),
                     help="how --impl is written: native (the answer key's classes), book "
                          "(『ゼロから作るDeep Learning』 layers) or cs231n (forward/backward "
@@ -35,6 +37,9 @@ def add_options(parser):
                          "backward) before it is stopped and recorded as an error (default: 60 "
                          "when --impl is not the answer key, else none; 0 for none; "
                          "pytest-timeout's --timeout, if given, replaces it)")
+    group.addoption("--impl-memory", type=float, default=4.0,
+                    help="GiB of address space the implementation's process may use (RLIMIT_AS; "
+                         "default 4; 0 for no limit)")
     group.addoption("--op", default=None,
                     help="comma-separated op names to check (default: every op)")
     group.addoption("--tf32", action="store_true", default=False,

@@ -23,7 +23,7 @@ from importlib import metadata
 
 import pytest
 
-from ..oracle import registry
+from ..oracle import party as parties, registry
 from ..oracle.engine import all_checks, implementation_result, run_check
 from ..oracle.spec import Golden
 from ..reports.commands import check_command
@@ -69,10 +69,15 @@ class Run:
         self.worker = workerinput["workerid"] if workerinput else "controller"
         self.started = workerinput["bo_started"] if workerinput else _now()
         self.parts_dir = os.path.join(self.report_dir, ".parts", self.run_id)
-        self.impl_name = config.getoption("impl") or "impl"
+        self.impls = list(config.getoption("impl") or [])
+        self.is_answer_key = not self.impls      # by identity of the option, never by a name
+        self.impl_name = self.impls[0] if self.impls else "impl"
         self.impl_style = config.getoption("impl_style")
-        self.module = adapters.adapt(loading.load_implementation(config.getoption("impl")), self.impl_style)
         self.check_timeout = self._check_timeout(config)
+        self.party = self._party(config)
+        # Only the answer key is a module of this process; a learner's code is never
+        # imported here (nor in any xdist worker): it answers from its own process.
+        self.module = loading.load_implementation(None) if self.is_answer_key else None
         self.expected_ids, self.finished_ids, self.crashes = None, set(), []
         specs = [s for s in registry.all_specs()
                  if self.selection["ops"] is None or s.name in self.selection["ops"]]
@@ -94,9 +99,35 @@ class Run:
             return 0.0
         value = config.getoption("check_timeout")
         if value is None:
-            value = 0.0 if self.impl_name == "impl" else DEFAULT_CHECK_TIMEOUT
+            value = 0.0 if self.is_answer_key else DEFAULT_CHECK_TIMEOUT
         return value if value > 0 else 0.0
 
+    def _party(self, config):
+        """The implementation under test (oracle/party.py); --impl paths are checked here,
+        without importing anything."""
+        parties.become_subreaper()     # orphans of learner processes come back to us
+        for target in self.impls:
+            try:
+                parties.locate(target)
+            except (FileNotFoundError, ImportError, ValueError) as err:
+                raise pytest.UsageError(str(err)) from None
+        memory = config.getoption("impl_memory")
+        return parties.make(self.impls, self.impl_style, timeout=self.check_timeout,
+                            memory_bytes=int(memory * 2 ** 30) if memory and memory > 0 else None)
+
+    def party_meta(self):
+        """What the report says of the implementation: its classes' sources (recorded by
+        its own process), how it was isolated, whether it uses the answer key."""
+        names = sorted({s.impl for s in registry.all_specs()} | {"Add", "Mul"})
+        try:
+            classes = self.party.describe(names)
+            isolation = self.party.protections()
+        finally:
+            parties.close_all()
+        using = sorted(n for n, c in classes.items() if c.get("answer_key"))
+        return {"classes": classes, "isolation": isolation,
+                "uses_answer_key": [] if self.is_answer_key else using,
+                "is_answer_key": self.is_answer_key, "impls": self.impls}
     def run_timed(self, check):
         """run_check, with the implementation's own work under --check-timeout.
 
@@ -105,17 +136,15 @@ class Run:
         witnesses of the same case do not wait again); the witness then runs
         untimed, so that importing torch or compiling JAX never counts.
         """
-        if not self.check_timeout:
-            return run_check(check, self.module, self.seed)
+        in_process = isinstance(self.party, parties.InProcess)
+        if not self.check_timeout or not in_process:   # a sandbox keeps its own time limit
+            return run_check(check, self.party, self.seed)
         spec = registry.get(check.op)
         case = spec.case(check.case)
-        if isinstance(case, Golden):
-            with time_limit(self.check_timeout):
-                return run_check(check, self.module, self.seed)
         if spec.applies(case, check.oracle)[0]:
             with time_limit(self.check_timeout):
-                implementation_result(check, self.seed, self.module)
-        return run_check(check, self.module, self.seed)
+                implementation_result(check, self.seed, self.party)
+        return run_check(check, self.party, self.seed)
 
     def check_of(self, nodeid):
         """The check a test id runs, or None for a test that is not a check."""
@@ -169,7 +198,7 @@ class Run:
     def meta(self, exitstatus):
         partial, reason = self.partial(exitstatus)
         return {
-            "impl": loading.describe(self.module) if self.impl_name != "impl" else "impl (the answer key)",
+            "impl": self.party.label,
             "impl_name": self.impl_name,
             "impl_style": self.impl_style,
             "adapter": (f"{self.impl_style}: conformance/adapters/{self.impl_style}.py"
@@ -202,13 +231,14 @@ class Run:
     def finish(self, exitstatus):
         records = self.read_parts()
         results = {"meta": self.meta(exitstatus), "records": records}
+        results["meta"].update(self.party_meta())
         results["meta"]["grade"] = grading.grade(records)
         os.makedirs(self.report_dir, exist_ok=True)
         results_path = os.path.join(self.report_dir, "results.json")
         write_results(results_path, results["meta"], records)
         try:
             from ..reports.render import render
-            index = render(results, self.report_dir, module=self.module)
+            index = render(results, self.report_dir)
         except ImportError as err:
             index = None
             self.render_error = str(err)
@@ -422,9 +452,13 @@ def pytest_sessionstart(session):
     _current_run = session.config.stash.get(RUN_KEY, None)
 
 
+@pytest.hookimpl(trylast=True)    # after xdist has stopped its workers
 def pytest_sessionfinish(session, exitstatus):
     run = session.config.stash.get(RUN_KEY, None)
-    if run is not None and not run.is_worker:
+    if run is None:
+        return
+    parties.close_all()     # the sandboxes, and whatever learner code left running
+    if not run.is_worker:
         run.finish(exitstatus)
 
 

@@ -154,12 +154,17 @@ def _meta_for_commands(meta):
 def render(results, out_dir, module=None):
     """Write the report of `results` ({"meta", "records"}) into out_dir; return index.html's path.
 
-    `module` is the implementation under test (for the source shown on op pages);
-    by default it is imported from meta["impl_name"]."""
+    The sources shown on op pages are those the implementation's own process recorded
+    in meta["classes"]; learner code is never imported here. `module` (a trusted,
+    in-process module, for tests) replaces them."""
     env = _environment()
     meta, records = results["meta"], results["records"]
-    if module is None:
-        module = opinfo.load_module(meta.get("impl_name", "impl"))
+    if module is not None:
+        from ..oracle.party import describe_classes
+        module = describe_classes(module, sorted({r["op"] and _impl_of(r["op"]) for r in records}
+                                                 - {None}))
+    else:
+        module = opinfo.classes_of(meta)
     seed, impl_name = _meta_for_commands(meta)
     by_op = defaultdict(list)
     for r in records:
@@ -186,6 +191,11 @@ def render(results, out_dir, module=None):
     path = os.path.join(out_dir, "index.html")
     write_atomic(path, html)
     return path
+
+
+def _impl_of(op):
+    spec = opinfo._spec(op)
+    return spec.impl if spec else None
 
 
 def _check_id(r):
