@@ -188,12 +188,41 @@ def grade(impl, ops=None, oracles=None, dtypes=None, style="native", seed=0, *, 
     try:
         records = run(_checks(specs, selection), the_party, seed, progress)
         meta = _meta(impl, style, seed, selection, started, the_party)
+        meta.update(_party_meta(the_party, specs))
     finally:
         if not the_party.is_answer_key:
             the_party.close()
-            engine.forget(the_party)
-    module = impl if isinstance(impl, types.ModuleType) else None
-    return Result(records, meta, module=module)
+            _forget(the_party)
+    return Result(records, meta, module=answer_key_module() if the_party.is_answer_key else None)
+
+
+def answer_key_module():
+    from . import impl
+    return impl
+
+
+def _party_meta(the_party, specs):
+    """What the report says of the implementation (as the plugin's Run.party_meta): its
+    classes' sources, recorded by its own process, and how it was isolated."""
+    names = sorted({s.impl for s in specs})
+    classes = the_party.describe(names)
+    using = sorted(n for n, c in classes.items() if c.get("answer_key"))
+    return {"classes": classes, "isolation": the_party.protections(),
+            "uses_answer_key": [] if the_party.is_answer_key else using,
+            "is_answer_key": the_party.is_answer_key}
+
+
+def _forget(the_party, op=None):
+    """Drop what this process cached for a party that is gone (and for an op made for one
+    check() call), so that a notebook grading again and again does not grow."""
+    for key in [k for k in engine._impl_results if k[-1] == the_party.key]:
+        del engine._impl_results[key]
+    if op is not None:
+        from .oracle import jax_oracle
+        for key in [k for k in jax_oracle._compiled if k[0] == op]:
+            del jax_oracle._compiled[key]
+        for key in [k for k in engine._first_witness_results if k[0] == op]:
+            del engine._first_witness_results[key]
 
 
 # -- check: one forward/backward pair ----------------------------------------------------
@@ -269,6 +298,14 @@ def _layer_class(forward, backward, input_names, param_names, hparam_names, cach
             return returned[0] if len(returned) == 1 else tuple(returned)
 
     return Checked
+
+
+def _batch_hint(inputs):
+    """The diagnosis names a factor of the batch size N: the first input's leading axis,
+    when it has more than one."""
+    first = next(iter(inputs.values()))
+    size = first.shape[0] if first.ndim >= 2 else None
+    return lambda data, hp: {"batch_size": size} if size else {}
 
 
 def _reference(fn, input_names, param_names):
@@ -350,9 +387,11 @@ def check(forward, backward, inputs, params=None, *, extra=None, hparams=None, c
     cls = _layer_class(forward, backward, list(inputs), list(params), list(hparams), cache)
     unavailable = {o: f"no {o} reference was given to check()" for o in ("torch", "jax")
                    if not given[o]}
-    spec = OpSpec(name=op, family=CHECK_FAMILY, impl=CHECK_CLASS, cases=[case],
+    # A name of its own for this call: nothing cached for another call (case data, dout,
+    # compiled JAX functions, the implementation's results) can answer for this one.
+    spec = OpSpec(name=f"{op}#check{next(_check_count)}", family=CHECK_FAMILY, impl=CHECK_CLASS, cases=[case],
                   torch=_reference(torch, inputs, params), jax=_reference(jax, inputs, params),
-                  unavailable=unavailable, overrides=overrides,
+                  unavailable=unavailable, overrides=overrides, hints=_batch_hint(inputs),
                   doc=inspect.getdoc(forward) or "")
     selection = {"ops": (op,), "oracles": oracles, "dtypes": _names(dtypes, DTYPES, "dtypes"),
                  "devices": ("cpu",), "devices_absent": {}}
@@ -362,13 +401,17 @@ def check(forward, backward, inputs, params=None, *, extra=None, hparams=None, c
         the_party = forked.for_namespace({CHECK_CLASS: cls}, "native", timeout, memory_bytes,
                                          label=f"{op} (check)")
         try:
-            spec.dout_shape = _output_shape(the_party, spec, seed)
+            shape = _output_shape(the_party, spec, seed)
+            spec.upstream_shape = lambda data, hp: () if shape is None else shape
             records = run(_checks([spec], selection), the_party, seed)
             meta = _meta(f"{op} (check)", "native", seed, selection, started, the_party)
         finally:
             the_party.close()
-            engine.forget(the_party, op=op)
-    meta.update(entry="backprop_oracle.check", impl_name="(in memory)")
+            _forget(the_party, op=spec.name)
+    for r in records:          # the op's name for this call only, back to the name asked for
+        r["op"] = op
+    meta.update(entry="backprop_oracle.check", impl_name="(in memory)", ops=[op],
+                impl=f"{op} (check)")
     return Result(records, meta)
 
 

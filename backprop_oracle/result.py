@@ -11,8 +11,8 @@ A *check* is one (op, case, witness, device, dtype); it passes when every record
 passes (the unit of the pytest run's grade, conformance/grading.py). A *record* is one
 quantity of one check (`out`, `grad:W`, ...), exactly as in results.json.
 """
-import html
 import os
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -46,6 +46,16 @@ def _what(r):
     return text
 
 
+# What varies from case to case inside one diagnosis (shapes, numbers, case names) is not
+# part of what a problem is known by: "transposed: shape (5, 4), expected (4, 5)" on one
+# case and "... (3, 4), expected (4, 3)" on another are one problem.
+_VARYING = re.compile(r"\([^()]*\)|\[[^\[\]]*\]|-?\d+(?:\.\d+)?(?:e[-+]?\d+)?|(?<=case )\S+")
+
+
+def problem_key(what):
+    return _VARYING.sub("#", what)
+
+
 @dataclass
 class Problem:
     """One distinct problem: every failing record of one op that says the same thing."""
@@ -70,19 +80,21 @@ def problems(records):
     for r in records:
         if is_cross(r) or r["status"] not in FAILING:
             continue
-        key = (r["op"], r["status"], _what(r))
+        key = (r["op"], r["status"], problem_key(_what(r)))
         if key not in groups:
             groups[key] = []
             order.append(key)
         groups[key].append(r)
     out = []
-    for op, status, what in order:
-        rs = groups[(op, status, what)]
+    for key in order:
+        rs = groups[key]
+        op, status = key[0], key[1]
         worst = max(rs, key=lambda r: -1.0 if r.get("margin") is None else r["margin"])
         quantities = list(dict.fromkeys(r["quantity"] for r in rs))
         checks = list(dict.fromkeys(_check_id(r) for r in rs))
         detail = worst.get("message", "") if status == "error" else ""
-        out.append(Problem(op, rs[0]["family"], status, what, quantities, checks, worst, detail))
+        out.append(Problem(op, rs[0]["family"], status, _what(worst), quantities, checks, worst,
+                           detail))
     return out
 
 

@@ -120,7 +120,8 @@ def _compute(check, seed, party):
                                                                  check.dtype))
 
 
-HARNESS_DIRS = ("/oracle/", "/conformance/", "/_pytest/", "/pluggy/")
+HARNESS_DIRS = ("/oracle/", "/conformance/", "/_pytest/", "/pluggy/",
+                "/backprop_oracle/api.py")   # check()'s wrapper of the pair
 LIBRARY_DIRS = ("/site-packages/", "/dist-packages/", "/lib/python")
 
 
