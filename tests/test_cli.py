@@ -231,3 +231,15 @@ def test_the_plugin_is_dormant_with_the_package_in_the_projects_venv(installed):
     done = _user_pytest(installed["project"], PYTHONPATH=str(installed["site"]))
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert "1 passed" in done.stdout
+
+
+def test_grade_on_the_command_line(tmp_path):
+    learner = os.path.join(ROOT, "tests", "learners", "mistake_sign.py")
+    done = _command("grade", learner, "--op", "sigmoid,relu", "--oracle", "fd", "--dtype",
+                    "float64", "--report-dir", str(tmp_path / "out"), cwd=tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr      # not everything passed
+    assert "sign flipped" in done.stdout and "sigmoid" in done.stdout
+    assert json.loads((tmp_path / "out" / "results.json").read_text())["records"]
+    fine = _command("grade", learner, "--op", "relu", "--oracle", "fd", "--dtype", "float64",
+                    cwd=tmp_path)
+    assert fine.returncode == 0 and "all passed" in fine.stdout
