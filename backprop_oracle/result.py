@@ -52,8 +52,11 @@ def _what(r):
 _VARYING = re.compile(r"\([^()]*\)|\[[^\[\]]*\]|-?\d+(?:\.\d+)?(?:e[-+]?\d+)?|(?<=case )\S+")
 
 
+_AXES = re.compile(r"\bax[ie]s [\d, ]*\d")
+
+
 def problem_key(what):
-    return _VARYING.sub("#", what)
+    return _VARYING.sub("#", _AXES.sub("axes", what))
 
 
 @dataclass
