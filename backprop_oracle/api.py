@@ -82,7 +82,7 @@ def _classes(namespace):
 def _describe_impl(impl):
     if isinstance(impl, dict):
         names = sorted(k for k, v in impl.items() if isinstance(v, type))
-        return f"classes {', '.join(names[:6])}{', ...' if len(names) > 6 else ''}"
+        return f"your classes ({', '.join(names[:6])}{', ...' if len(names) > 6 else ''})"
     if isinstance(impl, types.ModuleType):
         return getattr(impl, "__file__", None) or impl.__name__
     return str(impl)

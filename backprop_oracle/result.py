@@ -300,7 +300,8 @@ class Result:
         if found:
             lines += ["", f"problems ({len(found)} distinct):"]
             for p in found:
-                lines.append(f"  {p.op} {', '.join(p.quantities)} [{p.status}, "
+                quantities = ", ".join(q if q != "*" else "(the whole check)" for q in p.quantities)
+                lines.append(f"  {p.op} {quantities} [{p.status}, "
                              f"{p.count} check{'s' if p.count != 1 else ''}]: {p.what}")
                 if p.detail:
                     lines += [f"      {ln}" for ln in p.detail.splitlines()[:-1]]

@@ -80,8 +80,10 @@ def _problems(result):
         where = escape(f"{w['case']}, {w['oracle']}@{w['device']}, {w['dtype']}")
         figures = (f"margin {_num(w['margin'])}, max abs {_num(w['max_abs'])}"
                    if w.get("margin") is not None else "")
-        detail = f"<pre>{escape(p.detail)}</pre>" if p.detail else ""
-        rows.append(f'<tr><th>{escape(p.op)}</th><td>{escape(", ".join(p.quantities))}</td>'
+        where_in_code = "\n".join(p.detail.splitlines()[:-1])   # the last line is `what`
+        detail = f"<pre>{escape(where_in_code)}</pre>" if where_in_code else ""
+        quantities = ", ".join(q if q != "*" else "(the whole check)" for q in p.quantities)
+        rows.append(f'<tr><th>{escape(p.op)}</th><td>{escape(quantities)}</td>'
                     f'<td class="{p.status}">{p.status}</td>'
                     f"<td>{escape(p.what)}{detail}</td>"
                     f'<td class="num">{p.count}</td><td>{where}<br><small>{figures}</small></td></tr>')
