@@ -112,8 +112,12 @@ class Run:
             except (FileNotFoundError, ImportError, ValueError) as err:
                 raise pytest.UsageError(str(err)) from None
         memory = config.getoption("impl_memory")
-        return parties.make(self.impls, self.impl_style, timeout=self.check_timeout,
-                            memory_bytes=int(memory * 2 ** 30) if memory and memory > 0 else None)
+        timeout, option = self.check_timeout, "--check-timeout"
+        if config.getoption("timeout", None):   # pytest-timeout's limit: the sandbox stops first
+            timeout, option = 0.8 * float(config.getoption("timeout")), "pytest-timeout's --timeout"
+        return parties.make(self.impls, self.impl_style, timeout=timeout or None,
+                            memory_bytes=int(memory * 2 ** 30) if memory and memory > 0 else None,
+                            timeout_option=option)
 
     def party_meta(self):
         """What the report says of the implementation: its classes' sources (recorded by
@@ -450,6 +454,9 @@ _current_run = None
 def pytest_sessionstart(session):
     global _current_run
     _current_run = session.config.stash.get(RUN_KEY, None)
+    runs_tests = session.config.pluginmanager.getplugin("dsession") is None
+    if _current_run is not None and runs_tests:
+        _current_run.party.start()   # the implementation's process starts before any check
 
 
 @pytest.hookimpl(trylast=True)    # after xdist has stopped its workers
@@ -457,9 +464,9 @@ def pytest_sessionfinish(session, exitstatus):
     run = session.config.stash.get(RUN_KEY, None)
     if run is None:
         return
-    parties.close_all()     # the sandboxes, and whatever learner code left running
     if not run.is_worker:
-        run.finish(exitstatus)
+        run.finish(exitstatus)   # party_meta() ends the sandboxes before results are written
+    parties.close_all()          # the sandboxes, and whatever learner code left running
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

@@ -192,6 +192,9 @@ class Party:
     def protections(self):
         return {}
 
+    def start(self):
+        """Start what answers (a process) now rather than on the first request."""
+
     def close(self):
         pass
 
@@ -360,8 +363,9 @@ def prepare(target, base):
         loaded = os.path.join(copy_root, name) if kind == "file" else name
     for here, dirs, _ in os.walk(base):
         os.chmod(here, 0o755)
-    return {"target": loaded, "path_entry": entry, "copy_root": copy_root, "display_root": root,
-            "display": target}
+    shown = os.path.relpath(root)
+    return {"target": loaded, "path_entry": entry, "copy_root": copy_root,
+            "display_root": root if shown.startswith("..") else shown, "display": target}
 
 
 def _sandbox_uid(index):
@@ -381,8 +385,12 @@ class Sandboxed(Party):
 
     _count = 0
 
-    def __init__(self, target, style="native", timeout=60.0, memory_bytes=DEFAULT_MEMORY_BYTES):
+    def __init__(self, target, style="native", timeout=60.0, memory_bytes=DEFAULT_MEMORY_BYTES,
+                 timeout_option="--check-timeout"):
         Sandboxed._count += 1
+        self.timeout_option = timeout_option
+        self.config = None
+        self._spawned = False
         self.index = Sandboxed._count
         self.target, self.style = target, style
         self.timeout = timeout or None
@@ -399,16 +407,29 @@ class Sandboxed(Party):
 
     # -- the process ---------------------------------------------------------------
     def _start(self):
+        self._spawn()
+        if self._spawned:
+            self._handshake()
+
+    def _spawn(self):
+        self._spawned = False
         become_subreaper()
         self.base = tempfile.mkdtemp(prefix="bo-sandbox-")
         os.chmod(self.base, 0o755)
-        config = prepare(self.target, self.base)
+        try:
+            config = prepare(self.target, self.base)
+        except (OSError, ValueError) as err:
+            self.import_error = f"copying the submission {self.target} failed: {err}"
+            shutil.rmtree(self.base, ignore_errors=True)
+            self.base = None
+            return
         workdir = os.path.join(self.base, "work")
         os.makedirs(workdir, mode=0o700)
         uid = _sandbox_uid(self.index) if os.geteuid() == 0 else None
         if uid is not None:
             os.chown(workdir, uid, uid)
         config.update(workdir=workdir, uid=uid, style=self.style, memory_bytes=self.memory_bytes)
+        self.config = config
         self.uid = uid
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
@@ -428,8 +449,13 @@ class Sandboxed(Party):
             os.close(from_child_w)
         self.send_fd, self.reader = to_child_w, wire.Reader(from_child_r)
         os.set_blocking(self.send_fd, False)
+        self._spawned = True
+
+    def _handshake(self):
+        """Send the configuration; read the hello (the module's classes, what held)."""
+        self._spawned = False
         try:
-            wire.write(self.send_fd, config, START_TIMEOUT)
+            wire.write(self.send_fd, self.config, START_TIMEOUT)
             hello = self.reader.read(START_TIMEOUT)
         except (wire.Timeout, EOFError, wire.WireError, OSError) as err:
             why = self._death(err, "while importing the submission")
@@ -448,9 +474,12 @@ class Sandboxed(Party):
         """What happened to the process, in words, with the tail of its stderr."""
         code = self.proc.poll() if self.proc else None
         if code is None and isinstance(err, wire.Timeout):
-            what = (f"stopped after {self.timeout or START_TIMEOUT:g} s (--check-timeout): the "
-                    f"implementation did not answer in time (an endless loop?); its process "
-                    f"was killed")
+            where = self._where_stuck()
+            what = ((where + "\n") if where else "") + \
+                (f"Timeout: stopped after {self.timeout or START_TIMEOUT:g} s ({self.timeout_option}): "
+                 f"the implementation did not answer in time (an endless loop?); its process "
+                 f"was killed")
+            return what
         else:
             if code is None:
                 try:
@@ -464,21 +493,54 @@ class Sandboxed(Party):
             else:
                 what = f"its process exited with status {code}"
             what = f"the implementation's process died {when}: {what}"
-        tail = self._stderr_tail()
-        return what + (f"\n{tail}" if tail else "")
+        where = self._learner_frames(self._stderr_text())   # a segfault's traceback
+        return (where + "\n" if where else "") + what
 
-    def _stderr_tail(self, limit=1500):
+    def _stderr_text(self, limit=64 * 1024):
         try:
             self.log.flush()
             self.log.seek(0, os.SEEK_END)
             size = self.log.tell()
             self.log.seek(max(0, size - limit))
-            text = self.log.read().decode(errors="replace")
-        except (OSError, ValueError):
+            return self.log.read().decode(errors="replace")
+        except (OSError, ValueError, AttributeError):
             return ""
-        # faulthandler's and Python's last words: keep the lines naming files
-        lines = [ln for ln in text.splitlines() if ln.strip()][-8:]
-        root = getattr(self, "_display", None)
+
+    def _where_stuck(self):
+        """The learner's frames where the process is stuck: faulthandler dumps its stack
+        on SIGUSR1 (written in C: it works inside any Python loop), then it is killed."""
+        before = len(self._stderr_text())
+        try:
+            os.kill(self.proc.pid, signal.SIGUSR1)
+        except (ProcessLookupError, PermissionError):
+            return ""
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline:
+            text = self._stderr_text()
+            if len(text) > before and "most recent call first" in text[before:] \
+                    and text.endswith("\n"):
+                time.sleep(0.05)
+                return self._learner_frames(self._stderr_text()[before:])
+            time.sleep(0.02)
+        return ""
+
+    def _learner_frames(self, text, limit=3):
+        """file:line in function: code, for the learner's frames of the last dump in `text`."""
+        blocks = text.split("most recent call first):")
+        if len(blocks) < 2 or not self.config:
+            return ""
+        frames = re.findall(r'File "(.+?)", line (\d+) in (\S+)', blocks[1])
+        root, shown = self.config["copy_root"], self.config["display_root"]
+        own = [(f, int(n), fn) for f, n, fn in frames if f.startswith(root + os.sep)][:limit]
+        lines = []
+        for f, n, fn in reversed(own):         # oldest first, as a traceback
+            code = ""
+            try:
+                with open(f, encoding="utf-8", errors="replace") as src:
+                    code = src.read().splitlines()[n - 1].strip()
+            except (OSError, IndexError):
+                pass
+            lines.append(f"{f.replace(root, shown, 1)}:{n} in {fn}: {code}")
         return "\n".join(lines)
 
     def _stop(self):
@@ -542,9 +604,12 @@ class Sandboxed(Party):
         return None
 
     # -- the interface -------------------------------------------------------------------
-    def provides(self, class_name):
+    def start(self):
         if self.proc is None and self.import_error is None:
             self._start()
+
+    def provides(self, class_name):
+        self.start()
         return self.classes is not None and class_name in self.classes
 
     def quantities(self, check, seed, data, dout):
@@ -647,16 +712,27 @@ class Submissions(Party):
     def protections(self):
         return {p.label: p.protections() for p in self.parties}
 
+    def start(self):
+        """Start every submission's process at once (their imports overlap)."""
+        waiting = [p for p in self.parties if p.proc is None and p.import_error is None]
+        for p in waiting:
+            p._spawn()
+        for p in waiting:
+            if p._spawned:
+                p._handshake()
+
     def close(self):
         for p in self.parties:
             p.close()
 
 
-def make(impls=None, style="native", timeout=60.0, memory_bytes=DEFAULT_MEMORY_BYTES):
-    """The party of a run: the answer key for no --impl, else one sandbox per --impl."""
+def make(impls=None, style="native", timeout=60.0, memory_bytes=DEFAULT_MEMORY_BYTES,
+         timeout_option="--check-timeout"):
+    """The party of a run: the answer key for no --impl, else one sandbox per --impl.
+    timeout: seconds per request (None: no limit); timeout_option names it in records."""
     if not impls:
         return ANSWER_KEY
-    parties = [Sandboxed(t, style, timeout, memory_bytes) for t in impls]
+    parties = [Sandboxed(t, style, timeout, memory_bytes, timeout_option) for t in impls]
     return parties[0] if len(parties) == 1 else Submissions(parties)
 
 

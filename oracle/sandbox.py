@@ -42,7 +42,7 @@ def _preload():
     from .. import impl  # noqa: F401  (learners may build on it; the report then says so)
     from . import impl_runner, registry, engine, wire  # noqa: F401
     registry.all_specs()
-    from ..conformance import adapters, loading  # noqa: F401
+    from ..conformance import adapters  # noqa: F401
     "".encode("idna")   # codecs looked up lazily
     "".encode("utf-16")
 
@@ -117,12 +117,12 @@ def plain_quantities(result):
 # -- the learner's calls ---------------------------------------------------------
 class Child:
     def __init__(self, config):
-        from ..conformance import adapters, loading
+        from ..conformance import adapters
         self.config = config
         self.copy_root, self.display_root = config["copy_root"], config["display_root"]
         if config.get("path_entry"):
             sys.path.insert(0, config["path_entry"])
-        module = loading.load_implementation(config["target"])
+        module = load(config["target"])
         self.learner = module
         self.module = adapters.adapt(module, config.get("style", "native"))
 
@@ -194,6 +194,25 @@ class Child:
             return {"error": self.excerpt(err)}
 
 
+def load(target):
+    """The submission's module from the private copy: a .py path, a package folder, or a
+    dotted name (importable from the copy). As conformance.loading does for the grader's
+    process, without pytest (whose import would double this process's start)."""
+    import importlib
+    import importlib.util
+    if not os.path.isabs(target):
+        return importlib.import_module(target)
+    package = os.path.isfile(os.path.join(target, "__init__.py"))
+    name = os.path.splitext(os.path.basename(target.rstrip(os.sep)))[0]
+    spec = (importlib.util.spec_from_file_location(
+                name, os.path.join(target, "__init__.py"), submodule_search_locations=[target])
+            if package else importlib.util.spec_from_file_location(name, target))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 def _impl_name(request):
     try:
         from .registry import get
@@ -212,7 +231,9 @@ def _case_data(tree):
 def main():
     request_fd, reply_fd = int(sys.argv[1]), int(sys.argv[2])
     import faulthandler
+    import signal
     faulthandler.enable()       # a segfault prints the learner's file:line on stderr
+    faulthandler.register(signal.SIGUSR1, all_threads=True)   # the grader asks where we hang
     _preload()
     from . import wire
     reader = wire.Reader(request_fd)
