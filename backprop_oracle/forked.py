@@ -32,6 +32,7 @@ caller is not made a subreaper and the pytest plugin's reap_descendants is not u
 """
 import gc
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -170,7 +171,8 @@ def _child(config, namespace, label, request_fd, reply_fd, log_fd):
         gc.freeze()                  # the parent's objects are never collected (finalized) here
         _reset_signals()
         import faulthandler
-        faulthandler.enable(file=sys.stderr)
+        faulthandler.enable(file=sys.stderr)    # a segfault prints the learner's file:line
+        faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=True)  # "where stuck?"
         for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ[name] = "1"
         if config.get("memory_bytes"):   # beyond what the fork already maps (frameworks)
@@ -212,7 +214,7 @@ class Forked(party.Sandboxed):
 
     def __init__(self, target, style="native", timeout=60.0, memory_bytes=party.DEFAULT_MEMORY_BYTES,
                  namespace=None, label=None):
-        super().__init__(target, style, timeout, memory_bytes)
+        super().__init__(target, style, timeout, memory_bytes, timeout_option="timeout=")
         self.namespace = dict(namespace) if namespace is not None else None
         self.label = label or target
         self.key = f"forked:{self.index}:{self.label}:{style}"
@@ -232,6 +234,7 @@ class Forked(party.Sandboxed):
         if uid is not None:
             os.chown(workdir, uid, uid)
         config.update(workdir=workdir, uid=uid, style=self.style, memory_bytes=self.memory_bytes)
+        self.config = config
         self.uid = uid
         self.log = open(os.path.join(self.base, "stderr.log"), "w+b")
         to_child_r, to_child_w = os.pipe()
@@ -264,6 +267,27 @@ class Forked(party.Sandboxed):
             self._stop()
             return
         self.classes = {str(c) for c in hello.get("classes", [])}
+
+    def _learner_frames(self, text, limit=3):
+        """As Sandboxed's, for classes in memory too: their frames are every frame outside
+        the harness and the libraries (a notebook's cells, the caller's own files)."""
+        if self.namespace is None:
+            return super()._learner_frames(text, limit)
+        import linecache
+        from .oracle.engine import HARNESS_DIRS, LIBRARY_DIRS
+        blocks = text.split("most recent call first):")
+        if len(blocks) < 2:
+            return ""
+        own = []   # the innermost frames, down to the first of the harness: the frames
+        for f, n, fn in re.findall(r'File "(.+?)", line (\d+) in (\S+)', blocks[1]):
+            path = f.replace("\\", "/")        # above it are the caller's, kept by the fork
+            if any(d in path for d in HARNESS_DIRS) or "/backprop_oracle/" in path:
+                break
+            if not any(d in path for d in LIBRARY_DIRS):     # NumPy's own frames: skipped
+                own.append((f, int(n), fn))
+        own = own[:limit]
+        return "\n".join(f"{f}:{n} in {fn}: {linecache.getline(f, n).strip()}"
+                         for f, n, fn in reversed(own))
 
     def _stop(self):
         """Kill the child's own tree (and, as root, its uid); never other children of ours."""

@@ -131,6 +131,20 @@ def test_a_crash_or_a_hang_is_an_error_record_and_leaves_no_process():
     assert set(_children()) <= before
 
 
+def test_a_hang_in_a_notebook_class_names_its_line():
+    class Relu(_Relu):
+        def backward(self, dout):
+            while True:
+                dout = dout + 0.0          # the line the grader must name
+
+    result = bo.grade({"Relu": Relu}, ops="relu", timeout=1, **FAST)
+    message = next(r["message"] for r in result.records if r["status"] == "error")
+    stuck = [ln for ln in message.splitlines() if ln.endswith("dout = dout + 0.0          # the line the grader must name")]
+    assert stuck and "test_api.py:" in stuck[0], message
+    assert "Timeout: stopped after 1 s (timeout=)" in message
+    assert "forked.py" not in message and "api.py:" not in message.replace("test_api.py:", "")
+
+
 def test_what_comes_back_is_validated():
     class Relu(_Relu):
         def backward(self, dout):
