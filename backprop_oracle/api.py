@@ -81,8 +81,12 @@ def _classes(namespace):
 
 def _describe_impl(impl):
     if isinstance(impl, dict):
-        names = sorted(k for k, v in impl.items() if isinstance(v, type))
-        return f"your classes ({', '.join(names[:6])}{', ...' if len(names) > 6 else ''})"
+        names = sorted(k for k, v in impl.items() if isinstance(v, type) and not k.startswith("_"))
+        what = "classes"
+        if not names:       # CS231n's style: functions
+            names = sorted(k for k, v in impl.items() if inspect.isfunction(v) and not k.startswith("_"))
+            what = "functions"
+        return f"your {what} ({', '.join(names[:6])}{', ...' if len(names) > 6 else ''})"
     if isinstance(impl, types.ModuleType):
         return getattr(impl, "__file__", None) or impl.__name__
     return str(impl)

@@ -252,6 +252,26 @@ class Result:
         """The distinct problems, one per (op, diagnosis): see Problem."""
         return problems(self.records)
 
+    def shown_problems(self):
+        """The problems as displayed: an error that every op of several says alike (an import
+        that failed, say) is one row naming those ops."""
+        rows, seen = [], {}
+        for p in self.problems:
+            key = (p.status, p.what)
+            if p.status == "error" and key in seen:
+                first = seen[key]
+                first.ops.append(p.op)
+                first.checks = first.checks + p.checks
+                continue
+            p = Problem(**vars(p))
+            p.ops = [p.op]
+            seen[key] = p
+            rows.append(p)
+        for p in rows:
+            shown = ", ".join(p.ops[:8])
+            p.op = shown if len(p.ops) <= 8 else f"{len(p.ops)} ops ({shown}, ...)"
+        return rows
+
     @property
     def diagnoses(self):
         """{op: [what each distinct problem of the op says]}."""
@@ -296,7 +316,7 @@ class Result:
                     bad = ["(the whole check)"]
                 lines.append(f"  {o.op:<{width}}  {o.passed:>4}/{o.attempted:<4}  "
                              f"{_num(o.worst_margin):>12}  {', '.join(bad) or '-'}")
-        found = self.problems
+        found = self.shown_problems()
         if found:
             lines += ["", f"problems ({len(found)} distinct):"]
             for p in found:

@@ -71,7 +71,7 @@ def _matrix(result):
 
 
 def _problems(result):
-    found = result.problems
+    found = result.shown_problems()
     if not found:
         return ""
     rows = []

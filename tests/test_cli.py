@@ -169,6 +169,20 @@ def test_installed_one_namespace_that_the_current_folder_cannot_shadow(installed
         assert gone.returncode != 0 and "ModuleNotFoundError" in gone.stderr, (top, gone.stderr)
 
 
+def test_installed_grade_works_from_a_folder_that_would_shadow_it(installed, tmp_path):
+    _shadowing_folder(tmp_path)
+    code = ("import backprop_oracle as bo\n"
+            "from backprop_oracle.impl import Relu\n"
+            "class Mine(Relu):\n"
+            "    def backward(self, dout):\n"
+            "        return -super().backward(dout)\n"
+            "r = bo.grade({'Relu': Mine}, ops='relu', oracles='fd', dtypes='float64')\n"
+            "print(r.ok, r.attempted, [p.what for p in r.problems])\n")
+    done = _python(code, tmp_path, installed["site"])
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.startswith("False") and "sign flipped" in done.stdout, done.stdout
+
+
 def test_installed_it_ships_the_report_templates_and_data(installed):
     package = installed["site"] / "backprop_oracle"
     for name in ("base.html", "index.html", "op.html", "style.css", "tolerance.html"):
