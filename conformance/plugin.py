@@ -57,6 +57,7 @@ class Run:
 
     check_timeout = 0.0   # seconds the implementation may take on one case; 0: no limit
     impl_name, impl_style = "impl", "native"
+    party, is_answer_key, impls = parties.ANSWER_KEY, True, ()
 
     def __init__(self, config):
         workerinput = getattr(config, "workerinput", None)
