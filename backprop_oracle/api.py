@@ -324,8 +324,8 @@ def _reference(fn, input_names, param_names):
 
 
 def check(forward, backward, inputs, params=None, *, extra=None, hparams=None, cache=False,
-          torch=None, jax=None, oracles=None, dtypes=None, seed=0, name=None, rtol=None,
-          atol=None, timeout=DEFAULT_TIMEOUT, memory_bytes=None):
+          torch=None, jax=None, oracles=None, dtypes=None, devices=None, seed=0, name=None,
+          rtol=None, atol=None, timeout=DEFAULT_TIMEOUT, memory_bytes=None):
     """Check a NumPy forward/backward pair, as torch.autograd.gradcheck does for autograd.
 
     The pair is checked by finite differences of its own forward (always) and, when
@@ -349,6 +349,8 @@ def check(forward, backward, inputs, params=None, *, extra=None, hparams=None, c
         arrays (hparams as keywords); each one given is a witness.
     oracles: a subset of the witnesses ("fd", "torch", "jax"); None: fd and those given.
     dtypes: "float64", "float32" (None: both: each input is cast from float64).
+    devices: where the torch and jax references run: "cpu", "cuda" (None: every device
+        present, as grade() and the suite decide); finite differences run on the CPU.
     rtol, atol: the tolerance of every witness instead of the policy table (the
         records say so).
     name: the op name in the records (default: forward's name).
@@ -397,8 +399,9 @@ def check(forward, backward, inputs, params=None, *, extra=None, hparams=None, c
                   torch=_reference(torch, inputs, params), jax=_reference(jax, inputs, params),
                   unavailable=unavailable, overrides=overrides, hints=_batch_hint(inputs),
                   doc=inspect.getdoc(forward) or "")
+    chosen_devices, absent = _devices(devices)
     selection = {"ops": (op,), "oracles": oracles, "dtypes": _names(dtypes, DTYPES, "dtypes"),
-                 "devices": ("cpu",), "devices_absent": {}}
+                 "devices": chosen_devices, "devices_absent": absent}
     from . import forked
     started = _now()
     with registry.temporary(spec):
