@@ -19,13 +19,11 @@ import itertools
 import os
 import platform
 import sys
-import time
 import types
 from importlib import metadata
 
 import numpy as np
 
-from .conformance import grading
 from .conformance.adapters import STYLES
 from .conformance.options import DEVICES, DTYPES, ORACLES, cuda_present, measured
 from .oracle import engine, registry
@@ -38,15 +36,17 @@ DEFAULT_TIMEOUT = 60.0        # seconds the implementation may take on one reque
 
 # -- what to run -------------------------------------------------------------------------
 def _names(value, allowed, what):
-    """A tuple of names from None (every allowed one), a comma-separated str or an iterable."""
+    """The names chosen, in `allowed`'s order (the suite's), from None (every allowed one),
+    a comma-separated str or an iterable of names."""
     if value is None:
         return tuple(allowed)
     items = [v.strip() for v in value.split(",")] if isinstance(value, str) else list(value)
     items = [v for v in items if v]
     unknown = [v for v in items if v not in allowed]
     if unknown or not items:
-        raise ValueError(f"{what}: expected some of {', '.join(allowed)}; got {value!r}")
-    return tuple(v for v in allowed if v in items) if what != "ops" else tuple(dict.fromkeys(items))
+        said = f"unknown {', '.join(map(repr, unknown))}" if unknown else f"none given ({value!r})"
+        raise ValueError(f"{what}: {said}; expected some of {', '.join(allowed)}")
+    return tuple(v for v in allowed if v in items)
 
 
 def _devices(devices):

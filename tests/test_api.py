@@ -182,7 +182,7 @@ def _planted_op(module):
 
 
 @pytest.mark.parametrize("call, says", [
-    (lambda: bo.grade({}, ops="affline"), "ops: expected some of"),
+    (lambda: bo.grade({}, ops="affline"), "ops: unknown 'affline'; expected some of"),
     (lambda: bo.grade({}, oracles="torch,tf"), "oracles"),
     (lambda: bo.grade({}, dtypes="float16"), "dtypes"),
     (lambda: bo.grade({}, style="keras"), "style"),
