@@ -104,6 +104,9 @@ def _close_inherited(keep):
                 pass
 
 
+_KEPT = []
+
+
 def _redirect(log_fd):
     """stdin and stdout to /dev/null, stderr to the log, as the pytest run's sandbox has them."""
     null = os.open(os.devnull, os.O_RDWR)
@@ -111,6 +114,9 @@ def _redirect(log_fd):
     os.dup2(null, 1)
     os.dup2(log_fd, 2)
     os.close(null)
+    # The caller's stream objects stay referenced: a notebook's would, if finalized here,
+    # flush through its kernel's threads, which the fork did not bring along.
+    _KEPT.extend([sys.stdin, sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__])
     sys.stdin = open(0, closefd=False)
     sys.stdout = open(1, "w", closefd=False)
     sys.stderr = open(2, "w", closefd=False, buffering=1)
