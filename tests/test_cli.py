@@ -62,6 +62,12 @@ def test_the_console_script_answers_outside_the_clone(tmp_path):
     assert version.stdout.strip() == f"backprop-oracle {importlib.metadata.version('backprop-oracle')}"
 
 
+def test_python_dash_m_is_the_command(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "backprop_oracle", "list", "--op", "affine"],
+                          cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "affine" in done.stdout and "1 ops" in done.stdout
+
+
 def test_list_json_is_the_registry():
     entries = catalogue.catalogue()
     specs = registry.all_specs()
