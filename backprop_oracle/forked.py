@@ -236,10 +236,17 @@ class Forked(party.Sandboxed):
             config.update(party.prepare(self.target, self.base))
         workdir = os.path.join(self.base, "work")
         os.makedirs(workdir, mode=0o700)
-        uid = party._sandbox_uid(self.index) if os.geteuid() == 0 else None
-        if uid is not None:
+        uid, why_not = None, ""           # as Sandboxed._spawn decides it
+        if os.geteuid() != 0:
+            why_not = ("the grader does not run as root: the implementation runs as the "
+                       "grader's own user")
+        elif os.environ.get(party.SAME_USER_ENV):
+            why_not = f"{party.SAME_USER_ENV} is set: the implementation runs as the grader's user"
+        else:
+            uid = party._sandbox_uid(self.index)
             os.chown(workdir, uid, uid)
-        config.update(workdir=workdir, uid=uid, style=self.style, memory_bytes=self.memory_bytes)
+        config.update(workdir=workdir, uid=uid, uid_why_not=why_not, style=self.style,
+                      memory_bytes=self.memory_bytes)
         self.config = config
         self.uid = uid
         self.log = open(os.path.join(self.base, "stderr.log"), "w+b")
