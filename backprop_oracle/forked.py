@@ -181,9 +181,14 @@ def _child(config, namespace, label, request_fd, reply_fd, log_fd):
         faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=True)  # "where stuck?"
         for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ[name] = "1"
-        if config.get("memory_bytes"):   # beyond what the fork already maps (frameworks)
-            config["memory_bytes"] += _virtual_size()
+        budget = config.get("memory_bytes")
+        if budget:                       # beyond what the fork already maps (frameworks)
+            config["memory_bytes"] = budget + _virtual_size()
         held = sandbox.protect(config)
+        if budget:
+            held["memory_limit_note"] = (f"{budget / 2 ** 30:g} GiB beyond the "
+                                         f"{(config['memory_bytes'] - budget) / 2 ** 30:.2f} GiB "
+                                         f"the fork starts with")
         held["started_by"] = "os.fork() of the grading process (backprop_oracle/forked.py)"
         try:
             child = (NamespaceChild(config, namespace, label) if namespace is not None
