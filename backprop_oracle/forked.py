@@ -189,6 +189,7 @@ def _child(config, namespace, label, request_fd, reply_fd, log_fd):
             held["memory_limit_note"] = (f"{budget / 2 ** 30:g} GiB beyond the "
                                          f"{(config['memory_bytes'] - budget) / 2 ** 30:.2f} GiB "
                                          f"the fork starts with")
+            config["memory_bytes"] = budget      # what a MemoryError's record names
         held["started_by"] = "os.fork() of the grading process (backprop_oracle/forked.py)"
         try:
             child = (NamespaceChild(config, namespace, label) if namespace is not None

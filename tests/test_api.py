@@ -145,6 +145,18 @@ def test_a_hang_in_a_notebook_class_names_its_line():
     assert "forked.py" not in message and "api.py:" not in message.replace("test_api.py:", "")
 
 
+def test_the_memory_limit_holds_beyond_what_the_fork_starts_with():
+    class Relu(_Relu):
+        def backward(self, dout):
+            np.ones(2 ** 31)                 # 16 GiB
+            return super().backward(dout)
+
+    result = bo.grade({"Relu": Relu}, ops="relu", memory_bytes=2 ** 30, **FAST)
+    messages = [r["message"] for r in result.records if r["status"] == "error"]
+    assert messages and all("MemoryError" in m and "memory limit, 1 GiB" in m for m in messages)
+    assert bo.grade({"Relu": _Relu}, ops="relu", memory_bytes=2 ** 30, **FAST).ok
+
+
 def test_what_comes_back_is_validated():
     class Relu(_Relu):
         def backward(self, dout):
