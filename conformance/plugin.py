@@ -120,19 +120,54 @@ class Run:
                             memory_bytes=int(memory * 2 ** 30) if memory and memory > 0 else None,
                             timeout_option=option)
 
+    @staticmethod
+    def _class_names():
+        return sorted({s.impl for s in registry.all_specs()} | {"Add", "Mul"})
+
+    def write_party_meta(self):
+        """An xdist worker: what its live sandboxes say of the implementation, for the
+        controller (which then starts no sandbox of its own)."""
+        if self.is_answer_key:
+            return
+        data = {"classes": self.party.describe(self._class_names(), start=False),
+                "isolation": self.party.protections(start=False)}
+        if data["classes"] or data["isolation"]:
+            os.makedirs(self.parts_dir, exist_ok=True)
+            with open(os.path.join(self.parts_dir, f"party-{self.worker}.json"), "w",
+                      encoding="utf-8") as f:
+                json.dump(data, f)
+
+    def _workers_party_meta(self):
+        classes, isolation = {}, {}
+        for path in sorted(glob.glob(os.path.join(self.parts_dir, "party-*.json"))):
+            try:
+                with open(path, encoding="utf-8") as f:
+                    data = json.load(f)
+            except (OSError, ValueError):
+                continue
+            for name, entry in data.get("classes", {}).items():
+                known = classes.get(name)
+                if known is None or entry.get("submission_index", 0) < known.get("submission_index", 0):
+                    classes[name] = entry
+            isolation.update(data.get("isolation", {}))
+        return classes, isolation
+
     def party_meta(self):
         """What the report says of the implementation: its classes' sources (recorded by
-        its own process), how it was isolated, whether it uses the answer key."""
-        names = sorted({s.impl for s in registry.all_specs()} | {"Add", "Mul"})
+        its own process, never by importing it here), how it was isolated, whether it
+        uses the answer key. Ends every sandbox of this process."""
         try:
-            classes = self.party.describe(names)
-            isolation = self.party.protections()
+            classes, isolation = ({}, {}) if self.is_answer_key else self._workers_party_meta()
+            if not classes and not isolation:
+                classes = self.party.describe(self._class_names())
+                isolation = self.party.protections()
         finally:
             parties.close_all()
         using = sorted(n for n, c in classes.items() if c.get("answer_key"))
         return {"classes": classes, "isolation": isolation,
                 "uses_answer_key": [] if self.is_answer_key else using,
                 "is_answer_key": self.is_answer_key, "impls": self.impls}
+
     def run_timed(self, check):
         """run_check, with the implementation's own work under --check-timeout.
 
@@ -465,7 +500,9 @@ def pytest_sessionfinish(session, exitstatus):
     run = session.config.stash.get(RUN_KEY, None)
     if run is None:
         return
-    if not run.is_worker:
+    if run.is_worker:
+        run.write_party_meta()
+    else:
         run.finish(exitstatus)   # party_meta() ends the sandboxes before results are written
     parties.close_all()          # the sandboxes, and whatever learner code left running
 

@@ -189,10 +189,11 @@ class Party:
     def golden(self, check):
         raise NotImplementedError
 
-    def describe(self, names):
+    def describe(self, names, start=True):
+        """start=False: only what is already running answers (else {})."""
         raise NotImplementedError
 
-    def protections(self):
+    def protections(self, start=True):
         return {}
 
     def start(self):
@@ -297,10 +298,10 @@ class InProcess(Party):
                                         if isinstance(result, dict) else result)
         return _in_process(call, registry.get(check.op).impl)
 
-    def describe(self, names):
+    def describe(self, names, start=True):
         return describe_classes(self.module, names)
 
-    def protections(self):
+    def protections(self, start=True):
         return {"isolation": "none: the answer key runs in the grader's process (trusted code)"}
 
 
@@ -677,14 +678,18 @@ class Sandboxed(Party):
         outcome = self._outcome(reply)
         return outcome if outcome is not None else validated_quantities(reply.get("quantities"))
 
-    def describe(self, names):
+    def describe(self, names, start=True):
+        if not start and self.proc is None:
+            return {}
         reply = self._ask({"kind": "describe", "names": list(names)}, "while describing it")
         if isinstance(reply, Failed) or "classes" not in reply:
             return {}
         return _plain_description(reply["classes"])
 
-    def protections(self):
+    def protections(self, start=True):
         if self.proc is None and self.import_error is None and not self.held:
+            if not start:
+                return {}
             self._start()
         return dict(self.held, isolation="a process of its own per pytest process")
 
@@ -735,15 +740,16 @@ class Submissions(Party):
     def golden(self, check):
         return self._for(check).golden(check)
 
-    def describe(self, names):
+    def describe(self, names, start=True):
         out = {}
-        for p in self.parties:
-            for name, entry in p.describe([n for n in names if n not in out]).items():
-                out.setdefault(name, dict(entry, submission=p.label))
+        for i, p in enumerate(self.parties):
+            for name, entry in p.describe([n for n in names if n not in out], start).items():
+                out.setdefault(name, dict(entry, submission=p.label, submission_index=i))
         return out
 
-    def protections(self):
-        return {p.label: p.protections() for p in self.parties}
+    def protections(self, start=True):
+        found = {p.label: p.protections(start) for p in self.parties}
+        return {k: v for k, v in found.items() if v}
 
     def start(self):
         """Start every submission's process at once (their imports overlap)."""
