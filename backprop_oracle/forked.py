@@ -340,9 +340,10 @@ class Forked(party.Sandboxed):
             shutil.rmtree(self.base, ignore_errors=True)
             self.base = None
 
-    def protections(self):
-        held = super().protections()
-        held["isolation"] = "a process of its own, forked from the grading process"
+    def protections(self, start=True):
+        held = super().protections(start)
+        if held:
+            held["isolation"] = "a process of its own, forked from the grading process"
         return held
 
     def close(self):
