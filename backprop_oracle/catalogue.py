@@ -64,6 +64,35 @@ def describe(spec):
     }
 
 
+WITNESSES = {
+    "torch": ("PyTorch autograd: the spec's torch function, torch.autograd.grad(out, leaves, dout)",
+              "torch"),
+    "jax": ("JAX autodiff: the spec's jax function, jax.vjp, jitted once per op and "
+            "hyperparameters", "jax"),
+    "fd": ("finite differences: central differences in float64 of <dout, forward(...)> through "
+           "the implementation's own forward", None),
+    "golden": ("worked examples of the teaching notes, with the values they print", None),
+}
+
+
+def witnesses():
+    """{witness: {"what", "installed"}}: installed is found without importing a framework."""
+    import importlib.util
+    return {name: {"what": what,
+                   "installed": True if module is None else importlib.util.find_spec(module) is not None}
+            for name, (what, module) in WITNESSES.items()}
+
+
+def document(entries):
+    """What `list --json` prints: the ops (describe()), their families, the witnesses, counts."""
+    families = {}
+    for e in entries:
+        families.setdefault(e["family"], []).append(e["op"])
+    return {"schema": 1, "ops": entries, "families": families, "witnesses": witnesses(),
+            "counts": {"ops": len(entries), "families": len(families),
+                       "cases": sum(len(e["cases"]) for e in entries)}}
+
+
 def catalogue(ops=None, family=None):
     """One entry per op (describe()), in the registry's order; `ops` names, `family` one family."""
     specs = registry.all_specs()
@@ -105,9 +134,10 @@ def main(argv=None, prog=None):
                                      epilog="\n".join(__doc__.split("\n")[1:]),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", action="store_true",
-                        help="print the catalogue as JSON: per op its family, class, convention, "
-                             "cases (why, hyperparameters, witnesses), witnesses (or why not), "
-                             "tolerance overrides and known mistakes")
+                        help="print the catalogue as JSON: {ops: per op its family, class, "
+                             "convention, cases (why, hyperparameters, witnesses), witnesses (or "
+                             "why not), tolerance overrides and known mistakes; families; "
+                             "witnesses (what each is, whether installed); counts}")
     parser.add_argument("--family", help=f"only the ops of this family ({', '.join(registry.families())})")
     parser.add_argument("--op", help="comma-separated op names")
     parser.add_argument("-v", "--verbose", action="store_true",
@@ -119,7 +149,7 @@ def main(argv=None, prog=None):
     except KeyError as err:
         parser.error(err.args[0])
     if args.json:
-        json.dump(entries, sys.stdout, indent=1, ensure_ascii=False)
+        json.dump(document(entries), sys.stdout, indent=1, ensure_ascii=False)
         sys.stdout.write("\n")
     else:
         print("\n".join(text(entries, args.verbose)))

@@ -86,8 +86,14 @@ def test_list_json_is_the_registry():
 
 def test_list_json_on_the_command_line(capsys):
     assert cli.main(["list", "--json", "--family", "recurrent"]) == 0
-    entries = json.loads(capsys.readouterr().out)
+    document = json.loads(capsys.readouterr().out)
+    entries = document["ops"]
     assert entries and {e["family"] for e in entries} == {"recurrent"}
+    assert document["families"] == {"recurrent": [e["op"] for e in entries]}
+    assert set(document["witnesses"]) == set(ORACLES)
+    assert document["witnesses"]["fd"]["installed"] is True
+    assert document["counts"] == {"ops": len(entries), "families": 1,
+                                  "cases": sum(len(e["cases"]) for e in entries)}
     lstm = next(e for e in entries if e["op"] == "lstm")
     assert lstm["witnesses"]["torch"] == "checks" and lstm["cases"][0]["why"]
 
