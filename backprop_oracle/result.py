@@ -3,7 +3,7 @@
     result = backprop_oracle.grade(my_layers)
     result.passed, result.attempted        # checks passed / attempted (as the suite's grade)
     result.ok                              # something attempted, and every attempted check passed
-    result["affine"].quantities["grad:W"]  # one op, one quantity
+    result["affine"].quantities["grad:W"]  # one op, one quantity (result.quantities: all)
     result.problems                        # the distinct problems: one per (op, diagnosis)
     print(result)                          # a terminal summary; Jupyter shows result's HTML
 
@@ -70,6 +70,7 @@ class Problem:
     checks: list                # ids of the checks it was seen in
     worst: dict                 # the record with the largest margin (an error: the first)
     detail: str = ""            # an error's excerpt: the learner's file, line and code
+    ops: list = field(default_factory=list)   # as displayed: every op saying the same error
 
     @property
     def count(self):
@@ -97,7 +98,7 @@ def problems(records):
         checks = list(dict.fromkeys(_check_id(r) for r in rs))
         detail = worst.get("message", "") if status == "error" else ""
         out.append(Problem(op, rs[0]["family"], status, _what(worst), quantities, checks, worst,
-                           detail))
+                           detail, [op]))
     return out
 
 
@@ -241,6 +242,11 @@ class Result:
         except KeyError:
             raise KeyError(f"no op {op!r} in this result; it has: {', '.join(self.ops)}") from None
 
+    @property
+    def quantities(self):
+        """{op: {quantity: QuantityResult}}: every op's quantities (out, grad:W, ...)."""
+        return {op: o.quantities for op, o in self.ops.items()}
+
     def attempted_ops(self):
         return [o for o in self.ops.values() if o.attempted]
 
@@ -263,8 +269,7 @@ class Result:
                 first.ops.append(p.op)
                 first.checks = first.checks + p.checks
                 continue
-            p = Problem(**vars(p))
-            p.ops = [p.op]
+            p = Problem(**{**vars(p), "ops": [p.op]})
             seen[key] = p
             rows.append(p)
         for p in rows:
