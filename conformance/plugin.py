@@ -24,6 +24,7 @@ from importlib import metadata
 import pytest
 
 from ..oracle import party as parties, registry
+from ..oracle.records import error as error_record
 from ..oracle.engine import all_checks, implementation_result, run_check
 from ..oracle.spec import Golden
 from ..reports.commands import check_command
@@ -219,9 +220,8 @@ class Run:
             records = self.run_timed(check)
         except pytest.fail.Exception as err:   # pytest-timeout's --timeout stopped the test
             if "Timeout" in str(err):
-                from ..oracle.engine import _record, error_excerpt
-                self.write([_record(check, registry.get(check.op), "error",
-                                    message=error_excerpt(err))])
+                from ..oracle.engine import error_excerpt
+                self.write([error_record(check, registry.get(check.op), error_excerpt(err))])
             raise
         self.write(records)
         records = [r for r in records if not is_cross(r)]  # framework findings never fail
@@ -287,7 +287,7 @@ class Run:
 
     def impl_args(self):
         """The --impl and --impl-style arguments of this run, for a rerun command."""
-        args = f" --impl {self.impl_name}" if self.impl_name != "impl" else ""
+        args = "".join(f" --impl {target}" for target in self.impls)
         return args + (f" --impl-style {self.impl_style}" if self.impl_style != "native" else "")
 
 
@@ -477,10 +477,9 @@ def pytest_runtest_logreport(report):
 
 
 def crash_record(check, text):
-    from ..oracle.engine import _record
     last = text.strip().splitlines()[-1] if text.strip() else "no output"
-    return _record(check, registry.get(check.op), "error",
-                   message=f"the worker process died while running this check ({last})")
+    return error_record(check, registry.get(check.op),
+                        f"the worker process died while running this check ({last})")
 
 
 _current_run = None

@@ -56,6 +56,7 @@ from .errors import NotAttempted
 REAL_KINDS = "fiu"               # float, signed and unsigned int: what a quantity may be
 DEFAULT_MEMORY_BYTES = 4 * 2 ** 30
 START_TIMEOUT = 120.0            # seconds: starting the process and importing the submission
+START_MIN = 30.0                 # ... where a time limit is set: at least this
 COPY_MAX_FILES, COPY_MAX_BYTES = 2000, 64 * 2 ** 20
 ANSWER_KEY_MODULE = "backprop_oracle.impl"
 SAME_USER_ENV = "BACKPROP_ORACLE_SANDBOX_SAME_USER"   # root, but no uid of its own (tests)
@@ -278,15 +279,21 @@ class InProcess(Party):
 
     def forwards(self, check, seed, data, name, values):
         def call():
+            # one copy of the case for the whole batch (trusted code: a copy per variant
+            # would cost a tenth of the answer key's finite differences), and each value
+            # copied before the call
+            base = fresh(data)
+            spec, ctx = _context(check, seed, base, None, self.module)
             outputs = []
             for value in values:
-                variant = fresh(data)
+                variant = type(base)(inputs=dict(base.inputs), params=dict(base.params),
+                                     extra=base.extra)
                 (variant.inputs if name in variant.inputs else variant.params)[name] = \
                     np.array(value, copy=True)
-                spec, ctx = _context(check, seed, variant, None, self.module)
+                ctx.data = variant
                 outputs.append(_plain_local(impl_runner.forward(spec, ctx)[1]))
             return outputs
-        result = _in_process(call, registry.get(check.op).impl)
+        result = _in_process(call, _spec(check.op).impl)
         if isinstance(result, (Failed, NotAttempted)):
             raise result
         return result
@@ -489,8 +496,8 @@ class Sandboxed(Party):
         """Send the configuration; read the hello (the module's classes, what held)."""
         self._spawned = False
         try:
-            wire.write(self.send_fd, self.config, START_TIMEOUT)
-            hello = self.reader.read(START_TIMEOUT)
+            wire.write(self.send_fd, self.config, self._start_timeout())
+            hello = self.reader.read(self._start_timeout())
         except (wire.Timeout, EOFError, wire.WireError, OSError) as err:
             why = self._death(err, "while importing the submission")
             self._stop()
@@ -504,13 +511,18 @@ class Sandboxed(Party):
             return
         self.classes = {str(c) for c in hello.get("classes", [])}
 
+    def _start_timeout(self):
+        """Seconds to start and import the submission: the case limit, but at least
+        START_MIN (the interpreter and NumPy start slowly on a loaded machine)."""
+        return max(START_MIN, self.timeout) if self.timeout else START_TIMEOUT
+
     def _death(self, err, when):
         """What happened to the process, in words, with the tail of its stderr."""
         code = self.proc.poll() if self.proc else None
         if code is None and isinstance(err, wire.Timeout):
             where = self._where_stuck()
             what = ((where + "\n") if where else "") + \
-                (f"Timeout: stopped after {self.timeout or START_TIMEOUT:g} s ({self.timeout_option}): "
+                (f"Timeout: stopped after {(self.timeout if self.classes is not None else self._start_timeout()):g} s ({self.timeout_option}): "
                  f"the implementation did not answer in time (an endless loop?); its process "
                  f"was killed")
             return what
@@ -857,7 +869,12 @@ def kill_uid(uid):
     """SIGKILL every process of the sandbox's own uid (as root): those that escaped the tree."""
     if os.geteuid() != 0 or uid is None:
         return
-    pid = os.fork()
+    import warnings
+    with warnings.catch_warnings():
+        # JAX warns at every fork of a process that loaded it; this child only calls
+        # setgid, setuid, kill and _exit (no lock another thread could hold)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        pid = os.fork()
     if pid == 0:                      # a helper that becomes the uid and signals all of it
         try:
             os.setgid(uid)
