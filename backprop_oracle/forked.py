@@ -44,8 +44,6 @@ import warnings
 
 from .oracle import party, sandbox, wire
 
-START_TIMEOUT = party.START_TIMEOUT
-
 
 class ForkedProcess:
     """The subprocess.Popen calls Sandboxed makes (pid, poll, wait, kill), for a forked child."""
@@ -273,7 +271,7 @@ class Forked(party.Sandboxed):
         self.send_fd, self.reader = to_child_w, wire.Reader(from_child_r)
         os.set_blocking(self.send_fd, False)
         try:
-            hello = self.reader.read(START_TIMEOUT)
+            hello = self.reader.read(self._start_timeout())
         except (wire.Timeout, EOFError, wire.WireError, OSError) as err:
             why = self._death(err, "while starting")
             self._stop()
@@ -331,9 +329,7 @@ class Forked(party.Sandboxed):
                     pass
             self.proc = None
         if getattr(self, "uid", None) is not None:
-            with warnings.catch_warnings():   # kill_uid forks a helper that signals the uid
-                warnings.filterwarnings("ignore", message=r"os\.fork\(\) was called")
-                party.kill_uid(self.uid)
+            party.kill_uid(self.uid)
         if getattr(self, "log", None):
             self.log.close()
         if self.base:
