@@ -147,6 +147,25 @@ class NamespaceChild(sandbox.Child):
         self.module = adapters.adapt(module, config.get("style", "native"))
 
 
+KEEP_MODULES = {"backprop_oracle", "numpy"}   # the harness (a clone may hold a
+# learner's file at its root) and NumPy
+
+
+def _forget_modules_under(root):
+    """Modules the caller imported from the submission's folder (a notebook that imported
+    the learner's helpers, say) are dropped from the fork's sys.modules: the submission
+    then imports its own private copy afresh, as in the pytest run's fresh process."""
+    prefix = root.rstrip(os.sep) + os.sep
+    for name, module in list(sys.modules.items()):
+        path = getattr(module, "__file__", None)
+        if not isinstance(path, str) or name == "__main__" or name.split(".")[0] in KEEP_MODULES:
+            continue
+        path = os.path.abspath(path)
+        if path.startswith(prefix) and not any(d in path for d in ("/site-packages/",
+                                                                   "/dist-packages/")):
+            del sys.modules[name]
+
+
 def _serve(child, reader, reply_fd, held):
     """The sandbox's loop (as sandbox.main): hello, then one reply per request."""
     names = sorted(n for n in dir(child.module) if isinstance(getattr(child.module, n, None), type))
@@ -189,6 +208,8 @@ def _child(config, namespace, label, request_fd, reply_fd, log_fd):
                                          f"the fork starts with")
             config["memory_bytes"] = budget      # what a MemoryError's record names
         held["started_by"] = "os.fork() of the grading process (backprop_oracle/forked.py)"
+        if config.get("source_root"):
+            _forget_modules_under(config["source_root"])
         try:
             child = (NamespaceChild(config, namespace, label) if namespace is not None
                      else sandbox.Child(config))
@@ -238,6 +259,7 @@ class Forked(party.Sandboxed):
         config = {"display": self.label}
         if self.namespace is None:
             config.update(party.prepare(self.target, self.base))
+            config["source_root"] = os.path.abspath(party.locate(self.target)[0])
         workdir = os.path.join(self.base, "work")
         os.makedirs(workdir, mode=0o700)
         uid, why_not = None, ""           # as Sandboxed._spawn decides it

@@ -161,6 +161,22 @@ def test_the_memory_limit_holds_beyond_what_the_fork_starts_with():
     assert bo.grade({"Relu": _Relu}, ops="relu", memory_bytes=2 ** 30, **FAST).ok
 
 
+def test_a_file_is_graded_from_disk_as_it_is_now(tmp_path, monkeypatch):
+    """The fork does not reuse what this process imported from the submission's folder:
+    a helper edited after the notebook imported it is graded as edited."""
+    (tmp_path / "bo_helper_mod.py").write_text("FACTOR = 1.0\n")
+    (tmp_path / "mine.py").write_text(
+        "from backprop_oracle.impl import Sigmoid as _S\nimport bo_helper_mod\n"
+        "class Sigmoid(_S):\n    def backward(self, dout):\n"
+        "        return bo_helper_mod.FACTOR * super().backward(dout)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import bo_helper_mod                        # imported here, as a notebook would
+    assert bo_helper_mod.FACTOR == 1.0
+    (tmp_path / "bo_helper_mod.py").write_text("FACTOR = 2.0\n")
+    result = bo.grade(str(tmp_path / "mine.py"), ops="sigmoid", **FAST)
+    assert any("factor of 2" in p.what for p in result.problems), str(result)
+
+
 def test_what_comes_back_is_validated():
     class Relu(_Relu):
         def backward(self, dout):
