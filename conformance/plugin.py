@@ -108,6 +108,7 @@ class Run:
         """The implementation under test (oracle/party.py); --impl paths are checked here,
         without importing anything."""
         parties.become_subreaper()     # orphans of learner processes come back to us
+        parties.OWN_PROCESS_TREE[0] = True   # this pytest process starts no other process
         for target in self.impls:
             try:
                 parties.locate(target)
@@ -167,6 +168,8 @@ class Run:
         using = sorted(n for n, c in classes.items() if c.get("answer_key"))
         return {"classes": classes, "isolation": isolation,
                 "uses_answer_key": [] if self.is_answer_key else using,
+                "imports_answer_key": not self.is_answer_key and any(
+                    c.get("module_imports_answer_key") for c in classes.values()),
                 "is_answer_key": self.is_answer_key, "impls": self.impls}
 
     def run_timed(self, check):

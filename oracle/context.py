@@ -1,5 +1,5 @@
 """What every witness of one check is given: the same arrays, the same upstream gradient."""
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Optional
 
 import numpy as np
@@ -20,6 +20,9 @@ class Context:
     seed: int = 0
     case: str = ""
     party: Any = None     # the oracle.party.Party answering for `module` (None: call module here)
+    # upstream gradients of extra outputs ({"h_n": array, ...}, the case's `upstream`
+    # order): backward gets them after dout; empty for most cases
+    dout_extra: dict = field(default_factory=dict)
 
 
 def cast(value, dtype):

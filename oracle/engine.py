@@ -55,16 +55,24 @@ def case_data(op, case, seed):
 
 
 @lru_cache(maxsize=512)
-def upstream_gradient(op, case, seed, dtype):
-    """dout: standard normal, shaped like the answer key's forward output."""
+def upstream_gradients(op, case, seed, dtype):
+    """(dout, {extra: d extra}): standard normal, shaped like the answer key's forward
+    output and like the extra outputs the case names in `upstream` (each its own stream)."""
     spec = registry.get(op)
     c = spec.case(case)
     ctx = Context(cast_data(case_data(op, case, seed), dtype), dict(c.hparams), None, dtype,
                   module=reference_impl, seed=seed, case=case)
-    shape = impl_runner.output_shape(spec, ctx)
+    shape, extra_shapes = impl_runner.output_shapes(spec, ctx, c.upstream)
     if shape is None:
-        return None
-    return cast(rng_for(seed, op, case, "dout").standard_normal(shape), dtype)
+        return None, {}
+    dout = cast(rng_for(seed, op, case, "dout").standard_normal(shape), dtype)
+    return dout, {name: cast(rng_for(seed, op, case, "dout", name).standard_normal(s), dtype)
+                  for name, s in extra_shapes.items()}
+
+
+def upstream_gradient(op, case, seed, dtype):
+    """dout: standard normal, shaped like the answer key's forward output."""
+    return upstream_gradients(op, case, seed, dtype)[0]
 
 
 def context(check, seed, party=None):
@@ -76,10 +84,11 @@ def context(check, seed, party=None):
     if isinstance(c, Golden):
         return Context(data=None, hp={}, dout=None, dtype=check.dtype, device=check.device,
                        module=module, seed=seed, case=check.case, party=party)
+    dout, dout_extra = upstream_gradients(check.op, check.case, seed, check.dtype)
     return Context(data=cast_data(case_data(check.op, check.case, seed), check.dtype),
-                   hp=dict(c.hparams), dout=upstream_gradient(check.op, check.case, seed, check.dtype),
-                   dtype=check.dtype, device=check.device, module=module, seed=seed,
-                   case=check.case, party=party)
+                   hp=dict(c.hparams), dout=dout, dtype=check.dtype, device=check.device,
+                   module=module, seed=seed, case=check.case, dout_extra=dict(dout_extra),
+                   party=party)
 
 
 _in_process_parties = {}
@@ -116,8 +125,8 @@ def _compute(check, seed, party):
     if isinstance(spec.case(check.case), Golden):
         return party.golden(check)
     data = cast_data(case_data(check.op, check.case, seed), check.dtype)
-    return party.quantities(check, seed, data, upstream_gradient(check.op, check.case, seed,
-                                                                 check.dtype))
+    dout, dout_extra = upstream_gradients(check.op, check.case, seed, check.dtype)
+    return party.quantities(check, seed, data, dout, dout_extra)
 
 
 HARNESS_DIRS = ("/oracle/", "/conformance/", "/_pytest/", "/pluggy/",

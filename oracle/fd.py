@@ -37,14 +37,16 @@ class Projection:
         return np.tensordot(self.directions, g, axes=g.ndim)
 
 
-def _forwards(spec, ctx, base):
-    """forwards(name, values) -> the forward output for each value of array `name`, the
-    other arrays as in `base`: one request to the implementation's party (its own
-    process for a learner) per input, or calls in this process where there is none."""
+def _forwards(spec, ctx, base, extras):
+    """forwards(name, values) -> for each value of array `name` (the other arrays as in
+    `base`), {"out": the forward output, extra: the layer's extra output} for `extras`:
+    one request to the implementation's party (its own process for a learner) per
+    input, or calls in this process where there is none."""
     if ctx.party is not None:
         from .engine import Check
         check = Check(spec.name, ctx.case, "fd", ctx.device, "float64")
-        return lambda name, values: ctx.party.forwards(check, ctx.seed, base, name, values)
+        return lambda name, values: ctx.party.forwards(check, ctx.seed, base, name, values,
+                                                       extras)
     fd_ctx = type(ctx)(**{**ctx.__dict__, "data": base, "dtype": "float64"})
 
     def forwards(name, values):
@@ -53,20 +55,28 @@ def _forwards(spec, ctx, base):
             inputs, params = dict(base.inputs), dict(base.params)
             (inputs if name in inputs else params)[name] = value
             fd_ctx.data = type(base)(inputs=inputs, params=params, extra=base.extra)
-            outputs.append(impl_runner.forward(spec, fd_ctx)[1])
+            layer, out = impl_runner.forward(spec, fd_ctx)
+            outputs.append({"out": out, **impl_runner.extra_outputs(spec, layer, extras)})
         return outputs
     return forwards
 
 
 def _loss_function(spec, ctx):
-    """losses(name, values) -> [sum(dout * forward(arrays with `name` = value))], in float64."""
+    """losses(name, values) -> [L(arrays with `name` = value)], in float64, where
+    L = sum(dout * forward(arrays)) + sum over the extra outputs the case gives an
+    upstream gradient (h_n, c_n) of sum(d extra * extra)."""
     base = cast_data(ctx.data, "float64")
     dout = np.asarray(ctx.dout, dtype=np.float64)
-    forwards = _forwards(spec, ctx, base)
+    dextra = {k: np.asarray(v, dtype=np.float64) for k, v in ctx.dout_extra.items()}
+    forwards = _forwards(spec, ctx, base, tuple(dextra))
+
+    def loss(outputs):
+        total = float((dout * np.asarray(outputs["out"], dtype=np.float64)).sum())
+        return total + sum(float((d * np.asarray(outputs[k], dtype=np.float64)).sum())
+                           for k, d in dextra.items())
 
     def losses(name, values):
-        return [float((dout * np.asarray(out, dtype=np.float64)).sum())
-                for out in forwards(name, values)]
+        return [loss(outputs) for outputs in forwards(name, values)]
 
     return base, losses
 

@@ -23,7 +23,7 @@ def forward(spec, ctx, layer=None):
 def run_layer(spec, ctx):
     """forward, then backward(dout): {"out", "out:<extra>", "grad:<input>", "grad:<param>"}."""
     layer, out = forward(spec, ctx)
-    grads = layer.backward(ctx.dout)
+    grads = layer.backward(ctx.dout, *ctx.dout_extra.values())   # backward(dout, dh_n, dc_n)
     names = list(ctx.data.inputs)
     if not names:                 # only parameters (an embedding): backward may return None
         grads = ()
@@ -49,11 +49,35 @@ def run(spec, ctx):
     return runner(spec, ctx)
 
 
+def extra_outputs(spec, layer, names):
+    """{name: the layer's extra output} for `names` (of spec.impl_extras), after forward;
+    KeyError naming the first the layer does not keep."""
+    if not names:
+        return {}
+    extras = spec.impl_extras(layer)
+    for k in names:
+        if k not in extras:
+            raise KeyError(f"{spec.impl} keeps no {k} after forward: the case gives {k} "
+                           f"an upstream gradient, which finite differences must include")
+    return {k: extras[k] for k in names}
+
+
 def output_shape(spec, ctx):
     """The shape of the reference forward output, which the upstream gradient takes."""
+    return output_shapes(spec, ctx, ())[0]
+
+
+def output_shapes(spec, ctx, extras):
+    """The shapes of the reference forward output and of the extra outputs `extras`
+    (names of impl_extras), which their upstream gradients take."""
     if "impl" in spec.runners:
-        return None
-    if spec.upstream_shape is not None:
-        return spec.upstream_shape(ctx.data, ctx.hp)
-    _, out = forward(spec, ctx)
-    return np.shape(out)
+        return None, {}
+    if spec.upstream_shape is not None:     # an op the answer key has no class for
+        return spec.upstream_shape(ctx.data, ctx.hp), {}
+    layer, out = forward(spec, ctx)
+    values = spec.impl_extras(layer) if extras else {}
+    missing = [name for name in extras if name not in values]
+    if missing:
+        raise KeyError(f"op {spec.name!r}: the case asks for an upstream gradient of "
+                       f"{missing}, which the answer key's impl_extras does not give")
+    return np.shape(out), {name: np.shape(values[name]) for name in extras}

@@ -34,22 +34,31 @@ def _key(spec, hp, precision):
     return spec.name, json.dumps(hp, sort_keys=True, default=repr), precision
 
 
-def vjp_function(spec, hp, precision="highest"):
-    """jit(arrays, extra, dout -> (out, extras, grads)) for one op, hyperparameters and
-    matmul precision (TF32 is traced into its own function, never a cached IEEE one)."""
-    key = _key(spec, hp, precision)
+def vjp_function(spec, hp, precision="highest", upstream=()):
+    """jit(arrays, extra, dout, dout_extra -> (out, extras, grads)) for one op,
+    hyperparameters and matmul precision (TF32 is traced into its own function, never a
+    cached IEEE one). `upstream` names the extra outputs that get an upstream gradient
+    (dout_extra); the others are auxiliary outputs, not differentiated."""
+    key = _key(spec, hp, precision) + (tuple(upstream),)
     if key not in _compiled:
         jax = _jax()
 
         def primal(arrays, extra):
             result = spec.jax(arrays, extra, hp)
-            return result if isinstance(result, tuple) else (result, {})
+            out, extras = result if isinstance(result, tuple) else (result, {})
+            missing = [k for k in upstream if k not in extras]
+            if missing:
+                raise KeyError(f"op {spec.name!r}: the jax reference returns no {missing}, "
+                               f"which the case gives an upstream gradient")
+            seen = {k: v for k, v in extras.items() if k in upstream}
+            return (out, seen), {k: v for k, v in extras.items() if k not in upstream}
 
-        def out_and_vjp(arrays, extra, dout):
+        def out_and_vjp(arrays, extra, dout, dout_extra):
             with jax.default_matmul_precision(precision):
-                out, pullback, extras = jax.vjp(lambda a: primal(a, extra), arrays, has_aux=True)
-                (grads,) = pullback(dout.astype(out.dtype))
-            return out, extras, grads
+                (out, seen), pullback, aux = jax.vjp(lambda a: primal(a, extra), arrays, has_aux=True)
+                (grads,) = pullback((dout.astype(out.dtype),
+                                     {k: dout_extra[k].astype(v.dtype) for k, v in seen.items()}))
+            return out, {**aux, **seen}, grads
 
         _compiled[key] = jax.jit(out_and_vjp)
     return _compiled[key]
@@ -62,7 +71,9 @@ def run_layer(spec, ctx):
     arrays = put({**ctx.data.inputs, **ctx.data.params})
     extra = put(dict(ctx.data.extra))
     precision = jax_matmul_precision(ctx.device)
-    out, extras, grads = vjp_function(spec, ctx.hp, precision)(arrays, extra, put(ctx.dout))
+    upstream = tuple(ctx.dout_extra)
+    out, extras, grads = vjp_function(spec, ctx.hp, precision, upstream)(
+        arrays, extra, put(ctx.dout), put(dict(ctx.dout_extra)))
     result = {"out": np.asarray(out)}
     result.update({f"out:{k}": np.asarray(v) for k, v in extras.items()})
     result.update({f"grad:{k}": np.asarray(v) for k, v in grads.items()})

@@ -1,12 +1,18 @@
 """The implementation under test: one party behind one interface.
 
     party = make(impls, style, timeout=60, memory_bytes=4 * 2**30)
-    party.quantities(check, seed, data, dout)   # forward then backward on one case
-    party.forwards(check, seed, data, name, values)   # forward alone, for finite differences
+    party.quantities(check, seed, data, dout, dout_extra)   # forward then backward(dout,
+                                                # *dout_extra.values()) on one case
+    party.forwards(check, seed, data, name, values, extras)   # forward alone, for finite
+                                                # differences
     party.golden(check)                         # a worked example's quantities
     party.describe(names)                       # the classes' sources, for the report
     party.provides(class_name), party.key, party.is_answer_key, party.protections()
     party.close()                               # ends its processes (and their descendants)
+
+    engine.run_check(check, party, seed)        # every record of one check, for any party
+    close_all()                                 # every sandbox of this process, and what
+                                                # learner code left running (call at the end)
 
 The contract (every party, every method):
 
@@ -21,9 +27,9 @@ The contract (every party, every method):
   anything else (a list, a tensor, an object with __array__, a bool, a complex or
   object array) is an Invalid naming what came back. Shapes are not judged here:
   a wrong shape is the comparison's finding (a fail with its shape diagnosis).
-- `forwards` returns a list of ndarrays (the forward output of each variant of the
-  case where array `name` is replaced by each of `values`), or raises Failed /
-  NotAttempted.
+- `forwards` returns, for each variant of the case where array `name` is replaced by
+  each of `values`, {"out": the forward output, extra: the layer's extra output for
+  each name in `extras`} (ndarrays), or raises Failed / NotAttempted.
 - `describe(names)` returns {class name: {"file", "line", "source", "answer_key",
   "answer_key_note"}} for the names the implementation has; "answer_key" is None,
   "is" (the answer key's own class), "derives" (a subclass of one) or "delegates"
@@ -181,10 +187,10 @@ class Party:
     def provides(self, class_name):
         raise NotImplementedError
 
-    def quantities(self, check, seed, data, dout):
+    def quantities(self, check, seed, data, dout, dout_extra=None):
         raise NotImplementedError
 
-    def forwards(self, check, seed, data, name, values):
+    def forwards(self, check, seed, data, name, values, extras=()):
         raise NotImplementedError
 
     def golden(self, check):
@@ -224,13 +230,15 @@ def fresh_hparams(spec, case):
     return hp if all(_immutable(v) for v in hp.values()) else copy.deepcopy(hp)
 
 
-def _context(check, seed, data, dout, module):
+def _context(check, seed, data, dout, module, dout_extra=None):
     from .context import Context
     spec = _spec(check.op)
     return spec, Context(data=data, hp=fresh_hparams(spec, check.case),
                          dout=None if dout is None else np.array(dout, copy=True),
                          dtype=check.dtype, device=check.device, module=module, seed=seed,
-                         case=check.case)
+                         case=check.case,
+                         dout_extra={k: np.array(v, copy=True)
+                                     for k, v in (dout_extra or {}).items()})
 
 
 def _in_process(call, impl):
@@ -268,16 +276,16 @@ class InProcess(Party):
     def provides(self, class_name):
         return hasattr(self.module, class_name)
 
-    def quantities(self, check, seed, data, dout):
+    def quantities(self, check, seed, data, dout, dout_extra=None):
         def call():
-            spec, ctx = _context(check, seed, fresh(data), dout, self.module)
+            spec, ctx = _context(check, seed, fresh(data), dout, self.module, dout_extra)
             result = impl_runner.run(spec, ctx)
             if isinstance(result, dict):
                 return {k: _plain_local(v) for k, v in result.items()}
             return validated_quantities(result)
         return _in_process(call, registry.get(check.op).impl)
 
-    def forwards(self, check, seed, data, name, values):
+    def forwards(self, check, seed, data, name, values, extras=()):
         def call():
             # one copy of the case for the whole batch (trusted code: a copy per variant
             # would cost a tenth of the answer key's finite differences), and each value
@@ -291,7 +299,13 @@ class InProcess(Party):
                 (variant.inputs if name in variant.inputs else variant.params)[name] = \
                     np.array(value, copy=True)
                 ctx.data = variant
-                outputs.append(_plain_local(impl_runner.forward(spec, ctx)[1]))
+                layer, out = impl_runner.forward(spec, ctx)
+                outputs.append({k: _plain_local(v) for k, v in
+                                {"out": out,
+                                 **impl_runner.extra_outputs(spec, layer, extras)}.items()})
+            bad = next((v for o in outputs for v in o.values() if isinstance(v, Invalid)), None)
+            if bad is not None:
+                raise Failed(f"{spec.impl}.forward returned {bad.what}, not an ndarray")
             return outputs
         result = _in_process(call, _spec(check.op).impl)
         if isinstance(result, (Failed, NotAttempted)):
@@ -402,9 +416,15 @@ def prepare(target, base):
             "display_root": root if shown.startswith("..") else shown, "display": target}
 
 
+UIDS_PER_PROCESS = 256
+
+
 def _sandbox_uid(index):
-    """A uid (and gid) no other process has: above every real user, from our pid."""
-    return 1_500_000_000 + (os.getpid() % 4_000_000) * 16 + index % 16
+    """A uid (and gid) no other process has: above every real user (1.5e9 + 256 per pid,
+    below 2^32 - 1), from our pid and the submission's index."""
+    if index >= UIDS_PER_PROCESS:
+        raise ValueError(f"at most {UIDS_PER_PROCESS - 1} submissions per process")
+    return 1_500_000_000 + (os.getpid() % 4_000_000) * UIDS_PER_PROCESS + index
 
 
 def _signal_name(number):
@@ -477,6 +497,7 @@ class Sandboxed(Party):
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "COV_"))}
         env.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
                    PYTHONDONTWRITEBYTECODE="1", PYTHONHASHSEED="0")
+        env[TOKEN_ENV] = _token()       # marks the learner's processes (see reap_descendants)
         self.log = open(os.path.join(self.base, "stderr.log"), "w+b")
         try:
             self.proc = subprocess.Popen(
@@ -572,10 +593,13 @@ class Sandboxed(Party):
 
     def _learner_frames(self, text, limit=3):
         """file:line in function: code, for the learner's frames of the last dump in `text`."""
-        blocks = text.split("most recent call first):")
-        if len(blocks) < 2 or not self.config:
+        if not self.config or "most recent call first):" not in text:
             return ""
-        frames = re.findall(r'File "(.+?)", line (\d+) in (\S+)', blocks[1])
+        start = text.rfind("Current thread")          # the thread that hung or crashed
+        if start < 0:
+            start = text.rfind("most recent call first):")
+        block = text[start:].split("\n\n")[0]
+        frames = re.findall(r'File "(.+?)", line (\d+) in (\S+)', block)
         root, shown = self.config["copy_root"], self.config["display_root"]
         own = [(f, int(n), fn) for f, n, fn in frames if f.startswith(root + os.sep)][:limit]
         lines = []
@@ -658,27 +682,32 @@ class Sandboxed(Party):
         self.start()
         return self.classes is not None and class_name in self.classes
 
-    def quantities(self, check, seed, data, dout):
+    def quantities(self, check, seed, data, dout, dout_extra=None):
         reply = self._ask({"kind": "quantities", "op": check.op, "case": check.case,
                            "dtype": check.dtype, "device": check.device, "seed": seed,
-                           "data": _tree(data), "dout": dout},
+                           "data": _tree(data), "dout": dout,
+                           "dout_extra": {k: np.asarray(v) for k, v in (dout_extra or {}).items()}},
                           f"in {registry.get(check.op).impl} on case {check.case}")
         outcome = self._outcome(reply)
         return outcome if outcome is not None else validated_quantities(reply.get("quantities"))
 
-    def forwards(self, check, seed, data, name, values):
+    def forwards(self, check, seed, data, name, values, extras=()):
         reply = self._ask({"kind": "forwards", "op": check.op, "case": check.case,
                            "dtype": "float64", "device": check.device, "seed": seed,
-                           "data": _tree(data), "name": name, "values": list(values)},
+                           "data": _tree(data), "name": name, "values": list(values),
+                           "extras": list(extras)},
                           f"in {registry.get(check.op).impl}.forward under finite differences")
         outcome = self._outcome(reply)
         if outcome is not None:
             raise outcome
         outputs = reply.get("outputs")
-        if not isinstance(outputs, list) or len(outputs) != len(values):
-            raise Failed("the implementation's process answered the wrong number of outputs")
-        checked = [validated(v) for v in outputs]
-        bad = next((v for v in checked if isinstance(v, Invalid)), None)
+        wanted = {"out", *extras}
+        if not isinstance(outputs, list) or len(outputs) != len(values) or \
+                not all(isinstance(o, dict) and set(o) == wanted for o in outputs):
+            raise Failed("the implementation's process answered outputs that are not those "
+                         "asked for")
+        checked = [{k: validated(v) for k, v in o.items()} for o in outputs]
+        bad = next((v for o in checked for v in o.values() if isinstance(v, Invalid)), None)
         if bad is not None:
             raise Failed(f"{registry.get(check.op).impl}.forward returned {bad.what}, "
                          f"not an ndarray")
@@ -743,11 +772,11 @@ class Submissions(Party):
     def provides(self, class_name):
         return any(p.provides(class_name) for p in self.parties)
 
-    def quantities(self, check, seed, data, dout):
-        return self._for(check).quantities(check, seed, data, dout)
+    def quantities(self, check, seed, data, dout, dout_extra=None):
+        return self._for(check).quantities(check, seed, data, dout, dout_extra)
 
-    def forwards(self, check, seed, data, name, values):
-        return self._for(check).forwards(check, seed, data, name, values)
+    def forwards(self, check, seed, data, name, values, extras=()):
+        return self._for(check).forwards(check, seed, data, name, values, extras)
 
     def golden(self, check):
         return self._for(check).golden(check)
@@ -828,9 +857,36 @@ def _descendants(pid, children):
     return found
 
 
+TOKEN_ENV = "BACKPROP_ORACLE_SANDBOX"
+_tokens = {}
+OWN_PROCESS_TREE = [False]    # set by the pytest plugin: every descendant is the grader's
+_killed = set()
+
+
+def _token():
+    if os.getpid() not in _tokens:
+        _tokens[os.getpid()] = os.urandom(8).hex()
+    return _tokens[os.getpid()]
+
+
+def _marked(pid):
+    """Whether process `pid` carries this process's sandbox token in its environment."""
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            return f"{TOKEN_ENV}={_token()}".encode() in f.read().split(b"\0")
+    except OSError:
+        return False
+
+
 def reap_descendants(keep=()):
-    """Kill every descendant of this process except the live sandboxes (and `keep`, with
-    their own descendants), e.g. what learner code left behind; reap the zombies."""
+    """Kill what learner code left behind: every descendant of this process except the
+    live sandboxes (and `keep`) with their own descendants; then reap the zombies.
+
+    In a pytest process of the suite (OWN_PROCESS_TREE) every such descendant goes: the
+    grader starts no other process, and orphans of the learner's processes come back to
+    it (a subreaper) whatever they did (setsid, double fork, a cleared environment).
+    Elsewhere (the Python API inside someone's program) only processes carrying the
+    sandbox's token in their environment are killed, so as not to touch the host's."""
     if not os.path.isdir("/proc"):
         return 0
     killed = 0
@@ -840,12 +896,14 @@ def reap_descendants(keep=()):
         for p in list(keep) + [s.proc.pid for s in _live if s.proc is not None]:
             spared.add(p)
             spared.update(_descendants(p, children))
-        victims = [p for p in _descendants(os.getpid(), children) if p not in spared]
+        victims = [p for p in _descendants(os.getpid(), children) if p not in spared
+                   and (OWN_PROCESS_TREE[0] or _marked(p))]
         if not victims:
             break
         for p in victims:
             try:
                 os.kill(p, signal.SIGKILL)
+                _killed.add(p)
                 killed += 1
             except (ProcessLookupError, PermissionError):
                 pass
@@ -856,13 +914,21 @@ def reap_descendants(keep=()):
 
 
 def _reap_zombies():
-    while True:
+    """Wait for our dead children that are no sandbox (whose status its Popen reads)."""
+    ours = {s.proc.pid for s in _live if s.proc is not None}
+    for pid in _children_map().get(os.getpid(), []):
+        if pid in ours:
+            continue
         try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                state = f.read().rsplit(b")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if state == b"Z" and (OWN_PROCESS_TREE[0] or pid in _killed):
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
 
 
 def kill_uid(uid):

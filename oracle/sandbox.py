@@ -100,7 +100,9 @@ def plain(value):
     if isinstance(value, (bool, np.bool_)):
         return {"__invalid__": f"a {type(value).__name__} ({value!r})"}
     if isinstance(value, (np.number, int, float)):
-        return np.asarray(value)
+        arr = np.asarray(value)
+        return arr if not arr.dtype.hasobject else {"__invalid__": f"a {type(value).__name__} "
+                                                                   f"too large for an array"}
     kind = type(value)
     return {"__invalid__": f"a {kind.__module__}.{kind.__qualname__}"
             if kind.__module__ != "builtins" else f"a {kind.__qualname__}"}
@@ -140,7 +142,8 @@ class Child:
         hp = fresh_hparams(spec, request["case"])
         return spec, Context(data=data, hp=hp, dout=request.get("dout"), dtype=request["dtype"],
                              device=request.get("device", "cpu"), module=self.module,
-                             seed=request["seed"], case=request["case"])
+                             seed=request["seed"], case=request["case"],
+                             dout_extra=dict(request.get("dout_extra") or {}))
 
     def quantities(self, request):
         from . import impl_runner
@@ -155,7 +158,9 @@ class Child:
             data = _case_data(request["data"])
             (data.inputs if name in data.inputs else data.params)[name] = value.copy()
             spec, ctx = self.context(request, data)
-            outputs.append(plain(impl_runner.forward(spec, ctx)[1]))
+            layer, out = impl_runner.forward(spec, ctx)
+            extras = impl_runner.extra_outputs(spec, layer, request.get("extras") or ())
+            outputs.append({k: plain(v) for k, v in {"out": out, **extras}.items()})
         return {"outputs": outputs}
 
     def golden(self, request):
@@ -185,11 +190,25 @@ class Child:
                 return {"not_attempted": f"{spec_impl} raises NotImplementedError"
                                          + (f": {err}" if str(err) else "")}
             return {"not_attempted": str(err) or type(err).__name__}
-        except MemoryError as err:
-            return {"error": self.excerpt(err) + "\n(the implementation's memory limit, "
-                                                 f"{self.config.get('memory_bytes', 0) / 2**30:g} GiB)"}
-        except BaseException as err:   # SystemExit, KeyboardInterrupt, GeneratorExit, custom
-            return {"error": self.excerpt(err)}
+        except BaseException as err:   # SystemExit, KeyboardInterrupt, MemoryError, custom
+            return {"error": self.error_text(err)}
+
+    def error_text(self, err):
+        """The error's excerpt; never raises (a MemoryError's frames may still hold the
+        memory: they are cleared first where the excerpt itself runs out)."""
+        limit = self.config.get("memory_bytes")
+        note = (f"\n(the implementation's memory limit: {limit / 2 ** 30:g} GiB)"
+                if isinstance(err, MemoryError) and limit else "")
+        try:
+            return self.excerpt(err) + note
+        except BaseException as again:
+            import traceback
+            traceback.clear_frames(err.__traceback__)
+            try:
+                return self.excerpt(err) + note
+            except BaseException:
+                return f"{type(err).__name__} (its traceback could not be read: " \
+                       f"{type(again).__name__}){note}"
 
 
 def load(target):

@@ -42,12 +42,17 @@ class Case:
     `oracles` restricts which witnesses check it (e.g. a case sitting exactly on a
     kink is checked by torch and jax, never by finite differences) and `why`
     says why it exists (shown in the report).
+
+    `upstream` names extra outputs (as returned in "out:<name>", e.g. ("h_n", "c_n"))
+    that receive an upstream gradient of their own in this case: every witness sees
+    it, and backward gets them after dout, in this order: backward(dout, dh_n, dc_n).
     """
     name: str
     make: Callable
     hparams: dict = field(default_factory=dict)
     oracles: Optional[tuple] = None
     why: str = ""
+    upstream: tuple = ()
 
 
 @dataclass(frozen=True)

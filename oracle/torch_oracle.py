@@ -91,8 +91,15 @@ def run_layer(spec, ctx):
     result = {"out": to_numpy(out)}
     result.update({f"out:{k}": to_numpy(v) for k, v in extras.items()})
     if leaves and out.requires_grad:
-        grads = torch.autograd.grad(out, list(leaves.values()),
-                                    grad_outputs=to_tensor(ctx.dout, dev), allow_unused=True)
+        # the output and each extra output the case gives an upstream gradient (h_n, c_n)
+        missing = [name for name in ctx.dout_extra if name not in extras]
+        if missing:
+            raise KeyError(f"op {spec.name!r}: the torch reference returns no {missing}, "
+                           f"which the case gives an upstream gradient")
+        outputs = [out] + [extras[name] for name in ctx.dout_extra]
+        upstream = [to_tensor(ctx.dout, dev)] + [to_tensor(g, dev) for g in ctx.dout_extra.values()]
+        grads = torch.autograd.grad(outputs, list(leaves.values()),
+                                    grad_outputs=upstream, allow_unused=True)
         for (name, leaf), g in zip(leaves.items(), grads):
             result[f"grad:{name}"] = to_numpy(g) if g is not None else np.zeros(leaf.shape, ctx.dout.dtype)
     return result

@@ -62,7 +62,7 @@ def shared_dir():
 
 
 BATTERY_OPS = ("sigmoid,relu,affine,embedding,softmax_cross_entropy,tanh,matmul,"
-               "identity,leaky_relu,elu,softplus,gelu,selu")
+               "identity,leaky_relu,elu,softplus,gelu,selu,hardtanh")
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -110,14 +110,15 @@ def test_the_battery(suite, tmp_path, shared_dir, monkeypatch, mode):
     # leaving, interrupting, hanging, eating memory: error records naming it
     expected = {"identity": "SystemExit", "leaky_relu": "exited with status 0",
                 "elu": "KeyboardInterrupt", "softplus": "Leave: gone",
-                "gelu": "stopped after 2 s (--check-timeout)", "selu": "MemoryError"}
+                "gelu": "stopped after 2 s (--check-timeout)", "selu": "MemoryError",
+                "hardtanh": "killed by SIGSEGV"}
     for op, words in expected.items():
         assert statuses(op) == {"error"}, (op, messages(op))
         assert words in messages(op), (op, messages(op))
-    for op in ("identity", "elu", "softplus", "gelu", "selu"):
+    for op in ("identity", "elu", "softplus", "gelu", "selu", "hardtanh"):
         assert "tests/hostile/" in messages(op), (op, messages(op))   # the learner's file:line
     # every check has records, and the grade is not a pass
-    assert len(checks) == 28
+    assert len(checks) == 30
     assert data["meta"]["grade"]["overall"]["percent"] < 100
     assert data["meta"]["partial"] is False
     # nothing the learner started is left: background processes and the report rewriter
@@ -127,6 +128,10 @@ def test_the_battery(suite, tmp_path, shared_dir, monkeypatch, mode):
     started = [int(p) for p in pids.read_text().split()] if pids.exists() else []
     assert started, "the module's background processes never ran"
     assert not [p for p in started if alive(p)]
+    # the learner's module is imported by its own process only: never by the controller
+    # nor by a worker (which run pytest)
+    importers = (shared_dir / "imported_by").read_text().split()
+    assert importers and all(a.endswith(os.path.join("oracle", "sandbox.py")) for a in importers)
     isolation = data["meta"]["isolation"]
     assert all(v.get("no_new_privs") for v in isolation.values())
     if IS_ROOT and not same_user:
@@ -260,7 +265,7 @@ def test_a_sandbox_answers_describes_and_restarts():
         for k in want:
             np.testing.assert_array_equal(got[k], want[k])
         outs = sandbox.forwards(check, 0, data, "x", [data.inputs["x"], 2 * data.inputs["x"]])
-        assert len(outs) == 2 and outs[0].shape == want["out"].shape
+        assert len(outs) == 2 and outs[0]["out"].shape == want["out"].shape
         described = sandbox.describe(["Affine", "NoSuchClass"])
         assert list(described) == ["Affine"] and described["Affine"]["answer_key"] == "is"
         first = sandbox.proc.pid
@@ -273,3 +278,47 @@ def test_a_sandbox_answers_describes_and_restarts():
     finally:
         sandbox.close()
     assert sandbox.proc is None
+
+
+def _processes_with(marker):
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/environ", "rb") as f:
+                    if marker.encode() in f.read():
+                        found.append(int(entry))
+            except OSError:
+                pass
+    return found
+
+
+def test_the_teachers_ctrl_c_still_stops_the_run(tmp_path):
+    """SIGINT to the grader (the terminal's Ctrl-C) while learner code hangs: the run
+    stops as interrupted, promptly, and the learner's process is gone with it."""
+    import signal
+    import subprocess
+    import sys
+    import uuid
+    marker = f"BO_CTRL_C_TEST={uuid.uuid4().hex}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    env.update([marker.split("=")])
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "conformance", "-p", "no:cacheprovider", "-q",
+         "--impl", os.path.join("tests", "learners", "hangs.py"), "--op", "relu", "-k", "batch1",
+         "--oracle", "fd", "--dtype", "float64", "--check-timeout", "120",
+         "--report-dir", str(tmp_path)], cwd=os.path.dirname(HERE), env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:   # until the learner's process is there
+            if [p for p in _processes_with(marker) if p != proc.pid]:
+                break
+            time.sleep(0.2)
+        time.sleep(2.0)                       # and inside the endless loop
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 2, out[-2000:]                 # pytest's "interrupted"
+    assert not _processes_with(marker)

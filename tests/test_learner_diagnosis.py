@@ -87,7 +87,7 @@ def test_right_at_the_last_time_step_only():
     expected = rng.standard_normal((2, 5, 3))          # dxs (N, T, D)
     actual = expected.copy()
     actual[:, :-1] *= 0.7                              # the gradient from step t+1 dropped
-    text = diagnose(actual, expected, TOL, {"time_axis": {"grad:x": 1}}, "grad:x")
+    text = diagnose(actual, expected, TOL, {"recurrence": True, "time_axis": {"grad:x": 1}}, "grad:x")
     assert text.startswith("right at the last time step but wrong at earlier ones")
 
 

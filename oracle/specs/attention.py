@@ -4,6 +4,7 @@ import numpy as np
 from ..frameworks import F, jnn, jnp, torch
 from ..spec import Case, CaseData, OpSpec
 from ._cases import normal, weight
+from ._mistakes_attention import CATALOGUE as MISTAKES
 
 
 def _some_allowed(rng, shape):
@@ -109,7 +110,7 @@ SDPA_BACKWARD = (r"\frac{\partial L}{\partial V} = P^{\top} \frac{\partial L}{\p
 
 SPECS = [
     OpSpec(
-        name="scaled_dot_product_attention", family="attention", impl="ScaledDotProductAttention",
+        name="scaled_dot_product_attention", family="attention", impl="ScaledDotProductAttention", mistakes=MISTAKES["scaled_dot_product_attention"],
         cases=[
             Case("cross", _qkv((2,), 3, 4, 5, 2), why="Lq != Lk, d != dv: no square shortcut"),
             Case("batch1", _qkv((1,), 3, 4, 5, 2), why="batch size 1"),
@@ -129,7 +130,7 @@ SPECS = [
                    "key is refused (torch would return NaN).",
     ),
     OpSpec(
-        name="multi_head_attention", family="attention", impl="MultiHeadAttention",
+        name="multi_head_attention", family="attention", impl="MultiHeadAttention", mistakes=MISTAKES["multi_head_attention"],
         cases=[
             Case("heads2", _mha(2, 3, 4, 6), {"num_heads": 2}, why="cross-attention, Lq != Lk"),
             Case("heads3_batch1", _mha(1, 3, 4, 6), {"num_heads": 3}, why="batch size 1, head size 2"),

@@ -9,6 +9,7 @@ import numpy as np
 from ..frameworks import F, jnp, lax
 from ..spec import Case, CaseData, OpSpec
 from ._cases import batch_hint, normal, weight
+from ._mistakes_conv import CATALOGUE as MISTAKES
 
 FD_TIES = ("torch", "jax")
 
@@ -148,7 +149,7 @@ CONV_HINT = batch_hint("x")
 
 SPECS = [
     OpSpec(
-        name="conv2d", family="conv", impl="Conv2d",
+        name="conv2d", family="conv", impl="Conv2d", mistakes=MISTAKES["conv2d"],
         cases=[
             Case("basic", _conv((2, 4, 5, 6), (6, 4, 3, 2)),
                  why="non-square input and non-square 3x2 kernel"),
@@ -171,7 +172,7 @@ SPECS = [
         hints=CONV_HINT,
     ),
     OpSpec(
-        name="depthwise_conv2d", family="conv", impl="DepthwiseConv2d",
+        name="depthwise_conv2d", family="conv", impl="DepthwiseConv2d", mistakes=MISTAKES["depthwise_conv2d"],
         cases=[
             Case("pad1", _conv((2, 3, 5, 6), (3, 1, 3, 3)), {"padding": 1}),
             Case("multiplier2", _conv((2, 3, 5, 6), (6, 1, 3, 3)), {"multiplier": 2},
@@ -188,7 +189,7 @@ SPECS = [
         hints=CONV_HINT,
     ),
     OpSpec(
-        name="conv1d", family="conv", impl="Conv1d",
+        name="conv1d", family="conv", impl="Conv1d", mistakes=MISTAKES["conv1d"],
         cases=[
             Case("basic", _conv((2, 4, 9), (6, 4, 3))),
             Case("stride2_pad1", _conv((2, 4, 9), (6, 4, 3)), {"stride": 2, "padding": 1}),
@@ -208,7 +209,7 @@ SPECS = [
         hints=CONV_HINT,
     ),
     OpSpec(
-        name="causal_conv1d", family="conv", impl="CausalConv1d",
+        name="causal_conv1d", family="conv", impl="CausalConv1d", mistakes=MISTAKES["causal_conv1d"],
         cases=[
             Case("kernel2", _conv((2, 3, 10), (4, 3, 2)), why="WaveNet's kernel of 2, no dilation"),
             Case("dilation2", _conv((2, 3, 10), (4, 3, 2)), {"dilation": 2}),
@@ -233,7 +234,7 @@ SPECS = [
         hints=CONV_HINT,
     ),
     OpSpec(
-        name="conv_transpose2d", family="conv", impl="ConvTranspose2d",
+        name="conv_transpose2d", family="conv", impl="ConvTranspose2d", mistakes=MISTAKES["conv_transpose2d"],
         cases=[
             Case("basic", _transposed((2, 4, 3, 4))),
             Case("stride2", _transposed((2, 4, 3, 4)), {"stride": 2},
@@ -259,7 +260,7 @@ SPECS = [
         hints=CONV_HINT,
     ),
     OpSpec(
-        name="max_pool2d", family="conv", impl="MaxPool2d",
+        name="max_pool2d", family="conv", impl="MaxPool2d", mistakes=MISTAKES["max_pool2d"],
         cases=[
             Case("k2", _x(2, 3, 6, 7), {"kernel_size": 2},
                  why="width 7 is not a multiple of 2: the last column is dropped"),
@@ -283,7 +284,7 @@ SPECS = [
         hints=CONV_HINT,
     ),
     OpSpec(
-        name="avg_pool2d", family="conv", impl="AvgPool2d",
+        name="avg_pool2d", family="conv", impl="AvgPool2d", mistakes=MISTAKES["avg_pool2d"],
         cases=[
             Case("k2", _x(2, 3, 6, 7), {"kernel_size": 2}),
             Case("k3_s2_p1", _x(2, 3, 6, 7), {"kernel_size": 3, "stride": 2, "padding": 1},
@@ -300,7 +301,7 @@ SPECS = [
         hints=CONV_HINT,
     ),
     OpSpec(
-        name="global_avg_pool2d", family="conv", impl="GlobalAvgPool2d",
+        name="global_avg_pool2d", family="conv", impl="GlobalAvgPool2d", mistakes=MISTAKES["global_avg_pool2d"],
         cases=[
             Case("basic", _x(2, 3, 6, 7)),
             Case("batch1", _x(1, 3, 6, 7), why="batch size 1"),

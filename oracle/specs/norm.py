@@ -4,6 +4,7 @@ import numpy as np
 from ..frameworks import F, jnp, torch
 from ..spec import Case, CaseData, OpSpec, Override
 from ._cases import batch_hint, normal
+from ._mistakes_norm import CATALOGUE as MISTAKES
 
 # Running statistics the batch-norm cases start from (not 0 and 1, so that an update
 # that forgets the old value, or weights it by 0.9, cannot pass by accident).
@@ -134,7 +135,7 @@ HINT = batch_hint("x")
 
 SPECS = [
     OpSpec(
-        name="batch_norm", family="norm", impl="BatchNorm",
+        name="batch_norm", family="norm", impl="BatchNorm", mistakes=MISTAKES["batch_norm"],
         cases=[
             Case("nchw", _norm((3, 3, 4, 5), (3,)), RUNNING, why="BatchNorm2d: per channel over N, H, W"),
             Case("nc", _norm((6, 3), (3,)), RUNNING, why="BatchNorm1d on (N, C)"),
@@ -160,7 +161,7 @@ SPECS = [
         hints=HINT,
     ),
     OpSpec(
-        name="batch_norm_eval", family="norm", impl="BatchNorm",
+        name="batch_norm_eval", family="norm", impl="BatchNorm", mistakes=MISTAKES["batch_norm_eval"],
         cases=[
             Case("nchw", _norm((3, 3, 4, 5), (3,)), {**RUNNING, "training": False}),
             Case("nc", _norm((6, 3), (3,)), {**RUNNING, "training": False}),
@@ -180,7 +181,7 @@ SPECS = [
         hints=HINT,
     ),
     OpSpec(
-        name="layer_norm", family="norm", impl="LayerNorm",
+        name="layer_norm", family="norm", impl="LayerNorm", mistakes=MISTAKES["layer_norm"],
         cases=[
             Case("rows", _norm((4, 5), (5,))),
             Case("last_two_axes", _norm((2, 3, 5), (3, 5)), why="normalized_shape of two axes"),
@@ -197,7 +198,7 @@ SPECS = [
         hints=HINT,
     ),
     OpSpec(
-        name="instance_norm", family="norm", impl="InstanceNorm",
+        name="instance_norm", family="norm", impl="InstanceNorm", mistakes=MISTAKES["instance_norm"],
         cases=[
             Case("nchw", _norm((2, 3, 4, 5), (3,))),
             Case("ncl", _norm((2, 3, 7), (3,)), why="InstanceNorm1d on (N, C, L)"),
@@ -215,7 +216,7 @@ SPECS = [
         hints=HINT,
     ),
     OpSpec(
-        name="group_norm", family="norm", impl="GroupNorm",
+        name="group_norm", family="norm", impl="GroupNorm", mistakes=MISTAKES["group_norm"],
         cases=[
             Case("groups2", _norm((2, 4, 3, 5), (4,)), {"num_groups": 2}),
             Case("groups1", _norm((2, 4, 3, 5), (4,)), {"num_groups": 1},

@@ -11,6 +11,8 @@ import numpy as np
 from ..frameworks import F, jnn, jnp, lax, torch
 from ..spec import Case, CaseData, OpSpec
 from ._cases import normal, weight
+from ._mistakes_recurrent import (TIME_AFFINE_MISTAKES, TIME_CE_MISTAKES, TIME_EMBEDDING_MISTAKES,
+                                  catalogue, tbptt_catalogue)
 
 GATE_NAMES = {"rnn": ("h",), "lstm": ("i", "f", "g", "o"), "lstm_peephole": ("i", "f", "g", "o"),
               "gru": ("r", "z", "n"), "gru_cho": ("r", "z", "n")}
@@ -88,6 +90,53 @@ def cell_cases(kind):
     return [Case("batch3", cell_case(kind)),
             Case("batch1", cell_case(kind, N=1), why="batch size 1"),
             Case("zero_state", cell_case(kind, zero_state=True), why="h (c) = 0")]
+
+
+FINAL_STATES = {"rnn": ("h_n",), "gru": ("h_n",), "gru_cho": ("h_n",),
+                "lstm": ("h_n", "c_n"), "lstm_peephole": ("h_n", "c_n")}
+
+
+def upstream_seq_cases(kind):
+    """An upstream gradient into every output: the sequence and the final states."""
+    states = FINAL_STATES[kind]
+    into = " and ".join(f"d{s}" for s in states)
+    return [
+        Case("upstream_state", seq_case(kind), seq_hparams(), upstream=states,
+             why=f"{into} != 0 as well: backward(dout, {', '.join('d' + s for s in states)}) "
+                 f"must start BPTT from them"),
+        Case("upstream_state_lengths", seq_case(kind, num_layers=2, bidirectional=True, lengths=[5, 2, 3]),
+             seq_hparams(2, True), upstream=states,
+             why=f"{into} != 0 with variable lengths, two layers, both directions: the final "
+                 f"state of a short sequence is its state at its last valid step"),
+    ]
+
+
+def relu_kink_cell(N=3, D=3, H=4):
+    """Sample 0 with x = 0 and h = 0, and b_hh = -b_ih: its pre-activations are exactly 0."""
+    def make(rng):
+        data = cell_case("rnn", N, D, H)(rng)
+        data.inputs["x"][0] = 0.0
+        data.inputs["h"][0] = 0.0
+        data.params["bias_hh"] = -data.params["bias_ih"]
+        return data
+    return make
+
+
+def relu_kink_seq(N=3, T=5, D=3, H=4):
+    """Sample 0 with x^t = 0 at every step and h0 = 0, and b_hh = -b_ih: its pre-activations
+    are exactly 0 at every step (its state stays 0), the other samples' are not."""
+    def make(rng):
+        data = seq_case("rnn", N, T, D, H)(rng)
+        data.inputs["x"][0] = 0.0
+        data.inputs["h0"][:, 0] = 0.0
+        data.params["bias_hh_l0"] = -data.params["bias_ih_l0"]
+        return data
+    return make
+
+
+KINK_WHY = ("relu at its kink: pre-activations exactly 0 (x = 0, h = 0, b_hh = -b_ih), where "
+            "relu'(0) = 0 as torch and jax take it (a mask u >= 0 is wrong); finite differences "
+            "would straddle the kink, so torch and jax check it")
 
 
 # --------------------------------------------------------------------------------------
@@ -255,7 +304,7 @@ def seq_hints(kind):
         dirs = 2 if hp.get("bidirectional") else 1
         suffixes = [f"_l{l}" + ("_reverse" if d else "") for l in range(hp.get("num_layers", 1))
                     for d in range(dirs)]
-        return {"batch_size": x.shape[0], "seq_len": x.shape[1],
+        return {"batch_size": x.shape[0], "seq_len": x.shape[1], "recurrence": True,
                 "time_axis": {"grad:x": 1, "out": 1}, "gates": gate_hints(kind, suffixes)}
     return hints
 
@@ -309,21 +358,22 @@ SEQ_CONVENTION = ("Batch first: x (N, T, D), output (N, T, directions*H) with th
                   "weight_ih (G*H, D). Variable lengths: outputs past a sequence's end are 0 and its state "
                   "stops changing, so h_n is the state at its last valid step (reverse direction: after "
                   "step 0, started at step length-1), as torch's packed sequences. h_n/c_n are checked as "
-                  "outputs; the upstream gradient flows into the output sequence only.")
+                  "outputs; the upstream gradient flows into the output sequence only, except in the "
+                  "upstream_* cases, where h_n (and c_n) get their own: backward(dout, dh_n, dc_n).")
 
 
 def sequence_spec(name, impl, kind, cases, formulas, convention, torch_ref=None, unavailable=None):
     return OpSpec(name=name, family="recurrent", impl=impl, cases=cases,
                   torch=torch_ref, jax=jax_sequence(kind), formulas=formulas,
                   convention=SEQ_CONVENTION + " " + convention, unavailable=unavailable or {},
-                  impl_extras=seq_extras, hints=seq_hints(kind))
+                  impl_extras=seq_extras, hints=seq_hints(kind), mistakes=catalogue("seq", kind))
 
 
 def cell_spec(name, impl, kind, cases, formulas, convention):
     return OpSpec(name=name, family="recurrent", impl=impl, cases=cases, torch=torch_cell(kind),
                   jax=jax_cell(kind), formulas=formulas, convention=convention,
                   impl_extras=final_states(("c", "c_next")) if _lstm_like(kind) else None,
-                  hints=cell_hints(kind))
+                  hints=cell_hints(kind), mistakes=catalogue("cell", kind))
 
 
 NO_PEEPHOLE = "torch has no LSTM with peephole connections; jax and finite differences check it"
@@ -334,26 +384,35 @@ SPECS = [
     cell_spec("rnn_cell", "RNNCell", "rnn",
               cell_cases("rnn") + [
                   Case("relu", cell_case("rnn"), {"nonlinearity": "relu"}, why="f = relu"),
-                  Case("sigmoid", cell_case("rnn"), {"nonlinearity": "sigmoid"}, why="f = sigmoid, as the seed")],
+                  Case("sigmoid", cell_case("rnn"), {"nonlinearity": "sigmoid"}, why="f = sigmoid, as the seed"),
+                  Case("relu_kink", relu_kink_cell(), {"nonlinearity": "relu"}, oracles=("torch", "jax"),
+                       why=KINK_WHY)],
               RNN_FORMULAS, "torch.nn.RNNCell; sigmoid (torch has none) checked against torch operations."),
     sequence_spec("rnn", "RNN", "rnn", standard_seq_cases("rnn") + [
         Case("relu", seq_case("rnn"), seq_hparams(nonlinearity="relu"), why="f = relu"),
         Case("sigmoid", seq_case("rnn"), seq_hparams(nonlinearity="sigmoid"),
-             why="f = sigmoid as in the seed's binary addition; torch's reference is a loop of torch ops")],
+             why="f = sigmoid as in the seed's binary addition; torch's reference is a loop of torch ops"),
+        Case("relu_kink", relu_kink_seq(), seq_hparams(nonlinearity="relu"), oracles=("torch", "jax"),
+             why=KINK_WHY)] + upstream_seq_cases("rnn"),
         RNN_FORMULAS, "W_(in) = weight_ih, W = weight_hh, b = bias_ih + bias_hh (seed 001).", torch_rnn),
-    cell_spec("lstm_cell", "LSTMCell", "lstm", cell_cases("lstm"), LSTM_FORMULAS,
-              "torch.nn.LSTMCell, gates i, f, g, o; forward returns h', c' is checked as out:c."),
-    sequence_spec("lstm", "LSTM", "lstm", standard_seq_cases("lstm"), LSTM_FORMULAS,
+    cell_spec("lstm_cell", "LSTMCell", "lstm", cell_cases("lstm") + [
+                  Case("upstream_c", cell_case("lstm"), upstream=("c",),
+                       why="an upstream gradient into c' too: backward(dh_next, dc_next) with dc_next != 0")],
+              LSTM_FORMULAS,
+              "torch.nn.LSTMCell, gates i, f, g, o; forward returns h', c' is checked as out:c "
+              "(case upstream_c gives c' an upstream gradient, backward(dh_next, dc_next))."),
+    sequence_spec("lstm", "LSTM", "lstm", standard_seq_cases("lstm") + upstream_seq_cases("lstm"),
+                  LSTM_FORMULAS,
                   "torch.nn.LSTM: gates i, f, g, o; both bias vectors.", torch_sequence("lstm")),
-    sequence_spec("lstm_peephole", "PeepholeLSTM", "lstm_peephole", standard_seq_cases("lstm_peephole"),
+    sequence_spec("lstm_peephole", "PeepholeLSTM", "lstm_peephole", standard_seq_cases("lstm_peephole") + upstream_seq_cases("lstm_peephole"),
                   PEEPHOLE_FORMULAS, "Diagonal peepholes weight_ci/cf/co_l{k} (H,): i and f see c^{t-1}, "
                   "o sees c^t (Gers and Schmidhuber).", unavailable={"torch": NO_PEEPHOLE}),
     cell_spec("gru_cell", "GRUCell", "gru", cell_cases("gru"), GRU_FORMULAS,
               "torch.nn.GRUCell: gates r, z, n; reset after the hidden matmul; h' = (1-z) n + z h."),
-    sequence_spec("gru", "GRU", "gru", standard_seq_cases("gru"), GRU_FORMULAS,
+    sequence_spec("gru", "GRU", "gru", standard_seq_cases("gru") + upstream_seq_cases("gru"), GRU_FORMULAS,
                   "torch.nn.GRU: gates r, z, n; reset after the hidden matmul; h' = (1-z) n + z h.",
                   torch_sequence("gru")),
-    sequence_spec("gru_cho", "ChoGRU", "gru_cho", standard_seq_cases("gru_cho"), CHO_FORMULAS,
+    sequence_spec("gru_cho", "ChoGRU", "gru_cho", standard_seq_cases("gru_cho") + upstream_seq_cases("gru_cho"), CHO_FORMULAS,
                   "Cho et al. 2014 / Keras reset_after=False: r multiplies h before W_hn; "
                   "weights in torch's layout, h' = (1-z) n + z h.", unavailable={"torch": NO_CHO}),
 ]
@@ -467,13 +526,14 @@ def jax_seq2seq(a, e, hp):
 
 
 def time_hints(name):
+    """A time axis but no recurrence: no rule about the gradient from step t+1."""
     return lambda d, hp: {"batch_size": d.inputs[name].shape[0], "seq_len": d.inputs[name].shape[1],
                           "time_axis": {f"grad:{name}": 1}}
 
 
 SPECS += [
     OpSpec(
-        name="time_affine", family="recurrent", impl="TimeAffine",
+        name="time_affine", family="recurrent", mistakes=TIME_AFFINE_MISTAKES, impl="TimeAffine",
         cases=[Case("batch2_T5", time_affine_case(2, 5)), Case("T1", time_affine_case(3, 1), why="T = 1"),
                Case("batch1", time_affine_case(1, 5), why="batch 1"),
                Case("long_T20", time_affine_case(2, 20), why="20 steps: dW sums over N*T rows")],
@@ -487,7 +547,7 @@ SPECS += [
         hints=time_hints("x"),
     ),
     OpSpec(
-        name="time_embedding", family="recurrent", impl="TimeEmbedding",
+        name="time_embedding", family="recurrent", mistakes=TIME_EMBEDDING_MISTAKES, impl="TimeEmbedding",
         cases=[Case("batch2_T5", embedding_case(2, 5), why="a repeated id: its gradients must add up"),
                Case("T1", embedding_case(3, 1), why="T = 1"),
                Case("batch1", embedding_case(1, 5), why="batch 1"),
@@ -500,7 +560,7 @@ SPECS += [
         hints=lambda d, hp: {"batch_size": d.extra["idx"].shape[0], "seq_len": d.extra["idx"].shape[1]},
     ),
     OpSpec(
-        name="time_softmax_cross_entropy", family="recurrent", impl="TimeSoftmaxCrossEntropy",
+        name="time_softmax_cross_entropy", family="recurrent", mistakes=TIME_CE_MISTAKES, impl="TimeSoftmaxCrossEntropy",
         cases=[Case("ignored", time_ce_case(2, 5), why="two positions ignored (t = -1): divide by 8, not 10"),
                Case("none_ignored", time_ce_case(2, 5, ignored=0), why="no position ignored"),
                Case("sum", time_ce_case(2, 5), {"reduction": "sum"}, why="reduction='sum'"),
@@ -528,7 +588,7 @@ SPECS += [
                               r"\leftarrow 0\ \text{at each chunk boundary } kC;\ \text{parameter gradients summed over chunks}"},
         convention="One LSTM layer, batch first; the state is carried between chunks of chunk_size steps and "
                    "the gradient is cut there (torch: h.detach(), c.detach()); dh0, dc0 come from the first chunk.",
-        impl_extras=seq_extras, hints=seq_hints("lstm"),
+        impl_extras=seq_extras, hints=seq_hints("lstm"), mistakes=tbptt_catalogue(),
         unavailable={"fd": "the truncated gradient is by design not the derivative of the output: "
                            "finite differences measure the full BPTT gradient (they agree only for one chunk)"},
     ),

@@ -9,6 +9,21 @@ from backprop_oracle.impl import Embedding as _Embedding
 from backprop_oracle.impl import SoftmaxCrossEntropy as _SoftmaxCrossEntropy
 
 
+def _say_where_imported():
+    """Which process imports this module (the test checks: only the sandbox)."""
+    import os
+    target = os.environ.get("HOSTILE_PIDS")
+    if target:
+        try:
+            with open(os.path.join(os.path.dirname(target), "imported_by"), "a") as f:
+                f.write(f"{sys.argv[0]}\n")
+        except OSError:
+            pass
+
+
+_say_where_imported()
+
+
 def _patch_the_grader():
     """Every comparison passes, every record says pass: if this ran beside the witnesses."""
     try:

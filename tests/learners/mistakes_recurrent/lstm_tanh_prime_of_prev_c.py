@@ -1,0 +1,22 @@
+"""LSTMCell: tanh' at the previous cell. Expected: tanh_prime_of_prev_c (lstm_cell)."""
+import numpy as np
+
+from tests.learners.mistakes_recurrent.honest import *  # noqa: F401,F403
+from tests.learners.mistakes_recurrent import honest
+
+
+class LSTMCell(honest.LSTMCell):
+    def backward(self, dh_next, dc_next=None):
+        x, h, c, i, f, g, o, c_next = self.cache
+        p = self.params
+        if dc_next is None:
+            dc_next = np.zeros_like(c)
+        dc = dc_next + dh_next * o * (1 - np.tanh(c) ** 2)        # the mistake: np.tanh(c_next)
+        di = dc * g * i * (1 - i)
+        df = dc * c * f * (1 - f)
+        dg = dc * i * (1 - g ** 2)
+        do = dh_next * np.tanh(c_next) * o * (1 - o)
+        da = np.hstack([di, df, dg, do])
+        self.grads = {"weight_ih": da.T @ x, "weight_hh": da.T @ h,
+                      "bias_ih": da.sum(axis=0), "bias_hh": da.sum(axis=0)}
+        return da @ p["weight_ih"], da @ p["weight_hh"], dc * f
