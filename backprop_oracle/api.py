@@ -431,10 +431,11 @@ def _output_shape(the_party, spec, seed):
     data = spec.cases[0].make(None)
     first = next(iter({**data.inputs, **data.params}))
     try:
-        (out,) = the_party.forwards(check, seed, data, first, [{**data.inputs, **data.params}[first]])
+        (outputs,) = the_party.forwards(check, seed, data, first,
+                                        [{**data.inputs, **data.params}[first]])
     except (Failed, NotAttempted):
         return None
-    return np.shape(out)
+    return np.shape(outputs["out"])
 
 
 # -- backprop-oracle grade ----------------------------------------------------------------

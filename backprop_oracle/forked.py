@@ -26,9 +26,10 @@ Why fork, and what it costs:
   reaches the grader, which ends the child), and leaves by os._exit, never returning
   into the caller's code;
 - POSIX only (Linux, macOS): os.fork does not exist on Windows.
-On stopping, only the child's own process tree (and, as root, its uid) is killed:
-never other children of the caller's process (a notebook's servers, say), so the
-caller is not made a subreaper and the pytest plugin's reap_descendants is not used.
+On stopping, the child's own process tree (and, as root, its uid) is killed, then
+what bears the sandbox's mark in its environment (party.reap_descendants: processes the
+learner's code started): never other children of the caller's process (a notebook's
+servers, say); the caller is not made a subreaper.
 """
 import gc
 import os
@@ -184,7 +185,7 @@ def _serve(child, reader, reply_fd, held):
             wire.write(reply_fd, {"id": request.get("id"), "error": f"unsendable reply: {err}"})
 
 
-def _child(config, namespace, label, request_fd, reply_fd, log_fd):
+def _child(config, namespace, label, request_fd, reply_fd, log_fd, token):
     """The forked child: never returns (os._exit)."""
     try:
         os.setsid()
@@ -198,6 +199,7 @@ def _child(config, namespace, label, request_fd, reply_fd, log_fd):
         faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=True)  # "where stuck?"
         for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ[name] = "1"
+        os.environ[party.TOKEN_ENV] = token   # processes the learner starts carry the mark
         budget = config.get("memory_bytes")
         if budget:                       # beyond what the fork already maps (frameworks)
             config["memory_bytes"] = budget + _virtual_size()
@@ -278,6 +280,7 @@ class Forked(party.Sandboxed):
         self.log = open(os.path.join(self.base, "stderr.log"), "w+b")
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
+        token = party._token()    # this process's mark (reap_descendants kills what bears it)
         sys.stdout.flush()
         sys.stderr.flush()
         with warnings.catch_warnings():   # JAX warns of any fork; the child never uses JAX
@@ -286,7 +289,8 @@ class Forked(party.Sandboxed):
         if pid == 0:
             os.close(to_child_w)
             os.close(from_child_r)
-            _child(config, self.namespace, self.label, to_child_r, from_child_w, self.log.fileno())
+            _child(config, self.namespace, self.label, to_child_r, from_child_w, self.log.fileno(),
+                   token)
         os.close(to_child_r)
         os.close(from_child_w)
         self.proc = ForkedProcess(pid)
@@ -352,6 +356,7 @@ class Forked(party.Sandboxed):
             self.proc = None
         if getattr(self, "uid", None) is not None:
             party.kill_uid(self.uid)
+        party.reap_descendants()   # outside the suite: only processes bearing the mark
         if getattr(self, "log", None):
             self.log.close()
         if self.base:

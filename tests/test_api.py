@@ -157,7 +157,7 @@ def test_the_memory_limit_holds_beyond_what_the_fork_starts_with():
 
     result = bo.grade({"Relu": Relu}, ops="relu", memory_bytes=2 ** 30, **FAST)
     messages = [r["message"] for r in result.records if r["status"] == "error"]
-    assert messages and all("MemoryError" in m and "memory limit, 1 GiB" in m for m in messages)
+    assert messages and all("MemoryError" in m and "memory limit: 1 GiB" in m for m in messages)
     assert bo.grade({"Relu": _Relu}, ops="relu", memory_bytes=2 ** 30, **FAST).ok
 
 
