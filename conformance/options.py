@@ -44,6 +44,10 @@ def add_options(parser):
     group.addoption("--impl-memory", type=float, default=4.0,
                     help="GiB of address space the implementation's process may use (RLIMIT_AS; "
                          "default 4; 0 for no limit)")
+    group.addoption("--lang", default=None, choices=("en", "ja"),
+                    help="language of the report and of the terminal summary: en or ja "
+                         "(default: ja where the locale, LC_ALL/LC_MESSAGES/LANG, is Japanese, "
+                         "else en)")
     group.addoption("--op", default=None,
                     help="comma-separated op names to check (default: every op)")
     group.addoption("--tf32", action="store_true", default=False,
@@ -85,6 +89,11 @@ def resolve(config, workerinput=None):
         absent = dict(workerinput.get("bo_devices_absent", {}))
     elif config.getoption("device"):
         devices = _choices(config, "device", DEVICES)
+        if "cuda" in devices:
+            present, why = cuda_present()
+            if not present:   # asked for and absent: an error, never a grade without it
+                raise pytest.UsageError(f"--device {config.getoption('device')}: cuda was asked "
+                                        f"for and is absent: {why}")
     else:
         present, why = cuda_present()
         devices = ("cpu", "cuda") if present else ("cpu",)
@@ -93,6 +102,9 @@ def resolve(config, workerinput=None):
     if config.getoption("tf32") and TF32_DEVICE not in devices:
         if "cuda" in devices:
             devices = devices + (TF32_DEVICE,)
+        elif config.getoption("device") and not workerinput:
+            raise pytest.UsageError(f"--tf32 needs a CUDA device and --device "
+                                    f"{config.getoption('device')} has none")
         else:
             absent[TF32_DEVICE] = "--tf32 needs a CUDA device: " + absent.get("cuda", "none selected")
     ops = None

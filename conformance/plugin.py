@@ -14,7 +14,6 @@ import json
 import os
 import platform
 import re
-import shutil
 import signal
 import sys
 import threading
@@ -27,19 +26,18 @@ from ..oracle import party as parties, registry
 from ..oracle.records import error as error_record
 from ..oracle.engine import all_checks, implementation_result, run_check
 from ..oracle.spec import Golden
-from ..reports.commands import check_command
-from ..reports.model import counts, is_cross, write_results
+from ..reports import publish
+from ..reports.i18n import default_lang
+from ..reports.model import is_cross
 
-from . import adapters, grading, loading, options
+from . import adapters, grading, loading, options, reporting, terminal
 
 RUN_KEY = pytest.StashKey()
 DEFAULT_CHECK_TIMEOUT = 60.0   # seconds; learner code only (the answer key has no limit)
 
-# One compute thread per xdist worker (the workers already fill the cores, and
-# the ops are small): BLAS reads these when numpy is first imported, so they are
-# set in the controller before the workers start. A user's own setting wins.
-WORKER_THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                  "BACKPROP_ORACLE_THREADS")
+# One compute thread per process that runs checks, with -n 0 as with -n N (the same
+# records either way): see conformance/reporting.py. A user's own setting wins.
+WORKER_THREADS = reporting.THREAD_VARIABLES
 
 
 def _now():
@@ -70,7 +68,8 @@ class Run:
         self.run_id = workerinput["bo_run_id"] if workerinput else uuid.uuid4().hex[:12]
         self.worker = workerinput["workerid"] if workerinput else "controller"
         self.started = workerinput["bo_started"] if workerinput else _now()
-        self.parts_dir = os.path.join(self.report_dir, ".parts", self.run_id)
+        self.staging = publish.staging_dir(self.report_dir, self.run_id)
+        self.parts_dir = os.path.join(self.staging, ".parts")
         self.impls = list(config.getoption("impl") or [])
         self.is_answer_key = not self.impls      # by identity of the option, never by a name
         self.impl_name = self.impls[0] if self.impls else "impl"
@@ -116,8 +115,9 @@ class Run:
                 raise pytest.UsageError(str(err)) from None
         memory = config.getoption("impl_memory")
         timeout, option = self.check_timeout, "--check-timeout"
-        if config.getoption("timeout", None):   # pytest-timeout's limit: the sandbox stops first
-            timeout, option = 0.8 * float(config.getoption("timeout")), "pytest-timeout's --timeout"
+        if config.getoption("timeout", None):   # pytest-timeout's limit: the sandbox stops first,
+            # with time left to ask where the code is, kill it and record it
+            timeout, option = 0.4 * float(config.getoption("timeout")), "pytest-timeout's --timeout"
         return parties.make(self.impls, self.impl_style, timeout=timeout or None,
                             memory_bytes=int(memory * 2 ** 30) if memory and memory > 0 else None,
                             timeout_option=option)
@@ -230,8 +230,7 @@ class Run:
         records = [r for r in records if not is_cross(r)]  # framework findings never fail
         statuses = {r["status"] for r in records}
         if statuses & {"fail", "error"}:
-            pytest.fail(failure_text(check, records, self.seed, self.impl_args()),
-                        pytrace=False)
+            pytest.fail(failure_text(check, records, lang_of(self.config)), pytrace=False)
         if "not_attempted" in statuses:
             pytest.skip(f"not attempted: {records[0]['message']}")
         if statuses == {"skipped"}:
@@ -240,6 +239,7 @@ class Run:
     # -- the end -------------------------------------------------------------
     def meta(self, exitstatus):
         partial, reason = self.partial(exitstatus)
+        config = self.config
         return {
             "impl": self.party.label,
             "impl_name": self.impl_name,
@@ -256,7 +256,12 @@ class Run:
                          "torch": _version("torch"), "jax": _version("jax"),
                          "backprop-oracle": _version("backprop-oracle")},
             "host": platform.node(), "platform": platform.platform(),
-            "command": " ".join(["pytest"] + sys.argv[1:]),
+            "command": " ".join(["pytest"] + [terminal.plain(a) for a in sys.argv[1:]]),
+            "invocation_dir": str(config.invocation_params.dir),
+            "rerun_options": reporting.rerun_options(config),
+            "suite_path": reporting.suite_path(config),
+            "subset": reporting.subset_of(config),
+            "lang": lang_of(config),
             "started": self.started, "finished": _now(),
             "checks_collected": self.expected_ids, "checks_finished": len(self.finished_ids),
             "partial": partial, "partial_reason": reason,
@@ -271,27 +276,43 @@ class Run:
             return True, f"only {len(self.finished_ids)} of {self.expected_ids} checks finished"
         return False, ""
 
+    def missing(self, records, exitstatus):
+        """Error records for the collected checks that left none (grade over expected checks)."""
+        collected = getattr(self, "collected_ids", None)
+        if collected is None:
+            return []
+        expected = [(self.by_id[i], registry.get(self.by_id[i].op).family)
+                    for i in sorted(collected) if i in self.by_id]
+        finished = [e for e in expected if e[0].id in self.finished_ids]
+        unfinished = [e for e in expected if e[0].id not in self.finished_ids]
+        stopped = ("not run: the run was interrupted before this check"
+                   if exitstatus == pytest.ExitCode.INTERRUPTED else
+                   "not run: no process reported this check (a worker that died, or a run "
+                   "stopped before it)")
+        return (grading.missing_records(finished, records, "this check ran but left no record "
+                                        "(its worker's record file was lost or cut short)")
+                + grading.missing_records(unfinished, records, stopped))
+
     def finish(self, exitstatus):
         records = self.read_parts()
+        records += self.missing(records, exitstatus)
         results = {"meta": self.meta(exitstatus), "records": records}
         results["meta"].update(self.party_meta())
         results["meta"]["grade"] = grading.grade(records)
-        os.makedirs(self.report_dir, exist_ok=True)
-        results_path = os.path.join(self.report_dir, "results.json")
-        write_results(results_path, results["meta"], records)
-        try:
+        lang = results["meta"]["lang"]
+
+        def render(results, folder):
             from ..reports.render import render
-            index = render(results, self.report_dir)
-        except ImportError as err:
-            index = None
-            self.render_error = str(err)
-        shutil.rmtree(os.path.join(self.report_dir, ".parts"), ignore_errors=True)
-        self.summary = (results_path, index, counts(records), results["meta"])
+            return render(results, folder, module=self.module, lang=lang)
+        self.render_error = ""
+        results_path, index, problem, target, kept = reporting.publish_report(
+            results, self.report_dir, self.staging, results["meta"]["subset"], render, lang)
+        self.render_error = problem
+        self.summary = (results_path, index, records, results["meta"], target, kept)
 
     def impl_args(self):
-        """The --impl and --impl-style arguments of this run, for a rerun command."""
-        args = "".join(f" --impl {target}" for target in self.impls)
-        return args + (f" --impl-style {self.impl_style}" if self.impl_style != "native" else "")
+        """The options of this run that change its results, for a rerun command."""
+        return reporting.rerun_options(self.config)
 
 
 class CheckTimeout(Exception):
@@ -318,22 +339,19 @@ def time_limit(seconds):
         signal.signal(signal.SIGALRM, previous)
 
 
-def failure_text(check, records, seed, impl_args=""):
-    lines = []
-    for r in records:
-        if r["status"] == "error":
-            lines.append(f"error: {r['message']}")
-        elif r["status"] == "fail":
-            figures = (f"margin {r['margin']:.3g}, max abs {r['max_abs']:.3g}, "
-                       if r["margin"] is not None else "")
-            lines.append(f"{r['quantity']}: {figures}atol {r['atol']:g}, rtol {r['rtol']:g}"
-                         f"\n    {r['diagnosis'] or r['message']}")
-    lines.append(f"rerun: {rerun_command(check, seed)}{impl_args}")
-    return f"{check.id}\n" + "\n".join(lines)
+def lang_of(config):
+    """--lang, else ja where the locale is Japanese (LC_ALL, LC_MESSAGES, LANG), else en."""
+    return config.getoption("lang", None) or default_lang()
 
 
-def rerun_command(check, seed, impl="impl"):
-    return check_command(check.id, seed, impl)
+def failure_text(check, records, lang="en"):
+    """One line per failing quantity; the grouped problems and their reruns come at the end."""
+    return terminal.failure_text(check, records, lang)
+
+
+def rerun_command(check, options=(), suite="conformance"):
+    from ..reports.commands import check_command
+    return check_command(check.id, options, suite)
 
 
 # -- hooks ---------------------------------------------------------------------
@@ -381,10 +399,12 @@ def pytest_configure(config):
         return
     for family in registry.families():
         config.addinivalue_line("markers", f"{family}: ops of the {family} family")
+    reporting.same_threads()   # before any witness imports torch, in every mode
     run = Run(config)
     config.stash[RUN_KEY] = run
     if not run.is_worker:
-        shutil.rmtree(os.path.join(run.report_dir, ".parts"), ignore_errors=True)
+        reporting.setup(run, config)
+        config.pluginmanager.register(terminal.CleanReports(run), "backprop-oracle-terminal")
         _finish_on_sigterm()
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(XdistHooks(run), "backprop-oracle-xdist")
@@ -420,8 +440,7 @@ class XdistHooks:
 
     @pytest.hookimpl
     def pytest_xdist_setupnodes(self, config, specs):
-        for name in WORKER_THREADS:
-            os.environ.setdefault(name, "1")
+        reporting.same_threads()   # set at configure already; the workers inherit it
 
     @pytest.hookimpl
     def pytest_configure_node(self, node):
@@ -431,7 +450,8 @@ class XdistHooks:
 
     @pytest.hookimpl
     def pytest_xdist_node_collection_finished(self, node, ids):
-        self.run.expected_ids = sum(1 for i in ids if self.run.check_of(i))
+        self.run.collected_ids = {c.id for c in map(self.run.check_of, ids) if c}
+        self.run.expected_ids = len(self.run.collected_ids)
 
 
 def op_scheduling(run, config, log):
@@ -458,7 +478,8 @@ def pytest_generate_tests(metafunc):
 def pytest_collection_finish(session):
     run = session.config.stash.get(RUN_KEY, None)
     if run is not None and not run.is_worker and run.expected_ids is None:
-        run.expected_ids = sum(1 for item in session.items if run.check_of(item.nodeid))
+        run.collected_ids = {c.id for c in map(run.check_of, (i.nodeid for i in session.items)) if c}
+        run.expected_ids = len(run.collected_ids)
 
 
 CHECK_ID = re.compile(r"\[(.+)\](@.*)?$")
@@ -504,24 +525,31 @@ def pytest_sessionfinish(session, exitstatus):
         return
     if run.is_worker:
         run.write_party_meta()
-    else:
+    elif not session.config.option.collectonly:
         run.finish(exitstatus)   # party_meta() ends the sandboxes before results are written
     parties.close_all()          # the sandboxes, and whatever learner code left running
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """After pytest's own summary (its short test summary included): the grade, each
+    distinct problem once with one rerun command, and where the report is."""
+    result = yield
     run = config.stash.get(RUN_KEY, None)
     if run is None or run.is_worker or not hasattr(run, "summary"):
-        return
-    results_path, index, c, meta = run.summary
-    line = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in c.items())
+        return result
+    results_path, index, records, meta, target, kept = run.summary
+    lang = meta["lang"]
+    from ..reports.i18n import t
     terminalreporter.write_sep("=", "backprop-oracle")
-    terminalreporter.write_line(f"records: {line}" + ("  [PARTIAL: " + meta["partial_reason"] + "]"
-                                                    if meta["partial"] else ""))
-    for line in grading.summary_lines(meta["grade"]):
+    for line in terminal.summary_lines(records, meta, lang):
         terminalreporter.write_line(line)
-    terminalreporter.write_line(f"results: {results_path}")
-    if index:
-        terminalreporter.write_line(f"report:  {index}")
-    else:
-        terminalreporter.write_line(f"report:  not rendered ({run.render_error})")
+    terminalreporter.write_line(f"{t('results_at', lang)}: {results_path}")
+    if run.render_error:
+        terminalreporter.write_line(f"{t('report_at', lang)}: "
+                                    + t("not_rendered", lang, why=run.render_error))
+    terminalreporter.write_line(f"{t('report_at', lang)}:  {index}")
+    if kept:
+        terminalreporter.write_line(t("rerun_written", lang, what=meta["subset"], where=target,
+                                      full=kept))
+    return result

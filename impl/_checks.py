@@ -79,6 +79,17 @@ def upstream(layer, dout, out_shape):
     return same_shape(layer, "dout", dout, out_shape, "the shape of the forward output")
 
 
+def scalar_upstream(layer, dout):
+    """The upstream gradient of a scalar output (a loss): a 0-d float, returned as a Python float."""
+    value = np.asarray(dout)
+    if value.ndim != 0:
+        raise ShapeError(f"{_where(layer, 'dout')} must be a scalar (the output is a scalar loss), "
+                         f"got shape {value.shape}")
+    if not np.issubdtype(value.dtype, np.floating) and not np.issubdtype(value.dtype, np.integer):
+        raise TypeError(f"{_where(layer, 'dout')} must be a real number, got dtype {value.dtype}")
+    return float(value)
+
+
 def require_forward(layer, *attributes):
     """backward() before forward() is a usage error, not an AttributeError."""
     for name in attributes:
@@ -99,4 +110,5 @@ def inner_layer(layer, part, names):
         message = str(err)
         for inner, outer in names.items():
             message = message.replace(f"argument '{inner}'", f"argument '{outer}'")
-        raise type(err)(f"{type(layer).__name__} ({part}): {message}") from err
+        owner = layer if isinstance(layer, str) else type(layer).__name__
+        raise type(err)(f"{owner} ({part}): {message}") from err

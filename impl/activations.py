@@ -23,11 +23,15 @@ class Identity(Layer):
 
 
 class Relu(Layer):
-    """y = max(0, x);  dx = dout where x > 0, else 0 (PyTorch: the gradient at x = 0 is 0)."""
+    """y = max(0, x);  dx = dout where x > 0, else 0.
+
+    As torch: the gradient at x = 0 is 0, and at x = NaN the upstream gradient passes
+    (torch zeroes it only where x <= 0, which NaN is not).
+    """
 
     def forward(self, x):
         x = float_array(self, "x", x)
-        self.mask = x > 0
+        self.mask = x <= 0                   # where the gradient is cut
         # Zero where x <= 0 and x elsewhere: a NaN input stays NaN, as in torch and jax
         # (np.where(x > 0, x, 0) would quietly turn it into 0).
         return np.where(x <= 0, 0.0, x).astype(x.dtype)
@@ -35,13 +39,15 @@ class Relu(Layer):
     def backward(self, dout):
         require_forward(self, "mask")
         dout = upstream(self, dout, self.mask.shape)
-        return np.where(self.mask, dout, 0.0).astype(dout.dtype)
+        return np.where(self.mask, 0.0, dout).astype(dout.dtype)
 
 
 def sigmoid(x):
-    """1 / (1 + e^{-x}), written so that neither branch overflows."""
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype)
+    """sigma(x) = 1 / (1 + e^{-x}); keeps the dtype. For x < -709 (float64) e^{-x}
+    overflows to inf and 1 / inf = 0, the right limit: the warning is not wanted.
+    The one sigmoid of the answer key (the LSTM and GRU gates use it too)."""
+    with np.errstate(over="ignore"):
+        return 1 / (1 + np.exp(-x))
 
 
 class Sigmoid(Layer):
@@ -71,7 +77,10 @@ class Tanh(Layer):
 
 
 def softmax(x, axis=-1):
-    """e^{x_i} / sum_j e^{x_j}, shifted by the maximum so that exp never overflows."""
+    """e^{x_i} / sum_j e^{x_j}, shifted by the maximum so that exp never overflows.
+    Over an axis of size 0 the result is empty (there is no maximum to shift by)."""
+    if x.shape[axis] == 0:
+        return np.array(x, copy=True)
     shifted = x - x.max(axis=axis, keepdims=True)
     e = np.exp(shifted)
     return e / e.sum(axis=axis, keepdims=True)
@@ -101,44 +110,34 @@ class Softmax(Layer):
         return self.out * (dout - inner)
 
 
-class _Elementwise(Layer):
-    """y = f(x), dx = dout * f'(x): subclasses give `function(x)` and `derivative(x, y)`."""
+class LeakyRelu(Layer):
+    """y = x for x > 0, a x otherwise;  dx = dout for x > 0, a dout otherwise.
 
-    def forward(self, x):
-        self.x = float_array(self, "x", x)
-        self.out = self.function(self.x)
-        return self.out
-
-    def backward(self, dout):
-        require_forward(self, "x")
-        dout = upstream(self, dout, self.x.shape)
-        return (dout * self.derivative(self.x, self.out)).astype(dout.dtype)
-
-
-class LeakyRelu(_Elementwise):
-    """y = x for x > 0, a x otherwise;  dx = dout * (1 if x > 0 else a).
-
-    At exactly x = 0 the slope is a, as in PyTorch (jax.nn.leaky_relu uses 1 there).
+    At exactly x = 0 (and at NaN) the slope is a, as in torch (jax.nn.leaky_relu uses 1 at 0).
     """
 
     def __init__(self, negative_slope=0.01):
         super().__init__()
         self.negative_slope = negative_slope
 
-    def function(self, x):
-        return np.where(x > 0, x, self.negative_slope * x).astype(x.dtype)
+    def forward(self, x):
+        self.x = float_array(self, "x", x)
+        return np.where(self.x > 0, self.x, self.negative_slope * self.x).astype(self.x.dtype)
 
-    def derivative(self, x, y):
-        return np.where(x > 0, 1.0, self.negative_slope)
+    def backward(self, dout):
+        require_forward(self, "x")
+        dout = upstream(self, dout, self.x.shape)
+        return np.where(self.x > 0, dout, self.negative_slope * dout).astype(dout.dtype)
 
 
 class PRelu(Layer):
     """y = x for x > 0, a_c x otherwise, with a learnable slope a_c per channel.
 
-    x has shape (N, C, ...) and the channel axis is 1 (PyTorch's layout); a has
+    x has shape (N, C, ...) and the channel axis is 1 (torch's layout); a has
     shape (C,), or (1,) for one slope shared by every channel.
-        dx   = dout * (1 if x > 0 else a_c)
+        dx   = dout for x > 0, a_c dout otherwise
         da_c = sum over every axis but the channel of dout * x * [x <= 0]
+    At x = NaN, as torch: dx = a_c dout and da_c is NaN (NaN is not > 0).
     """
 
     def __init__(self, a):
@@ -162,62 +161,73 @@ class PRelu(Layer):
         require_forward(self, "x")
         x = self.x
         dout = upstream(self, dout, x.shape)
-        negative = x <= 0
-        da = np.where(negative, dout * x, 0.0)
+        positive = x > 0
+        da = np.where(positive, 0.0, dout * x)
         other_axes = (0,) + tuple(range(2, x.ndim))
         da = da.sum(axis=other_axes)                      # (C,)
         if self.params["a"].shape[0] == 1:
             da = da.sum(keepdims=True)                    # one shared slope: sum every channel
         self.grads["a"] = da.astype(self.params["a"].dtype)
-        return np.where(negative, self._slope(x) * dout, dout).astype(dout.dtype)
+        return np.where(positive, dout, self._slope(x) * dout).astype(dout.dtype)
 
 
-class Elu(_Elementwise):
-    """y = x for x > 0, alpha (e^x - 1) otherwise;  dx = dout * (1 if x > 0 else y + alpha).
+class Elu(Layer):
+    """y = x for x > 0, alpha (e^x - 1) otherwise;
+    dx = dout for x > 0, dout alpha e^x = dout (y + alpha) otherwise.
 
-    At x = 0 the derivative is alpha (the left branch), as in PyTorch and jax.
+    At x = 0 the derivative is alpha (the left branch), as in torch and jax; at x = NaN
+    the upstream gradient passes, as in torch.
     """
 
     def __init__(self, alpha=1.0):
         super().__init__()
         self.alpha = alpha
 
-    def function(self, x):
+    def forward(self, x):
+        self.x = float_array(self, "x", x)
         # expm1 keeps e^x - 1 accurate for small |x|; min(x, 0) keeps exp from overflowing
-        return np.where(x > 0, x, self.alpha * np.expm1(np.minimum(x, 0))).astype(x.dtype)
+        self.out = np.where(self.x > 0, self.x, self.alpha * np.expm1(np.minimum(self.x, 0)))
+        self.out = self.out.astype(self.x.dtype)
+        return self.out
 
-    def derivative(self, x, y):
-        return np.where(x > 0, 1.0, y + self.alpha)
+    def backward(self, dout):
+        require_forward(self, "x")
+        dout = upstream(self, dout, self.x.shape)
+        return np.where(self.x <= 0, dout * (self.out + self.alpha), dout).astype(dout.dtype)
 
 
 SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
 
 
-class Selu(Elu):
-    """y = scale * elu(x, alpha) with the fixed constants of Klambauer et al. (2017);
-    dx = dout * scale * (1 if x > 0 else e^x alpha)."""
+class Selu(Layer):
+    """y = scale * x for x > 0, scale * alpha (e^x - 1) otherwise, with the fixed
+    constants alpha = 1.6733, scale = 1.0507 of Klambauer et al. (2017);
+    dx = dout * scale for x > 0, dout * scale * alpha e^x otherwise (NaN: dout * scale, as torch).
+    """
 
-    def __init__(self):
-        super().__init__(alpha=SELU_ALPHA)
+    def forward(self, x):
+        self.x = float_array(self, "x", x)
+        negative = SELU_ALPHA * np.expm1(np.minimum(self.x, 0))      # alpha (e^x - 1), no overflow
+        return (SELU_SCALE * np.where(self.x > 0, self.x, negative)).astype(self.x.dtype)
 
-    def function(self, x):
-        return (SELU_SCALE * super().function(x)).astype(x.dtype)
-
-    def derivative(self, x, y):
-        return SELU_SCALE * np.where(x > 0, 1.0, y / SELU_SCALE + self.alpha)
+    def backward(self, dout):
+        require_forward(self, "x")
+        dout = upstream(self, dout, self.x.shape)
+        slope_left = SELU_SCALE * SELU_ALPHA * np.exp(np.minimum(self.x, 0))   # d/dx of the x <= 0 branch
+        return np.where(self.x <= 0, dout * slope_left, dout * SELU_SCALE).astype(dout.dtype)
 
 
 _erf = np.vectorize(math.erf, otypes=[np.float64])
 
 
-class Gelu(_Elementwise):
+class Gelu(Layer):
     """y = x Phi(x), Phi the standard normal CDF.
 
-    approximate="none" (PyTorch's default): Phi(x) = (1 + erf(x / sqrt 2)) / 2, and
+    approximate="none" (torch's default): Phi(x) = (1 + erf(x / sqrt 2)) / 2, and
         dx = dout * (Phi(x) + x phi(x)),   phi(x) = e^{-x^2/2} / sqrt(2 pi)
     approximate="tanh": Phi(x) ~ (1 + tanh u) / 2 with u = sqrt(2/pi) (x + 0.044715 x^3), and
-        dx = dout * ((1 + tanh u) / 2 + x (1 - tanh^2 u) u'(x) / 2)
+        dx = dout * ((1 + tanh u) / 2 + x (1 - tanh^2 u) u'(x) / 2),  u'(x) = sqrt(2/pi) (1 + 3 0.044715 x^2)
     """
 
     C = math.sqrt(2.0 / math.pi)
@@ -229,27 +239,30 @@ class Gelu(_Elementwise):
             raise ValueError(f"Gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
         self.approximate = approximate
 
-    def function(self, x):
+    def forward(self, x):
+        x = self.x = float_array(self, "x", x)
         if self.approximate == "tanh":
             t = np.tanh(self.C * (x + self.K * x ** 3))
-            return (0.5 * x * (1.0 + t)).astype(x.dtype)
-        return (x * 0.5 * (1.0 + _erf(x / math.sqrt(2.0)))).astype(x.dtype)
+            return (0.5 * x * (1.0 + t)).astype(x.dtype)               # x (1 + tanh u) / 2
+        return (x * 0.5 * (1.0 + _erf(x / math.sqrt(2.0)))).astype(x.dtype)   # x Phi(x)
 
-    def derivative(self, x, y):
+    def backward(self, dout):
+        require_forward(self, "x")
+        x, dout = self.x, upstream(self, dout, self.x.shape)
         if self.approximate == "tanh":
             t = np.tanh(self.C * (x + self.K * x ** 3))
             du = self.C * (1.0 + 3.0 * self.K * x ** 2)
-            return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t ** 2) * du
-        cdf = 0.5 * (1.0 + _erf(x / math.sqrt(2.0)))
-        pdf = np.exp(-0.5 * x ** 2) / math.sqrt(2.0 * math.pi)
-        return cdf + x * pdf
+            return (dout * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t ** 2) * du)).astype(dout.dtype)
+        cdf = 0.5 * (1.0 + _erf(x / math.sqrt(2.0)))                     # Phi(x)
+        pdf = np.exp(-0.5 * x ** 2) / math.sqrt(2.0 * math.pi)           # phi(x)
+        return (dout * (cdf + x * pdf)).astype(dout.dtype)
 
 
-class Softplus(_Elementwise):
+class Softplus(Layer):
     """y = log(1 + e^{beta x}) / beta;  dx = dout * sigmoid(beta x).
 
     Computed as max(x, 0) + log1p(e^{-beta |x|}) / beta, which never overflows.
-    PyTorch returns x itself where beta x > 20 (its `threshold`); the exact value
+    torch returns x itself where beta x > 20 (its `threshold`); the exact value
     differs from x by less than e^{-20} / beta there, far below any tolerance.
     """
 
@@ -257,28 +270,36 @@ class Softplus(_Elementwise):
         super().__init__()
         self.beta = beta
 
-    def function(self, x):
+    def forward(self, x):
+        x = self.x = float_array(self, "x", x)
         return (np.maximum(x, 0) + np.log1p(np.exp(-self.beta * np.abs(x))) / self.beta).astype(x.dtype)
 
-    def derivative(self, x, y):
-        return sigmoid(self.beta * x)
+    def backward(self, dout):
+        require_forward(self, "x")
+        dout = upstream(self, dout, self.x.shape)
+        return (dout * sigmoid(self.beta * self.x)).astype(dout.dtype)
 
 
-class Silu(_Elementwise):
+class Silu(Layer):
     """y = x sigmoid(x) (also called swish);  dx = dout * s (1 + x (1 - s)), s = sigmoid(x)."""
 
-    def function(self, x):
-        return x * sigmoid(x)
+    def forward(self, x):
+        self.x = float_array(self, "x", x)
+        self.s = sigmoid(self.x)
+        return self.x * self.s
 
-    def derivative(self, x, y):
-        s = sigmoid(x)
-        return s * (1.0 + x * (1.0 - s))
+    def backward(self, dout):
+        require_forward(self, "x")
+        dout = upstream(self, dout, self.x.shape)
+        s = self.s
+        return (dout * s * (1.0 + self.x * (1.0 - s))).astype(dout.dtype)   # d(x s)/dx = s + x s (1 - s)
 
 
-class Hardtanh(_Elementwise):
+class Hardtanh(Layer):
     """y = clip(x, min_val, max_val);  dx = dout where min_val < x < max_val, else 0.
 
-    At exactly x = min_val or x = max_val the gradient is 0, as in PyTorch.
+    At exactly x = min_val or x = max_val the gradient is 0, and at x = NaN the
+    upstream gradient passes, as in torch (it zeroes where x <= min_val or x >= max_val).
     """
 
     def __init__(self, min_val=-1.0, max_val=1.0):
@@ -287,11 +308,15 @@ class Hardtanh(_Elementwise):
             raise ValueError(f"Hardtanh: min_val {min_val} must be below max_val {max_val}")
         self.min_val, self.max_val = min_val, max_val
 
-    def function(self, x):
-        return np.clip(x, self.min_val, self.max_val).astype(x.dtype)
+    def forward(self, x):
+        self.x = float_array(self, "x", x)
+        return np.clip(self.x, self.min_val, self.max_val).astype(self.x.dtype)
 
-    def derivative(self, x, y):
-        return ((x > self.min_val) & (x < self.max_val)).astype(x.dtype)
+    def backward(self, dout):
+        require_forward(self, "x")
+        dout = upstream(self, dout, self.x.shape)
+        clipped = (self.x <= self.min_val) | (self.x >= self.max_val)
+        return np.where(clipped, 0.0, dout).astype(dout.dtype)
 
 
 class Maxout(Layer):
@@ -344,6 +369,9 @@ class LogSoftmax(Layer):
     def forward(self, x):
         x = float_array(self, "x", x, min_ndim=1)
         axis_in_range(self, "x", x, self.axis)
+        if x.shape[self.axis] == 0:                      # an empty axis: nothing to normalise
+            self.out = np.array(x, copy=True)
+            return self.out
         shifted = x - x.max(axis=self.axis, keepdims=True)
         self.out = shifted - np.log(np.exp(shifted).sum(axis=self.axis, keepdims=True))
         return self.out

@@ -11,6 +11,13 @@ tuple (in forward's order) for several.
 
 
 class Layer:
+    """A layer: parameters in `params`, their gradients in `grads` (same names) after backward.
+
+    forward(*inputs) computes the output and keeps what backward needs;
+    backward(dout) takes dL/d(output) and returns dL/d(input) (a tuple for several
+    inputs), filling grads[name] = dL/d(params[name]).
+    """
+
     def __init__(self, **params):
         self.params = dict(params)
         self.grads = {}

@@ -7,7 +7,8 @@ o = sigma(w o_prev + theta), squared error E = 1/2 sum (o^3 - y)^2.
 """
 import numpy as np
 
-from ._checks import float_array, same_shape, dim_equals, inner_layer, require_forward, ShapeError
+from ._checks import (float_array, same_shape, dim_equals, inner_layer, require_forward, scalar_upstream,
+                      upstream, ShapeError)
 from .activations import Relu, sigmoid
 from .base import Layer
 from .conv import Conv2d, MaxPool2d
@@ -63,7 +64,7 @@ class MLP(Layer):
     def backward(self, dout=1.0):
         require_forward(self, "o")
         p, o = self.params, self.o
-        dout = float(np.asarray(dout))
+        dout = scalar_upstream(self, dout)
         delta = (o[3] - self.y) * dout * o[3] * (1 - o[3])       # delta^3
         for l in reversed(self.LAYERS):
             self.grads[f"w{l}"] = delta.T @ o[l - 1]
@@ -122,7 +123,7 @@ class CNN(Layer):
 
     def backward(self, dout=1.0):
         require_forward(self, "pooled_shape")
-        d = self.fc.backward(self.loss.backward(dout))
+        d = self.fc.backward(self.loss.backward(scalar_upstream(self, dout)))
         d = d.reshape(self.pooled_shape)                          # un-flatten
         for layer in (self.pool, self.relu, self.bn, self.conv):
             d = layer.backward(d)
@@ -168,7 +169,7 @@ class ResidualBlock(Layer):
 
     def backward(self, dout):
         require_forward(self, "out")
-        dz = self.relu2.backward(dout)                       # gradient of z = x + conv2(h)
+        dz = self.relu2.backward(upstream(self, dout, self.out.shape))   # gradient of z = x + conv2(h)
         dh = self.relu1.backward(self.conv2.backward(dz))
         dx = dz + self.conv1.backward(dh)                    # skip path + convolution path
         for i, conv in ((1, self.conv1), (2, self.conv2)):

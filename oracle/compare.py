@@ -9,7 +9,7 @@ from typing import Optional
 
 import numpy as np
 
-from .diagnose import diagnose
+from .diagnose import Diagnosis, explain
 
 
 @dataclass
@@ -22,6 +22,13 @@ class Comparison:
     expected_at_worst: Optional[float] = None
     actual_at_worst: Optional[float] = None
     diagnosis: str = ""
+    diagnosis_ja: str = ""
+    mistake: Optional[str] = None     # the catalogue entry the diagnosis names, if any
+
+    def diagnosed(self, found):
+        """Set the diagnosis (a oracle.diagnose.Diagnosis) in both languages."""
+        self.diagnosis, self.diagnosis_ja, self.mistake = found.text, found.text_ja, found.mistake
+        return self
 
 
 def _finite_or_none(x):
@@ -45,17 +52,22 @@ def close(actual, expected, tol):
     return a.shape == b.shape and bool(np.all(margins(a, b, tol.rtol, tol.atol) <= 1.0))
 
 
-def compare(actual, expected, tol, hints=None, quantity=""):
-    """Compare `actual` (the implementation) with `expected` (the witness)."""
+def compare(actual, expected, tol, hints=None, quantity="", dtype=None):
+    """Compare `actual` (the implementation) with `expected` (the witness); `dtype` is the
+    check's dtype (a float32 array in a float64 check is diagnosed as such)."""
     try:
         a = np.asarray(actual, dtype=np.float64)
     except (TypeError, ValueError):
-        return Comparison(False, None, None, None,
-                          diagnosis=f"not a numeric array: got {type(actual).__name__}")
+        name = type(actual).__name__
+        return Comparison(False, None, None, None).diagnosed(Diagnosis(
+            f"not a numeric array: got {name}", f"数値の配列ではない: {name} が返された"))
     b = np.asarray(expected, dtype=np.float64)
+
+    def explained():
+        return explain(np.asarray(actual), b, tol, hints or {}, quantity, dtype)
+
     if a.shape != b.shape:
-        return Comparison(False, None, None, None,
-                          diagnosis=diagnose(a, b, tol, hints or {}, quantity))
+        return Comparison(False, None, None, None).diagnosed(explained())
     if a.size == 0:
         return Comparison(True, 0.0, 0.0, 0.0)
     m = margins(a, b, tol.rtol, tol.atol)
@@ -65,7 +77,7 @@ def compare(actual, expected, tol, hints=None, quantity=""):
         abs_err = np.where((a == b) | (np.isnan(a) & np.isnan(b)), 0.0, abs_err)
         rel_err = np.where(abs_err == 0, 0.0, abs_err / np.abs(b))
     passed = bool(m.max() <= 1.0)
-    return Comparison(
+    cmp = Comparison(
         passed=passed,
         max_abs=_finite_or_none(np.nan_to_num(abs_err, nan=np.inf).max()),
         max_rel=_finite_or_none(np.nan_to_num(rel_err, nan=np.inf).max()),
@@ -73,5 +85,5 @@ def compare(actual, expected, tol, hints=None, quantity=""):
         worst_index=[int(i) for i in worst],
         expected_at_worst=float(b[worst]),
         actual_at_worst=float(a[worst]),
-        diagnosis="" if passed else diagnose(a, b, tol, hints or {}, quantity),
     )
+    return cmp if passed else cmp.diagnosed(explained())

@@ -14,8 +14,9 @@ from functools import lru_cache
 import numpy as np
 
 from .. import impl as reference_impl
-from . import fd, impl_runner, jax_oracle, party as parties, records, registry, torch_oracle
+from . import fd, impl_runner, jax_oracle, mistakes, party as parties, records, registry, torch_oracle
 from .compare import compare
+from .diagnose import Diagnosis
 from .context import Context, cast, cast_data
 from .errors import NotAttempted, Unavailable
 from .seeding import rng_for
@@ -162,7 +163,9 @@ def error_excerpt(err, limit=3):
 _record = records.make   # the one constructor of a record (oracle/records.py)
 
 
-def _compare_all(check, spec, actual, expected, hints, seconds):
+def _compare_all(check, spec, actual, expected, hints, seconds, where=None):
+    """One record per quantity; `where` (the check's Context, or the Golden example) lets
+    a failing record's diagnosis run the op's catalogue of mistakes on the same case."""
     tol = tolerance(spec, check.oracle, check.dtype)
     found = []
     for quantity, want in expected.items():
@@ -173,8 +176,8 @@ def _compare_all(check, spec, actual, expected, hints, seconds):
         got = actual[quantity]
         if isinstance(got, parties.Invalid):
             found.append(_record(check, spec, "error", quantity, tol=tol, seconds=seconds,
-                                   message=f"the implementation returned {got.what} as "
-                                           f"{quantity}, not an ndarray of a real dtype"))
+                                 message=f"the implementation returned {got.what} as "
+                                         f"{quantity}, not an ndarray of a real dtype"))
             continue
         if isinstance(want, fd.Projection):
             if np.shape(got) != want.directions.shape[1:]:
@@ -184,10 +187,24 @@ def _compare_all(check, spec, actual, expected, hints, seconds):
                 cmp = compare(want.project(got), want.values, tol, hints, "")
             message = f"{len(want.values)} random directional derivatives"
         else:
-            cmp, message = compare(got, want, tol, hints, quantity), ""
+            cmp, message = compare(got, want, tol, hints, quantity, check.dtype), ""
+        if not cmp.passed and where is not None and not cmp.diagnosis.startswith("not a numeric"):
+            cmp.diagnosed(diagnosis_of_failure(spec, where, quantity, actual, want, tol, hints,
+                                               check.dtype))
         found.append(_record(check, spec, "pass" if cmp.passed else "fail", quantity, message,
                              tol, cmp, seconds))
     return found
+
+
+def diagnosis_of_failure(spec, where, quantity, actual, want, tol, hints, dtype):
+    """The hook where a failing comparison gets its diagnosis: the op's catalogue of
+    mistakes on the same case, else the structural rules (oracle/mistakes.py)."""
+    try:
+        return mistakes.diagnose_failure(spec, where, quantity, actual[quantity], want, tol,
+                                         hints, dtype, actual)
+    except Exception as err:   # a diagnosis must never cost the record
+        return Diagnosis(f"(no diagnosis: {type(err).__name__}: {err})",
+                         f"（診断できず: {type(err).__name__}: {err}）")
 
 
 def _hints(spec, ctx):
@@ -227,8 +244,9 @@ def run_check(check, party=None, seed=0):
     except Exception as err:
         return [_record(check, spec, "error",
                         message=f"the {check.oracle} oracle itself failed:\n{error_excerpt(err)}")]
+    where = case if isinstance(case, Golden) else ctx   # for the catalogue of mistakes
     found = _compare_all(check, spec, actual, expected, _hints(spec, ctx),
-                         time.perf_counter() - start)
+                         time.perf_counter() - start, where)
     return found + (compare_witnesses(check, spec, ctx, expected)
                     if not isinstance(case, Golden) else [])
 

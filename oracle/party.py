@@ -581,7 +581,7 @@ class Sandboxed(Party):
             os.kill(self.proc.pid, signal.SIGUSR1)
         except (ProcessLookupError, PermissionError):
             return ""
-        deadline = time.monotonic() + 1.0
+        deadline = time.monotonic() + min(1.0, 0.25 * (self.timeout or START_TIMEOUT))
         while time.monotonic() < deadline:
             text = self._stderr_text()
             if len(text) > before and "most recent call first" in text[before:] \
@@ -637,8 +637,8 @@ class Sandboxed(Party):
         reap_descendants()
         if getattr(self, "log", None):
             self.log.close()
-        if self.base:
-            shutil.rmtree(self.base, ignore_errors=True)
+        if self.base:                    # removed by close_all: not on a check's time
+            _leftover_dirs.append(self.base)
             self.base = None
 
     def _ask(self, request, when):
@@ -736,6 +736,7 @@ class Sandboxed(Party):
 
     def close(self):
         self._stop()
+        _remove_leftover_dirs()
 
 
 def _plain_description(classes):
@@ -953,8 +954,17 @@ def kill_uid(uid):
     os.waitpid(pid, 0)
 
 
+_leftover_dirs = []
+
+
 def close_all():
     """End every sandbox of this process and everything they left behind."""
     for party in list(_live):
         party.close()
     reap_descendants()
+    _remove_leftover_dirs()
+
+
+def _remove_leftover_dirs():
+    while _leftover_dirs:
+        shutil.rmtree(_leftover_dirs.pop(), ignore_errors=True)

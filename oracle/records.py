@@ -8,7 +8,7 @@ with exactly FIELDS as keys (schema 1; fields are only ever added).
 FIELDS = ("op", "family", "case", "oracle", "device", "dtype", "quantity", "status",
           "max_abs", "max_rel", "margin", "atol", "rtol", "tolerance",
           "worst_index", "expected_at_worst", "actual_at_worst",
-          "diagnosis", "message", "seconds")
+          "diagnosis", "message", "diagnosis_ja", "mistake", "seconds")
 STATUSES = ("pass", "fail", "error", "not_attempted", "skipped")
 
 
@@ -31,6 +31,7 @@ def make(check, spec, status, quantity="*", message="", tol=None, cmp=None, seco
         "expected_at_worst": cmp.expected_at_worst if cmp else None,
         "actual_at_worst": cmp.actual_at_worst if cmp else None,
         "diagnosis": cmp.diagnosis if cmp else "", "message": message,
+        "diagnosis_ja": cmp.diagnosis_ja if cmp else "", "mistake": cmp.mistake if cmp else None,
         "seconds": seconds,
     }
 

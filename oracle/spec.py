@@ -154,3 +154,18 @@ class OpSpec:
             return False, case.why or f"case {case.name!r} is not checked by {oracle}"
         return True, ""
 
+
+
+def with_mistakes(specs, table):
+    """Give the specs named in `table` ({op name: [Mistake, ...]}) their catalogues: for
+    specs that a helper builds, whose OpSpec call has no `mistakes=` of its own."""
+    by_name = {spec.name: spec for spec in specs}
+    unknown = sorted(set(table) - set(by_name))
+    if unknown:
+        raise KeyError(f"with_mistakes: no spec named {unknown}")
+    for name, entries in table.items():
+        names = [m.name for m in entries]
+        if len(set(names)) != len(names):
+            raise ValueError(f"op {name!r}: mistake names must be unique, got {names}")
+        by_name[name].mistakes = list(entries)
+    return specs

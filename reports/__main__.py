@@ -4,15 +4,16 @@ import os
 import sys
 
 from .merge import MergeError, merge, results_path
-from .model import SchemaError, counts, load_results, write_results
-from .render import render
+from .model import SchemaError, counts, load_results
+from .publish import ReportDirError, check_replaceable
+from .render import render_into
 
 
 def _write(results, out_dir):
-    os.makedirs(out_dir, exist_ok=True)
-    path = os.path.join(out_dir, "results.json")
-    write_results(path, results["meta"], results["records"])
-    return path, render(results, out_dir)
+    """results.json and the HTML, rendered beside out_dir and swapped in in one step."""
+    check_replaceable(out_dir)
+    index = render_into(results, out_dir, lang=results["meta"].get("lang") or "en")
+    return os.path.join(os.path.abspath(out_dir), "results.json"), index
 
 
 def _summary(results, paths):
@@ -41,7 +42,7 @@ def main(argv=None, prog=None):
             results = load_results(path)
             out = args.out or os.path.dirname(os.path.abspath(path))
         print(_summary(results, _write(results, out)))
-    except (MergeError, SchemaError) as err:
+    except (MergeError, SchemaError, ReportDirError) as err:
         print(f"python -m backprop_oracle.reports {args.command}: {err}", file=sys.stderr)
         return 2
     return 0

@@ -1,9 +1,12 @@
 """Benchmark of the report: render time, size on disk, load time in headless Chromium.
 
-    python -m backprop_oracle.reports.bench RUN_DIR [--ops N]
+    python -m backprop_oracle.reports.bench RUN_DIR [--ops N] [--lang ja]
 
-Renders RUN_DIR's results.json into a temporary folder and prints the figures;
---ops N also extrapolates the size to a suite of N ops (from the mean per op).
+Writes RUN_DIR's results.json (as a run writes it) and renders the HTML into a
+temporary folder, and prints the figures against the targets: the whole report
+(results.json included) under 5 MB, rendered in under 3 s (the median of 3 renders,
+after the record file is read); --ops N also extrapolates the size to a suite of N
+ops (from the mean per op).
 """
 import argparse
 import os
@@ -13,8 +16,10 @@ import time
 
 from .browser import Browser, Page, find_chromium
 from .merge import results_path
-from .model import load_results
+from .model import load_results, write_results
 from .render import render
+
+SIZE_TARGET_MB, RENDER_TARGET_S = 5.0, 3.0
 
 
 def _size(path):
@@ -44,24 +49,37 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m backprop_oracle.reports.bench", description=__doc__.split("\n")[0])
     parser.add_argument("run", metavar="RUN_DIR")
     parser.add_argument("--ops", type=int, default=0, help="extrapolate the size to N ops")
+    parser.add_argument("--lang", default="en", choices=("en", "ja"))
     args = parser.parse_args(argv)
-    source = results_path(args.run)
-    results = load_results(source)
+    results = load_results(results_path(args.run))
     with tempfile.TemporaryDirectory() as out:
-        start = time.perf_counter()
-        index = render(results, out)
-        seconds = time.perf_counter() - start
+        source = os.path.join(out, "results.json")
+        write_results(source, results["meta"], results["records"])
+        runs, cpu = [], []
+        for _ in range(3):
+            start, start_cpu = time.perf_counter(), time.process_time()
+            index = render(results, out, lang=args.lang)
+            runs.append(time.perf_counter() - start)
+            cpu.append(time.process_time() - start_cpu)
+        # On a shared machine the wall time includes waiting for a core; the CPU time is the
+        # render's own work. The target is judged on the wall time, as a user waits.
+        seconds, cpu_seconds = statistics.median(runs), statistics.median(cpu)
         ops_dir = os.path.join(out, "ops")
         pages = sorted((p for p in os.listdir(ops_dir) if p.endswith(".html")),
                        key=lambda p: -os.path.getsize(os.path.join(ops_dir, p)))
-        n_ops, html_size = len(pages), _size(out)
-        print(f"{len(results['records'])} records, {n_ops} ops: rendered in {seconds:.2f} s")
-        print(f"report {html_size / 1e3:.0f} kB (index.html {_size(index) / 1e3:.0f} kB, "
+        n_ops, total = len(pages), _size(out)
+        html_size = total - _size(source)
+        verdict = lambda ok: "under the target" if ok else "OVER THE TARGET"
+        print(f"{len(results['records'])} records, {n_ops} ops: rendered in {seconds:.2f} s wall, "
+              f"{cpu_seconds:.2f} s CPU (medians of 3; target {RENDER_TARGET_S:g} s: "
+              f"{verdict(seconds < RENDER_TARGET_S)}; load average {os.getloadavg()[0]:.1f})")
+        print(f"report {total / 1e6:.2f} MB with results.json (target {SIZE_TARGET_MB:g} MB: "
+              f"{verdict(total / 1e6 < SIZE_TARGET_MB)}): results.json {_size(source) / 1e3:.0f} kB, "
+              f"HTML and plots {html_size / 1e3:.0f} kB (index.html {_size(index) / 1e3:.0f} kB, "
               f"ops/ {_size(ops_dir) / 1e3:.0f} kB, largest page {pages[0]} "
-              f"{_size(os.path.join(ops_dir, pages[0])) / 1e3:.0f} kB), "
-              f"results.json {_size(source) / 1e3:.0f} kB")
+              f"{_size(os.path.join(ops_dir, pages[0])) / 1e3:.0f} kB)")
         if args.ops:
-            per_op = (html_size + _size(source)) / max(1, n_ops)
+            per_op = total / max(1, n_ops)
             print(f"extrapolated to {args.ops} ops: {per_op * args.ops / 1e6:.1f} MB "
                   f"with results.json ({per_op / 1e3:.0f} kB per op)")
         times = _load_times([index, os.path.join(ops_dir, pages[0])])

@@ -11,6 +11,7 @@ Files are written atomically (a temporary file renamed over the target), so a
 reader never sees half a file, even when the run is interrupted.
 """
 import json
+import re
 import math
 import os
 import tempfile
@@ -57,13 +58,56 @@ def _clean(value, digits=None):
     return value
 
 
+# A float32 value is exact in 9 significant digits (the shortest decimal that reads back to
+# the same float32): the values at the worst element of a float32 record need no more.
+FLOAT32_FIELDS = ("expected_at_worst", "actual_at_worst")
+
+
+def _record_line(r):
+    float32 = r.get("dtype") == "float32"
+    return json.dumps({k: _clean(v, 9 if float32 and k in FLOAT32_FIELDS else SIGNIFICANT.get(k))
+                       for k, v in r.items()}, separators=(",", ":"), ensure_ascii=False)
+
+
+# A tolerance override's reason is a paragraph, and every record of the op repeats it: the
+# file keeps each reason once, in meta["tolerance_reasons"], and the records say
+# "override #k"; load_results puts the words back.
+REASON_REF = "override #"
+
+
+def _long_reason(source):
+    return isinstance(source, str) and source.startswith("override: ") and len(source) > 40
+
+
+def _shared_reasons(records):
+    """(records citing reasons by number, the reasons): numbered in sorted order, so that the
+    same records give the same file whatever order the workers wrote them in."""
+    reasons = sorted({r.get("tolerance") for r in records if _long_reason(r.get("tolerance"))})
+    number = {text: k for k, text in enumerate(reasons)}
+    return [dict(r, tolerance=f"{REASON_REF}{number[r['tolerance']]}")
+            if _long_reason(r.get("tolerance")) else r for r in records], reasons
+
+
+def _restore_reasons(data):
+    reasons = data.get("meta", {}).pop("tolerance_reasons", None)
+    if not reasons:
+        return data
+    for r in data.get("records", []):
+        source = r.get("tolerance")
+        if isinstance(source, str) and source.startswith(REASON_REF):
+            r["tolerance"] = reasons[int(source[len(REASON_REF):])]
+    return data
+
+
 def write_results(path, meta, records):
     """One record per line: compact, and still readable and diffable."""
-    lines = ",\n".join(json.dumps({k: _clean(v, SIGNIFICANT.get(k)) for k, v in r.items()},
-                                  separators=(",", ":"))
-                        for r in records)
-    head = json.dumps({"schema": SCHEMA, "meta": meta}, indent=1)[:-2]
-    write_atomic(path, f'{head},\n "records": [\n{lines}\n]}}\n')
+    records, reasons = _shared_reasons(records)
+    if reasons:
+        meta = dict(meta, tolerance_reasons=reasons)
+    lines = ",\n".join(_record_line(r) for r in records)
+    head = json.dumps({"schema": SCHEMA, "meta": meta}, separators=(",", ":"),
+                      ensure_ascii=False)[:-1]
+    write_atomic(path, f'{head},\n"records":[\n{lines}\n]}}\n')
 
 
 def validate(data, source="results"):
@@ -86,7 +130,7 @@ def load_results(path):
             data = json.load(f)
     except json.JSONDecodeError as err:
         raise SchemaError(f"{path}: not valid JSON ({err})") from None
-    return validate(data, str(path))
+    return _restore_reasons(validate(data, str(path)))
 
 
 def is_cross(record):
@@ -103,4 +147,106 @@ def counts(records):
     for r in records:
         if not is_cross(r):
             out[r["status"]] += 1
+    return out
+
+
+# -- one mistake, one line -------------------------------------------------------
+ORACLE_RANK = {"torch": 0, "jax": 1, "golden": 2, "fd": 3}
+NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+
+
+def failing(records):
+    """The implementation's failing and erroring records (witness comparisons are not its)."""
+    return [r for r in records if r["status"] in ("fail", "error") and not is_cross(r)]
+
+
+def problem_text(record):
+    """What a failing record says is wrong: its diagnosis, else its message's last line
+    (an error's last line is the exception; its first lines are where it was raised)."""
+    if record.get("diagnosis"):
+        return record["diagnosis"]
+    # lines of the excerpt are "\n"-separated; a "\r" inside the message is not a new line
+    lines = [line for line in (record.get("message") or "").split("\n") if line.strip()]
+    return lines[-1] if lines else record["status"]
+
+
+def problem_key(record):
+    """(op, the problem's words with every number as #): one mistake seen at several cases,
+    witnesses and dtypes says the same words with different numbers."""
+    return record["op"], NUMBER.sub("#", problem_text(record)).strip()
+
+
+def _case_rank(op, case):
+    """Where a case comes in its op's spec (the first case is the plainest); 999 if unknown."""
+    try:
+        from ..oracle import registry
+        names = [c.name for c in registry.get(op).cases]
+    except Exception:   # an op this version does not know
+        return 999
+    return names.index(case) if case in names else 999
+
+
+def _representative_order(record):
+    """The record whose rerun is shown: float64 first, torch first, then the spec's first case."""
+    return (record["dtype"] != "float64", ORACLE_RANK.get(record["oracle"], 9),
+            record["device"], _case_rank(record["op"], record["case"]), record["case"],
+            record["quantity"])
+
+
+def distinct_problems(records):
+    """The failing records grouped by (op, diagnosis), each group once, largest first.
+
+    [{"op", "family", "problem" (the representative's words), "record" (the representative),
+      "records" (how many it explains), "checks" (distinct checks), "quantities", "cases",
+      "witnesses", "statuses"}], ordered by family and op, then by how many records."""
+    groups, by_mistake, ambiguous = {}, {}, []
+    for r in failing(records):
+        names = (r.get("mistake") or "").split("|")
+        if len(names) > 1:           # "one of these mistakes": placed once the others are known
+            ambiguous.append((r, names))
+            continue
+        key = problem_key(r)
+        groups.setdefault(key, []).append(r)
+        if names[0]:
+            by_mistake.setdefault((r["op"], names[0]), key)
+    for r, names in ambiguous:
+        # a case that cannot tell mistake A from B belongs with A when other cases name A
+        known = [by_mistake[(r["op"], n)] for n in names if (r["op"], n) in by_mistake]
+        key = max(known, key=lambda k: len(groups[k])) if known else problem_key(r)
+        groups.setdefault(key, []).append(r)
+    out = []
+    for (op, _), rs in groups.items():
+        first = min(rs, key=lambda r: ("|" in (r.get("mistake") or ""), _representative_order(r)))
+        out.append({
+            "op": op, "family": first["family"], "problem": problem_text(first), "record": first,
+            "records": len(rs),
+            "checks": len({(r["case"], r["oracle"], r["device"], r["dtype"]) for r in rs}),
+            "quantities": sorted({r["quantity"] for r in rs}, key=_quantity_order),
+            "cases": sorted({r["case"] for r in rs}),
+            "witnesses": sorted({f"{r['oracle']}@{r['device']}" for r in rs}),
+            "statuses": sorted({r["status"] for r in rs})})
+    return sorted(out, key=lambda p: (p["family"], p["op"], -p["records"], p["problem"]))
+
+
+def _quantity_order(quantity):
+    return (quantity != "out", quantity != "*", quantity)
+
+
+def quantity_summary(records):
+    """Per quantity of one op: {"quantity", "status" (pass, fail, error, skipped, not_attempted),
+    "passed", "attempted", "problems": [distinct problems of that quantity]}, out first."""
+    own = [r for r in records if not is_cross(r)]
+    by_quantity = {}
+    for r in own:
+        by_quantity.setdefault(r["quantity"], []).append(r)
+    out = []
+    for quantity in sorted(by_quantity, key=_quantity_order):
+        rs = by_quantity[quantity]
+        statuses = {r["status"] for r in rs}
+        status = next((s for s in ("error", "fail", "pass", "not_attempted", "skipped")
+                       if s in statuses), "skipped")
+        out.append({"quantity": quantity, "status": status,
+                    "passed": sum(r["status"] == "pass" for r in rs),
+                    "attempted": sum(r["status"] in ("pass", "fail", "error") for r in rs),
+                    "problems": distinct_problems(rs)})
     return out

@@ -217,13 +217,13 @@ class EmbeddingOverwrites(impl.Embedding):
 
 
 class LeakyReluSlopeOneAtZero(impl.LeakyRelu):
-    def derivative(self, x, y):
-        return np.where(x >= 0, 1.0, self.negative_slope)      # jax.nn.leaky_relu's convention
+    def backward(self, dout):
+        return np.where(self.x >= 0, dout, self.negative_slope * dout)   # jax.nn.leaky_relu's convention
 
 
 class HardtanhPassesAtBounds(impl.Hardtanh):
-    def derivative(self, x, y):
-        return ((x >= self.min_val) & (x <= self.max_val)).astype(x.dtype)
+    def backward(self, dout):
+        return np.where((self.x >= self.min_val) & (self.x <= self.max_val), dout, 0.0)
 
 
 class DropoutNotInverted(impl.Dropout):

@@ -39,14 +39,15 @@ def test_a_correct_module_in_a_teaching_style_passes(learner, style):
 
 
 @pytest.mark.parametrize("learner, style, quantity, words", [
-    ("book_style_mistake", "book", "grad:x", "the batch size N="),
-    ("cs231n_style_mistake", "cs231n", "grad:W", "transposed"),
+    # 'sum' is N times the book's mean (the adapter's): there the rules name the factor N
+    ("book_style_mistake", "book", "grad:x", ("not divided by N", "a factor of the batch size N=")),
+    ("cs231n_style_mistake", "cs231n", "grad:W", ("dW = dout^T x is the transpose of the gradient",)),
 ])
 def test_a_planted_mistake_in_a_teaching_style_is_diagnosed(learner, style, quantity, words):
     records = grade(learner, style)
     bad = [r for r in records if r["status"] == "fail"]
     assert bad and {r["quantity"] for r in bad} == {quantity}
-    assert all(words in r["diagnosis"] for r in bad), {r["diagnosis"] for r in bad}
+    assert all(any(w in r["diagnosis"] for w in words) for r in bad), {r["diagnosis"] for r in bad}
     assert not [r for r in records if r["status"] == "error"]
 
 
@@ -208,8 +209,9 @@ def test_the_books_lstm_through_the_suite_when_the_answer_key_has_one():
     assert {r["op"] for r in records if r["status"] == "pass"} == {"lstm", "lstm_cell"}
     bad = [r for r in grade("book_style_mistake", "book", ops=["lstm"])
            if r["status"] == "fail" and r["quantity"] == "grad:x" and r["oracle"] == "torch"]
-    assert bad and all("right at the last time step" in r["diagnosis"] for r in bad
-                       if r["case"] != "T1")
+    # the catalogue names the mistake (the rules alone would say "right at the last time step")
+    assert bad and all(r["mistake"] == "dh_next_dropped" for r in bad if r["case"] != "T1"), \
+        {(r["case"], r["diagnosis"]) for r in bad}
 
 
 # -- Elman RNNs (tanh): the cell and the sequence, both styles, against torch.nn.RNN ---------

@@ -1,6 +1,7 @@
 """The HTML report: pages, escaping, merging runs, witness comparisons, atomic files."""
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -49,13 +50,17 @@ def test_an_op_page_has_mathml_formulas_source_cases_checks_plot_and_rerun_comma
                                                                       status="fail")]
     index = render({"meta": meta(), "records": records}, str(tmp_path))
     page = read(tmp_path / "ops" / "affine.html")
-    assert "<math" in page and "<script" not in page            # MathML, no JavaScript
+    assert "<math" in page                                        # MathML, no JavaScript for it
+    assert re.findall(r"<script[^>]*>", page) == ['<script src="../report.js">']  # local
     assert "def backward" in page and "class Affine" in page      # the implementation's source
     for case in registry.get("affine").cases:                     # every case, rerunnable
-        assert f'pytest conformance --op affine -k &#34;affine-{case.name}-&#34;' in page
+        assert f'pytest conformance --op affine -k affine-{case.name}-' in page
     assert "batch size 1: db must still be a vector" in page     # a case's why
-    checks = page.split('id="checks"')[1].split('id="source"')[0]
-    assert checks.count("<tr><td>batch3<td>") == 3                # one row per record
+    grid = page.split('id="checks"')[1].split('id="not-passed"')[0]
+    assert grid.count("<tr><th>batch3</th>") == 1                 # a row per case: its margins
+    assert "3.0e-01" in grid and "1.0e-09" in grid and "2.0e+00" in grid
+    failed = page.split('id="not-passed"')[1].split('id="source"')[0]
+    assert failed.count("<tr><td>batch3<td>") == 1                # a row per record not passed
     plot = tmp_path / "ops" / "affine.svg"
     assert plot.exists() and plot.stat().st_size < 100_000 and 'src="affine.svg"' in page
     html = read(tmp_path / "index.html")
@@ -73,7 +78,7 @@ def test_text_from_the_implementation_is_escaped(tmp_path):
     pages = [tmp_path / "index.html", tmp_path / "tolerance.html", *(tmp_path / "ops").iterdir()]
     for page in pages:
         text = read(page)
-        assert "<script" not in text, page
+        assert "<script>" not in text and "alert(1)</" not in text, page   # only report.js
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in read(tmp_path / "index.html")
     names = os.listdir(tmp_path / "ops")
     assert all("<" not in n and "/" not in n for n in names)
@@ -189,3 +194,14 @@ def test_a_case_command_selects_exactly_the_checks_of_that_case(tmp_path):
                                                 devices, ("float64", "float32"))
                 if c.case == "batch1"}
     assert collected == expected
+
+
+def test_a_tolerance_reason_is_written_once_and_read_back_in_every_record(tmp_path):
+    reason = "override: " + "a long written reason " * 5
+    records = [dict(record(case=c), tolerance=reason) for c in ("a", "b", "c")] + [record()]
+    write_results(str(tmp_path / "results.json"), meta(), records)
+    text = (tmp_path / "results.json").read_text(encoding="utf-8")
+    assert text.count("a long written reason") == 5 and '"tolerance":"override #0"' in text
+    back = load_results(tmp_path / "results.json")
+    assert [r["tolerance"] for r in back["records"]] == [reason] * 3 + ["policy"]
+    assert "tolerance_reasons" not in back["meta"]

@@ -63,6 +63,32 @@ class Mutant:
 
 
 # -- which functions are mutated ----------------------------------------------------------
+# The gradient math of a layer is its backward; optimizers, clipping and initializers have
+# no backward, their checked computation is update/clip (and an initializer's std/bound).
+ROOT_METHODS = ("backward", "update", "clip", "std", "bound")
+NOT_GRADIENT_MATH = {"_checked", "_zeros_like"}    # input checks and state allocation (optim)
+
+
+def _bases(tree):
+    """{class name: names of its bases defined in this module}."""
+    return {node.name: [b.id for b in node.bases if isinstance(b, ast.Name)]
+            for node in tree.body if isinstance(node, ast.ClassDef)}
+
+
+def _ancestors(name, bases):
+    seen, todo = [], list(bases.get(name, ()))
+    while todo:
+        base = todo.pop(0)
+        if base in bases and base not in seen:
+            seen.append(base)
+            todo.extend(bases[base])
+    return seen
+
+
+def _descendants(name, bases):
+    return [c for c in bases if name in _ancestors(c, bases)]
+
+
 def _functions(tree):
     """{qualified name: (FunctionDef, class name or None)} of a module's functions and methods."""
     found = {}
@@ -76,8 +102,18 @@ def _functions(tree):
     return found
 
 
-def _callees(func, owner, functions):
-    """Functions of this module that `func` calls by name (f(...)) or on self (self.m(...))."""
+def _is_super_call(node):
+    """super().m: the receiver is a call of super()."""
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            and node.func.id == "super")
+
+
+def _callees(func, owner, functions, bases=None):
+    """Functions of this module that `func` may call: by name (f(...)); on self (self.m(...)),
+    resolved through the class hierarchy, since self may be an instance of a subclass that
+    overrides m, or inherit m from a base (a backward in a base class that calls
+    self.derivative, defined by each subclass); and through super() (a base's m)."""
+    bases = bases or {}
     names = set()
     for node in ast.walk(func):
         if not isinstance(node, ast.Call):
@@ -85,13 +121,19 @@ def _callees(func, owner, functions):
         f = node.func
         if isinstance(f, ast.Name) and f.id in functions:
             names.add(f.id)
-        elif (isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name)
-              and f.value.id == "self" and owner and f"{owner}.{f.attr}" in functions):
-            names.add(f"{owner}.{f.attr}")
+        elif isinstance(f, ast.Attribute) and owner:
+            receiver = f.value
+            if isinstance(receiver, ast.Name) and receiver.id == "self":
+                classes = [owner] + _ancestors(owner, bases) + _descendants(owner, bases)
+            elif _is_super_call(receiver):
+                classes = _ancestors(owner, bases)
+            else:
+                continue
+            names |= {f"{c}.{f.attr}" for c in classes if f"{c}.{f.attr}" in functions}
     return names
 
 
-def _reachable(starts, functions):
+def _reachable(starts, functions, bases=None):
     seen, todo = set(), list(starts)
     while todo:
         name = todo.pop()
@@ -99,17 +141,20 @@ def _reachable(starts, functions):
             continue
         seen.add(name)
         func, owner = functions[name]
-        todo.extend(_callees(func, owner, functions) - seen)
+        todo.extend(_callees(func, owner, functions, bases) - seen)
     return seen
 
 
 def backward_functions(tree):
-    """Backward methods, and the helpers that backward reaches and forward does not."""
-    functions = _functions(tree)
-    backward = [n for n in functions if n.split(".")[-1] == "backward"]
-    primal = [n for n in functions if n.split(".")[-1] in ("forward", "__init__")]
-    helpers = _reachable(backward, functions) - _reachable(primal, functions)
-    return {name: functions[name] for name in sorted(set(backward) | helpers)}
+    """The gradient math: backward methods (and update, clip, std, bound: the checked
+    computation of optimizers, clipping and initializers), and the helpers they reach
+    (through the class hierarchy too) that forward and __init__ do not."""
+    functions, bases = _functions(tree), _bases(tree)
+    roots = [n for n in functions if n.split(".")[-1] in ROOT_METHODS]
+    primal = [n for n in functions if n.split(".")[-1] in ("forward", "__init__", "__call__")]
+    helpers = _reachable(roots, functions, bases) - _reachable(primal, functions, bases)
+    helpers -= NOT_GRADIENT_MATH
+    return {name: functions[name] for name in sorted(set(roots) | helpers)}
 
 
 # -- mutation sites ------------------------------------------------------------------------
@@ -152,7 +197,7 @@ def _twice(expr):
     return ast.BinOp(left=ast.Constant(2.0), op=ast.Mult(), right=expr)
 
 
-ZEROS = {"zeros", "zeros_like", "empty", "empty_like"}
+ZEROS = {"zeros", "zeros_like", "empty", "empty_like", "_zeros_like"}
 
 
 def _scalable(value):
@@ -446,6 +491,79 @@ def load_allowlist(path=ALLOWLIST):
     return allowed
 
 
+# -- the first measure: the catalogue of mistakes --------------------------------------------
+def _catalogue_learner(spec, mistake):
+    """(module, planted results or None): a layer entry is a class; a compute entry's
+    results replace the answer key's quantities in the engine's implementation result."""
+    from ..oracle import mistakes
+    return mistakes.namespace(spec, mistake.layer or getattr(_reference(), spec.impl)), \
+        (None if mistake.layer is not None else mistake.compute)
+
+
+def _reference():
+    from .. import impl
+    return impl
+
+
+def grade_entry(spec, mistake):
+    """(killed, named): does the suite fail a learner doing `mistake`, and does a failing
+    record's diagnosis name it? Torch in float64 (jax where torch cannot check the op)
+    and the golden examples, as tests/test_catalogue.py."""
+    from ..oracle import engine
+    module, compute = _catalogue_learner(spec, mistake)
+    witnesses = ("torch" if spec.torch is not None or "torch" in spec.runners else "jax",)
+    witnesses += ("golden",) if spec.golden else ()
+    real = engine.implementation_result
+    if compute is not None:
+        def planted(check, seed, mod):
+            if mod is not module:
+                return real(check, seed, mod)
+            ctx = engine.context(check, seed, _reference())
+            try:
+                result = compute(ctx.data, dict(ctx.hp), ctx.dout)
+            except Exception as err:   # the mistaken code raises on this case: an error record
+                return err
+            return {**real(check, seed, _reference()), **result}
+        engine.implementation_result = planted
+    try:
+        records = [r for c in engine.all_checks([spec], witnesses, ("cpu",), ("float64",))
+                   for r in engine.run_check(c, module) if "~" not in r["oracle"]]
+    finally:
+        engine.implementation_result = real
+    failing = [r for r in records if r["status"] in ("fail", "error")]
+    named = any(mistake.name in (r.get("mistake") or "").split("|") for r in failing)
+    return bool(failing), named
+
+
+def catalogue_score():
+    """{family: [entries, killed, killed and named]} over every entry of every op."""
+    import warnings
+    from ..oracle import registry
+    table = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for spec in registry.all_specs():
+            row = table.setdefault(spec.family, [0, 0, 0, 0])
+            row[3] += 1 if spec.mistakes else 0
+            for mistake in spec.mistakes:
+                killed, named = grade_entry(spec, mistake)
+                row[0] += 1
+                row[1] += killed
+                row[2] += killed and named
+    return table
+
+
+def print_catalogue_score():
+    table = catalogue_score()
+    total = [sum(r[i] for r in table.values()) for i in range(4)]
+    print(f"{'family':16s} {'ops':>4s} {'entries':>8s} {'killed':>7s} {'named':>6s}")
+    for family, (n, killed, named, ops) in sorted(table.items()):
+        print(f"{family:16s} {ops:4d} {n:8d} {killed:7d} {named:6d}")
+    print(f"{'all':16s} {total[3]:4d} {total[0]:8d} {total[1]:7d} {total[2]:6d}")
+    print(f"catalogue: {total[2]} killed and named / {total[0]} entries")
+    return 0 if total[2] == total[0] else 1
+
+
 # -- the command ---------------------------------------------------------------------------
 def run_all(mutants, jobs=2, progress=None):
     if jobs <= 1:
@@ -491,7 +609,11 @@ def main(argv=None, prog=None):
     parser.add_argument("--target", type=float, default=0.95, help="required score (default 0.95)")
     parser.add_argument("--list", action="store_true", help="list the mutants and stop")
     parser.add_argument("--verbose", action="store_true", help="print every mutant's verdict")
+    parser.add_argument("--catalogue", action="store_true",
+                        help="grade the catalogue of mistakes (every entry of every op) instead")
     args = parser.parse_args(argv)
+    if args.catalogue:
+        return print_catalogue_score()
 
     files = [f.strip() for f in args.file.split(",")] if args.file else None
     mutants = all_mutants(files)

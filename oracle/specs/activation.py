@@ -1,8 +1,9 @@
 """Element-wise activations and softmax."""
 import numpy as np
 
+from ...impl import activations as A
 from ..frameworks import F, jnn, jnp, torch
-from ..spec import Case, CaseData, OpSpec
+from ..spec import Case, CaseData, Mistake, OpSpec, with_mistakes
 from ._cases import away_from_zero, normal
 
 
@@ -33,6 +34,209 @@ ELEMENTWISE_CASES = [
     Case("rank3", _x(away_from_zero, 2, 3, 5), why="any leading shape"),
 ]
 
+# ---- the mistakes people make writing these activations --------------------------------
+
+class _IdentityLocalOnly(A.Identity):
+    def backward(self, dout):
+        return np.ones_like(dout)                       # the local derivative 1, without dout
+
+
+class _IdentityZero(A.Identity):
+    def backward(self, dout):
+        return np.zeros_like(dout)                      # no path for the gradient
+
+
+IDENTITY_MISTAKES = [
+    Mistake("zero_gradient", "returns zeros: the identity passes the upstream gradient through, "
+            "dx = dout", _IdentityZero,
+            says_ja="0 を返している: 恒等写像は上流の勾配をそのまま通す dx = dout"),
+    Mistake("local_derivative_only", "returns the local derivative 1 without the upstream "
+            "gradient: multiply by dout (the chain rule), dx = dout", _IdentityLocalOnly,
+            says_ja="局所的な微分 1 だけを返し、上流の勾配を掛けていない: 連鎖律により dx = dout"),
+]
+
+
+class _ReluKinkGe(A.Relu):
+    def backward(self, dout):
+        return dout * (self.x >= 0)                     # 1 at x = 0
+
+    def forward(self, x):
+        self.x = x
+        return super().forward(x)
+
+
+class _ReluNoMask(A.Relu):
+    def backward(self, dout):
+        return dout.copy()
+
+
+class _ReluMaskInverted(A.Relu):
+    def backward(self, dout):
+        return np.where(self.mask, 0.0, dout)
+
+
+class _ReluTimesOutput(A.Relu):
+    def forward(self, x):
+        self.out = super().forward(x)
+        return self.out
+
+    def backward(self, dout):
+        return dout * self.out                          # relu(x) for relu'(x)
+
+
+RELU_MISTAKES = [
+    Mistake("mask_x_ge_0", "the mask x >= 0 passes the gradient at exactly x = 0: the "
+            "convention (PyTorch, jax) is x > 0, gradient 0 at the kink", _ReluKinkGe,
+            says_ja="マスク x >= 0 では x = 0 ちょうどで勾配が通る: 約束（PyTorch, jax）は x > 0 で、"
+                    "折れ点での勾配は 0"),
+    Mistake("mask_dropped", "the gradient passes everywhere: mask it, dout where x > 0 and 0 "
+            "elsewhere", _ReluNoMask,
+            says_ja="勾配がどこでも通っている: マスクをかけ、x > 0 では dout、それ以外は 0"),
+    Mistake("mask_inverted", "the mask is inverted: the gradient flows where x > 0, not where "
+            "x <= 0", _ReluMaskInverted,
+            says_ja="マスクが反転している: 勾配が流れるのは x > 0 のところで、x <= 0 ではない"),
+    Mistake("times_output", "dx = dout * y multiplies by the output: relu's derivative is the "
+            "mask [x > 0], not relu(x)", _ReluTimesOutput,
+            says_ja="dx = dout * y は出力を掛けている: relu の微分はマスク [x > 0] で、relu(x) ではない"),
+]
+
+
+class _SigmoidAtInput(A.Sigmoid):
+    def forward(self, x):
+        self.x = x
+        return super().forward(x)
+
+    def backward(self, dout):
+        return dout * self.x * (1.0 - self.x)           # y (1 - y) with the input for y
+
+
+class _SigmoidOfOutput(A.Sigmoid):
+    def backward(self, dout):
+        s = A.sigmoid(self.out)                         # d_sigmoid(y) = sigmoid(y) (1 - sigmoid(y))
+        return dout * s * (1.0 - s)
+
+
+class _SigmoidNoDout(A.Sigmoid):
+    def backward(self, dout):
+        return self.out * (1.0 - self.out)
+
+
+class _SigmoidTanhDerivative(A.Sigmoid):
+    def backward(self, dout):
+        return dout * (1.0 - self.out ** 2)
+
+
+SIGMOID_MISTAKES = [
+    Mistake("derivative_at_input", "y (1 - y) evaluated with the input x in place of the output "
+            "y: sigmoid' = y (1 - y) with y = sigmoid(x) (keep the output of forward)",
+            _SigmoidAtInput,
+            says_ja="y (1 - y) を出力 y でなく入力 x で計算している: sigmoid' = y (1 - y)、"
+                    "y = sigmoid(x)（順伝播の出力を保存しておく）"),
+    Mistake("derivative_of_output", "the derivative taken at the output: d_sigmoid(y) with "
+            "y = sigmoid(u) computes sigmoid(y) (1 - sigmoid(y)); d_sigmoid takes the "
+            "pre-activation u, or use y (1 - y) directly", _SigmoidOfOutput,
+            says_ja="出力で微分している: y = sigmoid(u) に対する d_sigmoid(y) は sigmoid(y)(1 - sigmoid(y)) "
+                    "を計算する。d_sigmoid には活性化前の u を渡すか、y (1 - y) をそのまま使う"),
+    Mistake("without_dout", "returns sigmoid' alone: multiply by the upstream gradient, "
+            "dx = dout * y (1 - y)", _SigmoidNoDout,
+            says_ja="sigmoid' だけを返している: 上流の勾配を掛けて dx = dout * y (1 - y)"),
+    Mistake("tanh_derivative", "1 - y^2 is tanh's derivative: sigmoid's is y (1 - y)",
+            _SigmoidTanhDerivative,
+            says_ja="1 - y^2 は tanh の微分: sigmoid の微分は y (1 - y)"),
+]
+
+
+class _TanhAtInput(A.Tanh):
+    def forward(self, x):
+        self.x = x
+        return super().forward(x)
+
+    def backward(self, dout):
+        return dout * (1.0 - self.x ** 2)               # 1 - x^2 at the input
+
+
+class _TanhOfOutput(A.Tanh):
+    def backward(self, dout):
+        return dout * (1.0 - np.tanh(self.out) ** 2)    # d_tanh(y) with y = tanh(u)
+
+
+class _TanhNoSquare(A.Tanh):
+    def backward(self, dout):
+        return dout * (1.0 - self.out)
+
+
+class _TanhSigmoidDerivative(A.Tanh):
+    def backward(self, dout):
+        return dout * self.out * (1.0 - self.out)
+
+
+TANH_MISTAKES = [
+    Mistake("derivative_at_input", "1 - x^2 evaluated at the input: tanh' = 1 - y^2 with "
+            "y = tanh(x), the output of forward", _TanhAtInput,
+            says_ja="1 - x^2 を入力で計算している: tanh' = 1 - y^2、y = tanh(x) は順伝播の出力"),
+    Mistake("derivative_of_output", "the derivative taken at the output: 1 - tanh(y)^2 with "
+            "y = tanh(u); use 1 - y^2", _TanhOfOutput,
+            says_ja="出力で微分している: y = tanh(u) に対して 1 - tanh(y)^2。1 - y^2 を使う"),
+    Mistake("square_missing", "1 - y: the square is missing, tanh' = 1 - y^2", _TanhNoSquare,
+            says_ja="1 - y になっていて二乗が抜けている: tanh' = 1 - y^2"),
+    Mistake("sigmoid_derivative", "y (1 - y) is sigmoid's derivative: tanh's is 1 - y^2",
+            _TanhSigmoidDerivative,
+            says_ja="y (1 - y) は sigmoid の微分: tanh の微分は 1 - y^2"),
+]
+
+
+class _SoftmaxDiagonal(A.Softmax):
+    def backward(self, dout):
+        return dout * self.out * (1.0 - self.out)       # only the diagonal of the Jacobian
+
+
+class _SoftmaxPassThrough(A.Softmax):
+    def backward(self, dout):
+        return dout.copy()
+
+
+class _SoftmaxLastAxis(A.Softmax):
+    def backward(self, dout):
+        inner = (dout * self.out).sum(axis=-1, keepdims=True)   # the last axis, whatever axis is
+        return self.out * (dout - inner)
+
+
+class _SoftmaxNoLeadingY(A.Softmax):
+    def backward(self, dout):
+        return dout - (dout * self.out).sum(axis=self.axis, keepdims=True)
+
+
+class _SoftmaxNoShift(A.Softmax):
+    def forward(self, x):
+        with np.errstate(over="ignore", invalid="ignore"):
+            e = np.exp(x)                               # no max shift: overflows for x > 709
+            self.out = e / e.sum(axis=self.axis, keepdims=True)
+        return self.out
+
+
+SOFTMAX_MISTAKES = [
+    Mistake("no_max_shift", "exp(x) without the max shift overflows for large logits (inf / inf "
+            "= NaN): compute exp(x - x.max(axis, keepdims=True)), which gives the same softmax",
+            _SoftmaxNoShift,
+            says_ja="最大値を引かない exp(x) は大きなロジットでオーバーフローする（inf / inf = NaN）: "
+                    "exp(x - x.max(axis, keepdims=True)) で計算する（softmax の値は同じ）"),
+    Mistake("jacobian_dropped", "dx = dout y (1 - y) keeps only the diagonal of the softmax "
+            "Jacobian: every output depends on every input, dx = y (dout - sum_j dout_j y_j)",
+            _SoftmaxDiagonal,
+            says_ja="dx = dout y (1 - y) は softmax のヤコビ行列の対角成分だけ: 出力はすべての入力に"
+                    "依存するので dx = y (dout - Σ_j dout_j y_j)"),
+    Mistake("passed_through", "the upstream gradient is passed through unchanged: softmax's "
+            "backward is dx = y (dout - sum_j dout_j y_j)", _SoftmaxPassThrough,
+            says_ja="上流の勾配をそのまま通している: softmax の逆伝播は dx = y (dout - Σ_j dout_j y_j)"),
+    Mistake("sum_over_last_axis", "the sum of dout * y is taken over the last axis, not the "
+            "softmax axis: sum over axis=self.axis", _SoftmaxLastAxis,
+            says_ja="dout * y の和を softmax の軸ではなく最後の軸でとっている: axis=self.axis で和をとる"),
+    Mistake("leading_y_missing", "dx = dout - sum_j dout_j y_j is missing the factor y: "
+            "dx = y (dout - sum_j dout_j y_j)", _SoftmaxNoLeadingY,
+            says_ja="dx = dout - Σ_j dout_j y_j では係数 y が抜けている: dx = y (dout - Σ_j dout_j y_j)"),
+]
+
+
 SPECS = [
     OpSpec(
         name="identity", family="activation", impl="Identity",
@@ -40,6 +244,7 @@ SPECS = [
         torch=lambda a, e, hp: a["x"] * 1.0,
         jax=lambda a, e, hp: a["x"] * 1.0,
         formulas={"forward": r"y = x", "backward": r"\frac{\partial L}{\partial x} = \frac{\partial L}{\partial y}"},
+        mistakes=IDENTITY_MISTAKES,
     ),
     OpSpec(
         name="relu", family="activation", impl="Relu",
@@ -52,6 +257,7 @@ SPECS = [
         formulas={"forward": r"y = \max(0, x)",
                   "backward": r"\frac{\partial L}{\partial x} = \frac{\partial L}{\partial y}\,[x > 0]"},
         convention="The gradient at exactly x = 0 is 0 (PyTorch, jax.nn.relu).",
+        mistakes=RELU_MISTAKES,
     ),
     OpSpec(
         name="sigmoid", family="activation", impl="Sigmoid",
@@ -62,6 +268,7 @@ SPECS = [
         formulas={"forward": r"y = \frac{1}{1 + e^{-x}}",
                   "backward": r"\frac{\partial L}{\partial x} = \frac{\partial L}{\partial y}\, y (1 - y)"},
         convention="The derivative is computed from the output y, not the input.",
+        mistakes=SIGMOID_MISTAKES,
     ),
     OpSpec(
         name="tanh", family="activation", impl="Tanh",
@@ -70,6 +277,7 @@ SPECS = [
         jax=lambda a, e, hp: jnp.tanh(a["x"]),
         formulas={"forward": r"y = \tanh x",
                   "backward": r"\frac{\partial L}{\partial x} = \frac{\partial L}{\partial y}\,(1 - y^2)"},
+        mistakes=TANH_MISTAKES,
     ),
     OpSpec(
         name="softmax", family="activation", impl="Softmax",
@@ -86,6 +294,7 @@ SPECS = [
                   "backward": r"\frac{\partial L}{\partial x_i} = y_i\left(\frac{\partial L}{\partial y_i}"
                               r" - \sum_j \frac{\partial L}{\partial y_j} y_j\right)"},
         convention="Computed as exp(x - max x) / sum, so that no logit overflows.",
+        mistakes=SOFTMAX_MISTAKES,
     ),
 ]
 
@@ -194,6 +403,294 @@ def _kink_case(name="kink", at=0.0, hparams=None, why=""):
                            "finite differences are meaningless at a kink")
 
 
+# ---- mistakes of the rest of the activations ---------------------------------------------
+
+class _LeakyWrongSide(A.LeakyRelu):
+    def derivative(self, x, y):
+        return np.where(x > 0, self.negative_slope, 1.0)
+
+
+class _LeakyKinkGe(A.LeakyRelu):
+    def derivative(self, x, y):
+        return np.where(x >= 0, 1.0, self.negative_slope)
+
+
+class _LeakyNoSlope(A.LeakyRelu):
+    def derivative(self, x, y):
+        return (x > 0).astype(x.dtype)                  # relu's derivative
+
+
+LEAKY_RELU_MISTAKES = [
+    Mistake("slope_on_wrong_side", "the leaky slope is on the wrong side: the derivative is 1 "
+            "for x > 0 and a for x <= 0", _LeakyWrongSide,
+            says_ja="傾き a が逆の側にある: 微分は x > 0 で 1、x <= 0 で a"),
+    Mistake("kink_x_ge_0", "the mask x >= 0 gives slope 1 at exactly x = 0: the convention "
+            "(PyTorch) is a there (x > 0 for the slope 1)", _LeakyKinkGe,
+            says_ja="マスク x >= 0 では x = 0 ちょうどで傾き 1: 約束（PyTorch）はそこで a（傾き 1 は x > 0）"),
+    Mistake("slope_missing", "relu's derivative: the gradient for x <= 0 is a dout, not 0",
+            _LeakyNoSlope, says_ja="relu の微分になっている: x <= 0 での勾配は 0 ではなく a dout"),
+]
+
+
+class _PReluDaNotSummed(A.PRelu):
+    def backward(self, dout):
+        dx = super().backward(dout)
+        self.grads["a"] = np.where(self.x <= 0, dout * self.x, 0.0)   # the batch axes kept
+        return dx
+
+
+class _PReluDaEverywhere(A.PRelu):
+    def backward(self, dout):
+        dx = super().backward(dout)
+        da = (dout * self.x).sum(axis=(0,) + tuple(range(2, self.x.ndim)))
+        self.grads["a"] = da.sum(keepdims=True) if self.params["a"].shape[0] == 1 else da
+        return dx
+
+
+class _PReluKinkLt(A.PRelu):
+    def backward(self, dout):
+        dx = super().backward(dout)
+        return np.where(self.x == 0, dout, dx)          # slope 1 at x = 0 (mask x < 0)
+
+
+PRELU_MISTAKES = [
+    Mistake("da_not_summed", "da keeps the batch (and spatial) axes: sum dout * x [x <= 0] over "
+            "every axis but the channel, giving one value per slope", _PReluDaNotSummed,
+            says_ja="da にバッチ（と空間）の軸が残っている: チャネル以外のすべての軸で "
+                    "dout * x [x <= 0] の和をとり、傾き 1 つに 1 つの値にする"),
+    Mistake("da_over_every_element", "da sums dout * x over every element: only the elements "
+            "with x <= 0 use the slope, da = sum dout * x [x <= 0]", _PReluDaEverywhere,
+            says_ja="da がすべての要素で dout * x の和をとっている: 傾きを使うのは x <= 0 の要素だけで "
+                    "da = Σ dout * x [x <= 0]"),
+    Mistake("kink_mask_x_lt_0", "at exactly x = 0 the slope is a (PyTorch): the mask of the "
+            "negative side is x <= 0, not x < 0", _PReluKinkLt,
+            says_ja="x = 0 ちょうどでの傾きは a（PyTorch）: 負の側のマスクは x < 0 ではなく x <= 0"),
+]
+
+
+class _EluMissingAlpha(A.Elu):
+    def derivative(self, x, y):
+        return np.where(x > 0, 1.0, y)                  # y without + alpha
+
+
+class _EluExpWithoutAlpha(A.Elu):
+    def derivative(self, x, y):
+        return np.where(x > 0, 1.0, np.exp(np.minimum(x, 0)))
+
+
+class _EluKinkGe(A.Elu):
+    def derivative(self, x, y):
+        return np.where(x >= 0, 1.0, y + self.alpha)
+
+
+ELU_MISTAKES = [
+    Mistake("y_without_alpha", "for x <= 0 the derivative is y + alpha (= alpha e^x), not y",
+            _EluMissingAlpha, says_ja="x <= 0 での微分は y ではなく y + alpha（= alpha e^x）"),
+    Mistake("exp_without_alpha", "for x <= 0 the derivative is alpha e^x: the factor alpha is "
+            "missing", _EluExpWithoutAlpha,
+            says_ja="x <= 0 での微分は alpha e^x: 係数 alpha が抜けている"),
+    Mistake("kink_x_ge_0", "at exactly x = 0 the derivative is alpha (the left branch, PyTorch): "
+            "the mask of the right branch is x > 0, not x >= 0", _EluKinkGe,
+            says_ja="x = 0 ちょうどでの微分は alpha（左側の枝、PyTorch）: 右側の枝のマスクは x >= 0 ではなく x > 0"),
+]
+
+
+class _SeluNoScale(A.Selu):
+    def derivative(self, x, y):
+        return np.where(x > 0, 1.0, self.alpha * np.exp(np.minimum(x, 0)))   # lambda dropped
+
+
+class _SeluAlphaUnscaled(A.Selu):
+    def derivative(self, x, y):
+        return np.where(x > 0, A.SELU_SCALE, y + self.alpha)                  # lambda alpha -> alpha
+
+
+SELU_MISTAKES = [
+    Mistake("scale_missing", "the derivative without the scale lambda: selu' = lambda (1 or "
+            "alpha e^x)", _SeluNoScale,
+            says_ja="微分にスケール lambda が掛かっていない: selu' = lambda (1 または alpha e^x)"),
+    Mistake("left_branch_y_plus_alpha", "for x <= 0, y + alpha is elu's form: selu's left "
+            "derivative is y + lambda alpha (= lambda alpha e^x)", _SeluAlphaUnscaled,
+            says_ja="x <= 0 の y + alpha は elu の形: selu の左側の微分は y + lambda alpha（= lambda alpha e^x）"),
+]
+
+
+def _gelu_other_form(approximate):
+    class _GeluOtherForm(A.Gelu):
+        def derivative(self, x, y):
+            return A.Gelu(approximate).derivative(x, y)
+    return _GeluOtherForm
+
+
+class _GeluCdfOnly(A.Gelu):
+    def derivative(self, x, y):
+        if self.approximate == "tanh":
+            return 0.5 * (1.0 + np.tanh(self.C * (x + self.K * x ** 3)))
+        return 0.5 * (1.0 + A._erf(x / np.sqrt(2.0)))   # Phi(x) without x phi(x)
+
+
+class _GeluTanhNoCubicTerm(A.Gelu):
+    def derivative(self, x, y):
+        t = np.tanh(self.C * (x + self.K * x ** 3))
+        return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t ** 2) * self.C   # u' without 3 K x^2
+
+
+GELU_MISTAKES = [
+    Mistake("phi_term_missing", "gelu' = Phi(x) + x phi(x): the term x phi(x) (the derivative of "
+            "the CDF times x) is missing", _GeluCdfOnly,
+            says_ja="gelu' = Φ(x) + x φ(x): 項 x φ(x)（CDF の微分に x を掛けたもの）が抜けている"),
+    Mistake("tanh_form_derivative", "the derivative of the tanh approximation on the exact (erf) "
+            "GELU: differentiate the form forward computes", _gelu_other_form("tanh"),
+            says_ja="厳密な（erf の）GELU に tanh 近似の微分を使っている: 順伝播と同じ式を微分する"),
+]
+
+GELU_TANH_MISTAKES = [
+    Mistake("sech_term_missing", "the derivative of (1 + tanh u) / 2 only: the term "
+            "x (1 - tanh^2 u) u' / 2 is missing", _GeluCdfOnly,
+            says_ja="(1 + tanh u) / 2 の部分だけ: 項 x (1 - tanh^2 u) u' / 2 が抜けている"),
+    Mistake("cubic_term_missing", "u' = sqrt(2/pi) (1 + 3 * 0.044715 x^2): the 3 K x^2 of the "
+            "cubic term is missing", _GeluTanhNoCubicTerm,
+            says_ja="u' = sqrt(2/π) (1 + 3 × 0.044715 x^2): 三次の項からくる 3 K x^2 が抜けている"),
+    Mistake("erf_form_derivative", "the derivative of the exact (erf) GELU on the tanh "
+            "approximation: differentiate the form forward computes", _gelu_other_form("none"),
+            says_ja="tanh 近似の GELU に厳密な（erf の）微分を使っている: 順伝播と同じ式を微分する"),
+]
+
+
+class _SoftplusNoBeta(A.Softplus):
+    def derivative(self, x, y):
+        return A.sigmoid(x)                             # sigmoid(x) for sigmoid(beta x)
+
+
+class _SoftplusTimesBeta(A.Softplus):
+    def derivative(self, x, y):
+        return self.beta * A.sigmoid(self.beta * x)
+
+
+SOFTPLUS_MISTAKES = [
+    Mistake("beta_missing_in_sigmoid", "softplus' = sigmoid(beta x): beta is missing inside "
+            "the sigmoid", _SoftplusNoBeta,
+            says_ja="softplus' = sigmoid(beta x): sigmoid の中の beta が抜けている"),
+    Mistake("times_beta", "softplus' = sigmoid(beta x), without a factor beta: the 1/beta of "
+            "the forward cancels the beta of the chain rule", _SoftplusTimesBeta,
+            says_ja="softplus' = sigmoid(beta x) で beta は掛けない: 順伝播の 1/beta が連鎖律の beta と打ち消し合う"),
+]
+
+
+class _SiluSigmoidOnly(A.Silu):
+    def derivative(self, x, y):
+        return A.sigmoid(x)
+
+
+class _SiluSigmoidDerivative(A.Silu):
+    def derivative(self, x, y):
+        s = A.sigmoid(x)
+        return s * (1.0 - s)
+
+
+SILU_MISTAKES = [
+    Mistake("product_rule_half", "silu' = s + x s (1 - s) (the product rule of x s(x)): only s "
+            "is there", _SiluSigmoidOnly,
+            says_ja="silu' = s + x s (1 - s)（x s(x) の積の微分）: s だけになっている"),
+    Mistake("sigmoid_derivative", "s (1 - s) is sigmoid's derivative: silu' = s (1 + x (1 - s))",
+            _SiluSigmoidDerivative,
+            says_ja="s (1 - s) は sigmoid の微分: silu' = s (1 + x (1 - s))"),
+]
+
+
+class _HardtanhInclusive(A.Hardtanh):
+    def derivative(self, x, y):
+        return ((x >= self.min_val) & (x <= self.max_val)).astype(x.dtype)
+
+
+class _HardtanhNoMask(A.Hardtanh):
+    def derivative(self, x, y):
+        return np.ones_like(x)
+
+
+HARDTANH_MISTAKES = [
+    Mistake("bounds_inclusive", "at exactly min_val or max_val the gradient is 0 (PyTorch): use "
+            "strict comparisons, min_val < x < max_val", _HardtanhInclusive,
+            says_ja="ちょうど min_val や max_val での勾配は 0（PyTorch）: 不等号を厳密に "
+                    "min_val < x < max_val とする"),
+    Mistake("mask_dropped", "the gradient passes everywhere: it is 0 where the input is clipped",
+            _HardtanhNoMask, says_ja="勾配がどこでも通っている: 入力が切り取られたところでは 0"),
+]
+
+
+class _MaxoutEveryPiece(A.Maxout):
+    def backward(self, dout):
+        W = self.params["W"]
+        dz = np.broadcast_to(dout[None], (W.shape[0],) + dout.shape)   # every piece gets dout
+        self.grads["W"] = np.einsum("ni,kno->kio", self.x, dz)
+        self.grads["b"] = dz.sum(axis=1)
+        return np.einsum("kno,kio->ni", dz, W)
+
+
+class _MaxoutDbNotSummed(A.Maxout):
+    def backward(self, dout):
+        dx = super().backward(dout)
+        pieces = np.arange(self.params["W"].shape[0])[:, None, None]
+        self.grads["b"] = np.where(pieces == self.winner[None], dout[None], 0.0)   # (K, N, out)
+        return dx
+
+
+class _MaxoutTiesSplit(A.Maxout):
+    def forward(self, x):
+        W, b = self.params["W"], self.params["b"]
+        self.z = np.einsum("ni,kio->kno", x, W) + b[:, None, :]
+        return super().forward(x)
+
+    def backward(self, dout):
+        W = self.params["W"]
+        top = self.z == self.z.max(axis=0, keepdims=True)
+        dz = top * dout[None] / top.sum(axis=0, keepdims=True)     # the tie shared
+        self.grads["W"] = np.einsum("ni,kno->kio", self.x, dz)
+        self.grads["b"] = dz.sum(axis=1)
+        return np.einsum("kno,kio->ni", dz, W)
+
+
+MAXOUT_MISTAKES = [
+    Mistake("every_piece", "the gradient goes to every piece: only the winning piece k* "
+            "(the argmax) receives dout", _MaxoutEveryPiece,
+            says_ja="勾配がすべてのピースに流れている: dout を受け取るのは勝ったピース k*（argmax）だけ"),
+    Mistake("db_not_summed", "db keeps the batch axis: db_k = sum over the batch of dz_k",
+            _MaxoutDbNotSummed, says_ja="db にバッチの軸が残っている: db_k = Σ_n dz_k（バッチ方向の和）"),
+    Mistake("tie_split", "on a tie the gradient is shared among the tied pieces: the convention "
+            "(torch.max(dim), max pooling) gives it all to the first maximum", _MaxoutTiesSplit,
+            says_ja="同点のとき勾配を同点のピースで分けている: 約束（torch.max(dim)、max pooling）では最初の最大に全部を渡す"),
+]
+
+
+class _LogSoftmaxNoSum(A.LogSoftmax):
+    def backward(self, dout):
+        return dout - np.exp(self.out)                   # softmax without sum_j dout_j
+
+
+class _LogSoftmaxDiagonal(A.LogSoftmax):
+    def backward(self, dout):
+        return dout * (1.0 - np.exp(self.out))
+
+
+class _LogSoftmaxLastAxis(A.LogSoftmax):
+    def backward(self, dout):
+        return dout - np.exp(self.out) * dout.sum(axis=-1, keepdims=True)
+
+
+LOG_SOFTMAX_MISTAKES = [
+    Mistake("sum_of_dout_missing", "dx = dout - softmax(x) holds only when sum_j dout_j = 1: "
+            "dx = dout - softmax(x) sum_j dout_j", _LogSoftmaxNoSum,
+            says_ja="dx = dout - softmax(x) は Σ_j dout_j = 1 のときだけ成り立つ: "
+                    "dx = dout - softmax(x) Σ_j dout_j"),
+    Mistake("jacobian_dropped", "dout (1 - softmax) keeps only the diagonal of the Jacobian: "
+            "dx = dout - softmax(x) sum_j dout_j", _LogSoftmaxDiagonal,
+            says_ja="dout (1 - softmax) はヤコビ行列の対角成分だけ: dx = dout - softmax(x) Σ_j dout_j"),
+    Mistake("sum_over_last_axis", "sum_j dout_j is taken over the last axis, not the softmax "
+            "axis", _LogSoftmaxLastAxis,
+            says_ja="Σ_j dout_j を softmax の軸ではなく最後の軸でとっている"),
+]
+
+
 DL = r"\frac{\partial L}{\partial x} = \frac{\partial L}{\partial y}\,"
 
 SPECS += [
@@ -225,6 +722,7 @@ SPECS += [
                               r"\frac{\partial L}{\partial a_c} = \sum_{n,\ldots} \frac{\partial L}{\partial y_{nc\ldots}}\, x_{nc\ldots}\,[x_{nc\ldots} \le 0]"},
         convention="The channel axis is 1 (PyTorch's layout); a has shape (C,) or (1,) for one shared "
                    "slope. At x = 0 the slope is a_c, as in PyTorch.",
+        mistakes=PRELU_MISTAKES,
     ),
     _elementwise(
         "elu", "Elu",
@@ -302,6 +800,7 @@ SPECS += [
                   "backward": DL + r"[a < x < b]"},
         convention="At exactly x = min_val or max_val the gradient is 0, as in PyTorch (jnp.clip would "
                    "give 1/2, so the jax witness is written with strict comparisons).",
+        mistakes=HARDTANH_MISTAKES,
     ),
     OpSpec(
         name="maxout", family="activation", impl="Maxout",
@@ -323,6 +822,7 @@ SPECS += [
                    "W (pieces, in, out), b (pieces, out). On a tie the first maximum takes the whole "
                    "gradient (torch.max(dim) and max pooling); torch.amax and jnp.max would split it, so "
                    "the jax witness selects with argmax.",
+        mistakes=MAXOUT_MISTAKES,
     ),
     OpSpec(
         name="log_softmax", family="activation", impl="LogSoftmax",
@@ -342,5 +842,11 @@ SPECS += [
                               r"\operatorname{softmax}(x)_i \sum_j \frac{\partial L}{\partial y_j}"},
         convention="Computed with the max shift, never as log(softmax(x)), so no logit overflows and "
                    "no probability underflows to log 0.",
+        mistakes=LOG_SOFTMAX_MISTAKES,
     ),
 ]
+
+
+with_mistakes(SPECS, {"leaky_relu": LEAKY_RELU_MISTAKES, "elu": ELU_MISTAKES, "selu": SELU_MISTAKES,
+                      "gelu": GELU_MISTAKES, "gelu_tanh": GELU_TANH_MISTAKES,
+                      "softplus": SOFTPLUS_MISTAKES, "silu": SILU_MISTAKES})

@@ -1,8 +1,9 @@
 """The computational-graph nodes of seed 000 and its worked examples."""
 import numpy as np
 
+from ...impl.graph import Add, Mul
 from ..errors import NotAttempted
-from ..spec import Case, CaseData, Golden, OpSpec
+from ..spec import Case, CaseData, Golden, Mistake, OpSpec
 from ._cases import normal
 
 
@@ -53,6 +54,71 @@ def _pair(*shape):
     return lambda rng: CaseData(inputs={"x": normal(rng, *shape), "y": normal(rng, *shape)})
 
 
+# ---- the mistakes people make writing the two nodes --------------------------------------
+
+class _AddAsMul(Add):
+    def forward(self, x, y):
+        self.x, self.y = x, y
+        return super().forward(x, y)
+
+    def backward(self, dout):
+        return dout * self.y, dout * self.x            # the multiplication node's rule
+
+
+class _AddLocalOnly(Add):
+    def backward(self, dout):
+        one = np.ones_like(np.asarray(dout, dtype=float))
+        return one, one                                  # dz/dx = 1 without dout
+
+
+class _AddSecondNegated(Add):
+    def backward(self, dout):
+        return dout * 1.0, -dout                         # the subtraction node's rule
+
+
+ADD_MISTAKES = [
+    Mistake("multiplied_by_the_other_input", "an addition node passes the upstream gradient "
+            "through unchanged (dz/dx = dz/dy = 1): multiplying by the other input is the "
+            "multiplication node's rule", _AddAsMul,
+            says_ja="加算ノードは上流の勾配をそのまま流す（dz/dx = dz/dy = 1）: もう一方の入力を掛けるのは"
+                    "乗算ノードの規則"),
+    Mistake("local_derivative_only", "returns the local derivatives 1 without the upstream "
+            "gradient: the chain rule multiplies them by dout", _AddLocalOnly,
+            says_ja="局所的な微分 1 だけを返している: 連鎖律により上流の勾配 dout を掛ける"),
+    Mistake("second_negated", "dy = -dout is the subtraction node's rule: for z = x + y, "
+            "dy = dout", _AddSecondNegated,
+            says_ja="dy = -dout は減算ノードの規則: z = x + y では dy = dout"),
+]
+
+
+class _MulNotSwapped(Mul):
+    def backward(self, dout):
+        return dout * self.x, dout * self.y              # each input's own value
+
+
+class _MulLocalOnly(Mul):
+    def backward(self, dout):
+        return self.y, self.x                            # without dout
+
+
+class _MulAsAdd(Mul):
+    def backward(self, dout):
+        return dout * 1.0, dout * 1.0                    # the addition node's rule
+
+
+MUL_MISTAKES = [
+    Mistake("inputs_not_swapped", "a multiplication node sends each input the upstream "
+            "gradient times the OTHER input: dx = dout * y, dy = dout * x", _MulNotSwapped,
+            says_ja="乗算ノードは上流の勾配に「もう一方の」入力を掛けて流す: dx = dout * y、dy = dout * x"),
+    Mistake("local_derivative_only", "returns the local derivatives y and x without the "
+            "upstream gradient: dx = dout * y, dy = dout * x", _MulLocalOnly,
+            says_ja="局所的な微分 y と x だけを返している: dx = dout * y、dy = dout * x"),
+    Mistake("passed_through", "the upstream gradient is passed through unchanged, as an "
+            "addition node would: dx = dout * y, dy = dout * x", _MulAsAdd,
+            says_ja="上流の勾配を加算ノードのようにそのまま流している: dx = dout * y、dy = dout * x"),
+]
+
+
 SPECS = [
     OpSpec(
         name="add", family="graph", impl="Add",
@@ -69,6 +135,7 @@ SPECS = [
                        {"out": 715.0, "grad:apple": 2.2, "grad:apple_num": 110.0,
                         "grad:orange": 3.3, "grad:orange_num": 165.0, "grad:tax": 650.0},
                        source="seed 000: apples and oranges, (100 x 2 + 150 x 3) x 1.1 = 715")],
+        mistakes=ADD_MISTAKES,
     ),
     OpSpec(
         name="mul", family="graph", impl="Mul",
@@ -82,5 +149,6 @@ SPECS = [
         golden=[Golden("apple", apple,
                        {"out": 220.0, "grad:apple": 2.2, "grad:apple_num": 110.0, "grad:tax": 200.0},
                        source="seed 000: 100 yen x 2 apples x tax 1.1 = 220")],
+        mistakes=MUL_MISTAKES,
     ),
 ]

@@ -21,12 +21,13 @@ import math
 
 import numpy as np
 
+from ...impl import init as I
 from .. import jax_oracle
 from ..errors import Unavailable
 from ..frameworks import jax, torch
 from ..impl_runner import layer_class
 from ..seeding import rng_for
-from ..spec import Case, CaseData, OpSpec, Override
+from ..spec import Case, CaseData, Mistake, OpSpec, Override, with_mistakes
 
 NOT_A_GRADIENT = "an initializer has no gradient to check"
 MIN_SAMPLES = 65536          # every case draws at least this many values
@@ -134,6 +135,132 @@ def _jax_draw(kind, uniform):
     return run
 
 
+# ---- the mistakes people make writing initializers: std() or bound() with one line changed --
+
+def _std_as_bound(base):
+    return type(f"_{base.__name__}StdAsBound", (base,), {"bound": lambda self, shape: self.std(shape)})
+
+
+def _bound_as_std(base):
+    original = base.std
+    return type(f"_{base.__name__}BoundAsStd", (base,),
+                {"std": lambda self, shape: original(self, shape) * np.sqrt(3.0)})
+
+
+class _XavierFanInOnly:
+    def std(self, shape):
+        fan_in, _fan_out = self.fans(shape)
+        return self.gain * np.sqrt(1.0 / fan_in)
+
+
+class _XavierGainIgnored:
+    def std(self, shape):
+        fan_in, fan_out = self.fans(shape)
+        return np.sqrt(2.0 / (fan_in + fan_out))
+
+
+class _XavierVariance:
+    def std(self, shape):
+        fan_in, fan_out = self.fans(shape)
+        return self.gain * 2.0 / (fan_in + fan_out)       # the variance, not its root
+
+
+class _HeOtherFan:
+    def std(self, shape):
+        fan_in, fan_out = self.fans(shape)
+        return np.sqrt(2.0 / (fan_out if self.mode == "fan_in" else fan_in))
+
+
+class _HeGainMissing:
+    def std(self, shape):
+        fan_in, fan_out = self.fans(shape)
+        return np.sqrt(1.0 / (fan_in if self.mode == "fan_in" else fan_out))
+
+
+class _HeVariance:
+    def std(self, shape):
+        fan_in, fan_out = self.fans(shape)
+        return 2.0 / (fan_in if self.mode == "fan_in" else fan_out)
+
+
+class _NoReceptiveField:
+    def fans(self, shape):
+        return int(shape[self.in_axis]), int(shape[self.out_axis])
+
+
+def _mixed(mixin, base):
+    return type(f"{mixin.__name__}{base.__name__}", (mixin, base), {})
+
+
+STD_AS_BOUND = ("the std used as the bound of the uniform draw: U(-a, a) has std a / sqrt(3), so "
+                "a = sqrt(3) std (xavier: gain sqrt(6 / (fan_in + fan_out)), he: sqrt(6 / fan))")
+STD_AS_BOUND_JA = ("一様分布の範囲に標準偏差をそのまま使っている: U(-a, a) の標準偏差は a / sqrt(3) なので "
+                   "a = sqrt(3) × 標準偏差（xavier: gain sqrt(6 / (fan_in + fan_out))、he: sqrt(6 / fan)）")
+BOUND_AS_STD = ("the uniform bound used as the std of the normal draw: the std is bound / sqrt(3) "
+                "(xavier: gain sqrt(2 / (fan_in + fan_out)), he: sqrt(2 / fan))")
+BOUND_AS_STD_JA = ("一様分布の範囲を正規分布の標準偏差に使っている: 標準偏差は 範囲 / sqrt(3)"
+                   "（xavier: gain sqrt(2 / (fan_in + fan_out))、he: sqrt(2 / fan)）")
+
+
+def RECEPTIVE_FIELD_IGNORED(base):
+    return Mistake("receptive_field_ignored", "the fans leave out the receptive field: for a "
+                   "convolution fan_in = in x (the product of the kernel sizes), fan_out = out x the same",
+                   _mixed(_NoReceptiveField, base),
+                   says_ja="fan に受容野が入っていない: 畳み込みでは fan_in = 入力チャネル数 × カーネルの大きさの積、"
+                           "fan_out = 出力チャネル数 × 同じ積")
+
+
+def _xavier_mistakes(base, uniform):
+    first = Mistake("std_as_bound", STD_AS_BOUND, _std_as_bound(base), says_ja=STD_AS_BOUND_JA) if uniform \
+        else Mistake("bound_as_std", BOUND_AS_STD, _bound_as_std(base), says_ja=BOUND_AS_STD_JA)
+    return [first,
+            Mistake("fan_in_only", "Xavier's variance is 2 / (fan_in + fan_out): 1 / fan_in alone is "
+                    "LeCun's", _mixed(_XavierFanInOnly, base),
+                    says_ja="Xavier の分散は 2 / (fan_in + fan_out): 1 / fan_in だけなのは LeCun の初期値"),
+            Mistake("gain_ignored", "the gain is ignored: the std is gain sqrt(2 / (fan_in + fan_out))",
+                    _mixed(_XavierGainIgnored, base),
+                    says_ja="gain が無視されている: 標準偏差は gain sqrt(2 / (fan_in + fan_out))"),
+            Mistake("variance_as_std", "2 / (fan_in + fan_out) is the variance: the std is its square "
+                    "root", _mixed(_XavierVariance, base),
+                    says_ja="2 / (fan_in + fan_out) は分散: 標準偏差はその平方根"),
+            RECEPTIVE_FIELD_IGNORED(base)]
+
+
+def _he_mistakes(base, uniform):
+    first = Mistake("std_as_bound", STD_AS_BOUND, _std_as_bound(base), says_ja=STD_AS_BOUND_JA) if uniform \
+        else Mistake("bound_as_std", BOUND_AS_STD, _bound_as_std(base), says_ja=BOUND_AS_STD_JA)
+    return [first,
+            Mistake("other_fan", "fan_in and fan_out swapped: mode='fan_in' (the default) divides by "
+                    "fan_in = in x receptive field", _mixed(_HeOtherFan, base),
+                    says_ja="fan_in と fan_out が入れ替わっている: mode='fan_in'（既定）は "
+                            "fan_in = 入力数 × 受容野 で割る"),
+            Mistake("gain_sqrt2_missing", "He's std is sqrt(2 / fan): without the 2 (the gain sqrt(2) "
+                    "of relu) it is LeCun's sqrt(1 / fan)", _mixed(_HeGainMissing, base),
+                    says_ja="He の標準偏差は sqrt(2 / fan): 2（relu の gain sqrt(2)）がないと LeCun の sqrt(1 / fan)"),
+            Mistake("variance_as_std", "2 / fan is the variance: the std is sqrt(2 / fan)",
+                    _mixed(_HeVariance, base), says_ja="2 / fan は分散: 標準偏差は sqrt(2 / fan)"),
+            RECEPTIVE_FIELD_IGNORED(base)]
+
+
+def _fans_without_receptive_field(shape, in_axis=1, out_axis=0):
+    return int(shape[in_axis]), int(shape[out_axis])
+
+
+def _fans_swapped(shape, in_axis=1, out_axis=0):
+    fan_in, fan_out = I.fan_in_and_fan_out(shape, in_axis, out_axis)
+    return fan_out, fan_in
+
+
+FANS_MISTAKES = [
+    Mistake("receptive_field_ignored", "the receptive field is left out: fan_in = in x "
+            "(the product of the kernel sizes), fan_out = out x the same", _fans_without_receptive_field,
+            says_ja="受容野が抜けている: fan_in = 入力チャネル数 × カーネルの大きさの積、fan_out = 出力チャネル数 × 同じ積"),
+    Mistake("fans_swapped", "fan_in and fan_out swapped: torch's layout is (out, in, *kernel), "
+            "fan_in comes from axis 1", _fans_swapped,
+            says_ja="fan_in と fan_out が入れ替わっている: torch の形は (out, in, *kernel) で、fan_in は軸 1 から"),
+]
+
+
 LINEAR = (512, 256)            # (out, in): fan_in 256, fan_out 512
 CONV1D = (256, 64, 5)          # fan_in 320, fan_out 1280
 CONV2D = (128, 64, 3, 3)       # fan_in 576, fan_out 1152
@@ -212,4 +339,10 @@ SPECS.append(OpSpec(
               "backward": ""},
     convention="torch.nn.init._calculate_fan_in_and_fan_out on torch's layout (out, in, *kernel); "
                "in_axis/out_axis name other layouts (jax's variance_scaling does the same).",
+    mistakes=FANS_MISTAKES,
 ))
+
+with_mistakes(SPECS, {"xavier_uniform": _xavier_mistakes(I.XavierUniform, True),
+                      "xavier_normal": _xavier_mistakes(I.XavierNormal, False),
+                      "he_uniform": _he_mistakes(I.HeUniform, True),
+                      "he_normal": _he_mistakes(I.HeNormal, False)})

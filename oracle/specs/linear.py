@@ -1,8 +1,9 @@
 """Affine (fully connected) layers."""
 import numpy as np
 
+from ...impl.linear import Affine, Embedding, Flatten, MatMul
 from ..frameworks import F, torch
-from ..spec import Case, CaseData, OpSpec
+from ..spec import Case, CaseData, Mistake, OpSpec
 from ._cases import normal, weight
 
 
@@ -16,6 +17,77 @@ def _affine(*x_shape, out=5):
 
 def _hints(data, hp):
     return {"batch_size": int(data.inputs["x"].size // data.inputs["x"].shape[-1])}
+
+
+# ---- the mistakes people make writing Affine: each the answer key with the mistake in it ----
+
+class _AffineBook(Affine):
+    """The book's Affine backward on 2-D x (the leading axes flattened), one line to change."""
+
+    def grads_of(self, x, dout, W):
+        return x.T @ dout, dout.sum(axis=0), dout @ W.T
+
+    def backward(self, dout):
+        W = self.params["W"]
+        x2, dout2 = self.x.reshape(-1, W.shape[0]), dout.reshape(-1, W.shape[1])
+        dW, db, dx = self.grads_of(x2, dout2, W)
+        self.grads["W"], self.grads["b"] = dW, db
+        return dx.reshape(self.x.shape) if np.ndim(dx) == 2 and dx.size == self.x.size else dx
+
+
+class _AffineDWTransposed(_AffineBook):
+    def grads_of(self, x, dout, W):
+        return dout.T @ x, dout.sum(axis=0), dout @ W.T          # dW = dout^T x
+
+
+class _AffineDbNotSummed(_AffineBook):
+    def grads_of(self, x, dout, W):
+        return x.T @ dout, dout, dout @ W.T                       # db = dout
+
+
+class _AffineDbKeepdims(_AffineBook):
+    def grads_of(self, x, dout, W):
+        return x.T @ dout, dout.sum(axis=0, keepdims=True), dout @ W.T
+
+
+class _AffineDbWrongAxis(_AffineBook):
+    def grads_of(self, x, dout, W):
+        return x.T @ dout, dout.sum(axis=1), dout @ W.T           # summed over the features
+
+
+class _AffineDxNotTransposed(_AffineBook):
+    def grads_of(self, x, dout, W):
+        return x.T @ dout, dout.sum(axis=0), dout @ W             # W where W^T is needed
+
+
+class _AffineMean(_AffineBook):
+    def grads_of(self, x, dout, W):
+        n = x.shape[0]
+        return x.T @ dout / n, dout.sum(axis=0) / n, dout @ W.T  # the batch mean, twice
+
+
+AFFINE_MISTAKES = [
+    Mistake("dW_transposed", "dW = dout^T x is the transpose of the gradient: dW = x^T dout "
+            "(shape (in, out), like W)", _AffineDWTransposed,
+            says_ja="dW = dout^T x は勾配の転置: dW = x^T dout（W と同じ形 (in, out)）"),
+    Mistake("db_not_summed", "db = dout keeps the batch axis: db is the sum over the batch, "
+            "dout.sum(axis=0)", _AffineDbNotSummed,
+            says_ja="db = dout ではバッチの軸が残る: db はバッチ方向の和 dout.sum(axis=0)"),
+    Mistake("db_keepdims", "db summed with keepdims=True has shape (1, out): the bias is a vector "
+            "(out,), so sum without keepdims", _AffineDbKeepdims,
+            says_ja="keepdims=True で和をとった db は形 (1, out): バイアスはベクトル (out,) なので "
+                    "keepdims なしで和をとる"),
+    Mistake("db_wrong_axis", "db summed over axis 1 (the features): sum over the batch, axis 0",
+            _AffineDbWrongAxis,
+            says_ja="db を軸 1（特徴の軸）で和をとっている: バッチの軸 0 で和をとる"),
+    Mistake("dx_W_not_transposed", "dx = dout W uses W where its transpose is needed: "
+            "dx = dout W^T", _AffineDxNotTransposed,
+            says_ja="dx = dout W は W の転置が必要なところで W を使っている: dx = dout W^T"),
+    Mistake("grads_divided_by_batch", "dW and db divided by the batch size: the mean over the "
+            "batch belongs to the loss, whose dout already carries the 1/N", _AffineMean,
+            says_ja="dW と db をバッチサイズで割っている: バッチの平均は損失の側にあり、dout に "
+                    "1/N がすでに含まれている"),
+]
 
 
 SPECS = [
@@ -37,6 +109,7 @@ SPECS = [
                               r"\frac{\partial L}{\partial b} = \sum_n \frac{\partial L}{\partial Y_n}"},
         convention="W has the book's layout (in, out); torch's nn.Linear stores W^T.",
         hints=_hints,
+        mistakes=AFFINE_MISTAKES,
     ),
 ]
 
@@ -64,6 +137,83 @@ def _jax_embedding(a, e, hp):
     return a["W"][e["idx"]]          # the vjp of gathering is a scatter-add: repeats accumulate
 
 
+class _MatMulBook(MatMul):
+    def grads_of(self, x, dout, W):
+        return x.T @ dout, dout @ W.T
+
+    def backward(self, dout):
+        W = self.params["W"]
+        x2, dout2 = self.x.reshape(-1, W.shape[0]), dout.reshape(-1, W.shape[1])
+        dW, dx = self.grads_of(x2, dout2, W)
+        self.grads["W"] = dW
+        return dx.reshape(self.x.shape) if np.ndim(dx) == 2 and dx.size == self.x.size else dx
+
+
+class _MatMulDWTransposed(_MatMulBook):
+    def grads_of(self, x, dout, W):
+        return dout.T @ x, dout @ W.T
+
+
+class _MatMulDxNotTransposed(_MatMulBook):
+    def grads_of(self, x, dout, W):
+        return x.T @ dout, dout @ W
+
+
+MATMUL_MISTAKES = [
+    Mistake("dW_transposed", "dW = dout^T x is the transpose of the gradient: dW = x^T dout",
+            _MatMulDWTransposed, says_ja="dW = dout^T x は勾配の転置: dW = x^T dout"),
+    Mistake("dx_W_not_transposed", "dx = dout W uses W where its transpose is needed: dx = dout W^T",
+            _MatMulDxNotTransposed,
+            says_ja="dx = dout W は W の転置が必要なところで W を使っている: dx = dout W^T"),
+]
+
+
+class _EmbeddingAssigned(Embedding):
+    def backward(self, dout):
+        dW = np.zeros_like(self.params["W"])
+        dW[self.idx] = dout                 # repeated indices: only the last one stays
+        self.grads["W"] = dW
+
+
+class _EmbeddingNotZeroed(Embedding):
+    def backward(self, dout):
+        dW = self.params["W"].copy()        # starts from W instead of 0
+        np.add.at(dW, self.idx, dout)
+        self.grads["W"] = dW
+
+
+EMBEDDING_MISTAKES = [
+    Mistake("assigned_not_accumulated", "dW[idx] = dout (or dW[idx] += dout) keeps only one of "
+            "the gradients of a repeated index: accumulate with np.add.at(dW, idx, dout)",
+            _EmbeddingAssigned,
+            says_ja="dW[idx] = dout（または dW[idx] += dout）では、繰り返し現れるインデックスの勾配が"
+                    "1 つしか残らない: np.add.at(dW, idx, dout) で足し込む"),
+    Mistake("not_zeroed", "dW starts from a copy of W instead of zeros: np.zeros_like(W), then "
+            "np.add.at", _EmbeddingNotZeroed,
+            says_ja="dW を 0 ではなく W のコピーから始めている: np.zeros_like(W) にしてから np.add.at"),
+]
+
+
+class _FlattenNotReshaped(Flatten):
+    def backward(self, dout):
+        return dout                         # still (N, C*H*W)
+
+
+class _FlattenFortran(Flatten):
+    def backward(self, dout):
+        return dout.reshape(self.shape, order="F")
+
+
+FLATTEN_MISTAKES = [
+    Mistake("not_reshaped", "dx is returned in the flattened shape: reshape it back, "
+            "dout.reshape(x.shape)", _FlattenNotReshaped,
+            says_ja="dx を平坦化した形のまま返している: dout.reshape(x.shape) で元の形に戻す"),
+    Mistake("fortran_order", "dout reshaped in another order (order='F'): reshape in the "
+            "forward's row-major order", _FlattenFortran,
+            says_ja="dout を別の順序（order='F'）で reshape している: 順伝播と同じ行優先の順序で戻す"),
+]
+
+
 SPECS += [
     OpSpec(
         name="matmul", family="linear", impl="MatMul",
@@ -71,6 +221,7 @@ SPECS += [
             Case("batch3", _matmul(3, 4)),
             Case("batch1", _matmul(1, 4, out=3), why="batch size 1"),
             Case("wide", _matmul(2, 9, out=2), why="non-square: a transposed dW has the wrong shape"),
+            Case("square", _matmul(4, 4, out=4), why="square W: a transposed dW or W in dx has the right shape"),
             Case("leading_dims", _matmul(2, 3, 4), why="x of shape (2, 3, 4): any leading batch shape"),
         ],
         torch=lambda a, e, hp: a["x"] @ a["W"],
@@ -80,6 +231,7 @@ SPECS += [
                               r"\frac{\partial L}{\partial W} = X^{\top} \frac{\partial L}{\partial Y}"},
         convention="W has the book's layout (in, out), as the book's MatMul (vol. 2).",
         hints=_hints,
+        mistakes=MATMUL_MISTAKES,
     ),
     OpSpec(
         name="embedding", family="linear", impl="Embedding",
@@ -96,6 +248,7 @@ SPECS += [
                   "backward": r"\frac{\partial L}{\partial W_{v,:}} = \sum_{t:\ i_t = v} \frac{\partial L}{\partial y_t}"},
         convention="The indices are an integer `extra` input, not differentiable: no gradient is checked "
                    "for them (and none by finite differences). Repeated indices accumulate (np.add.at).",
+        mistakes=EMBEDDING_MISTAKES,
     ),
     OpSpec(
         name="flatten", family="linear", impl="Flatten",
@@ -110,5 +263,6 @@ SPECS += [
                   "backward": r"\frac{\partial L}{\partial x} = \operatorname{reshape}\left(\frac{\partial L}{\partial y}, \operatorname{shape}(x)\right)"},
         convention="Row-major (C order) flattening of every axis but the first, as torch.flatten(x, 1) "
                    "and nn.Flatten.",
+        mistakes=FLATTEN_MISTAKES,
     ),
 ]

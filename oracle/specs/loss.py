@@ -3,8 +3,9 @@ import warnings
 
 import numpy as np
 
+from ...impl import losses as Lo
 from ..frameworks import F, jax, jnn, jnp, optax, torch
-from ..spec import Case, CaseData, OpSpec
+from ..spec import Case, CaseData, Mistake, OpSpec
 from ._cases import batch_hint, distribution, labels, normal
 
 
@@ -283,6 +284,437 @@ IMPOSSIBLE_WHY = ("sequence 0 (labels 1 1 2 in 3 frames) needs 4 frames, a blank
                   "and returns a finite ~1e5, so torch (inf, NaN gradient; or 0 with "
                   "zero_infinity) is the witness")
 
+# ---- the mistakes people make writing losses ------------------------------------------------
+# Most are one line of backward (or forward) changed; the factories below write the common
+# "scaled by the wrong count" and "ignores dout" mistakes once for every loss.
+
+def _backward_scaled(base, factor):
+    """base whose backward result is multiplied by factor(layer) (None: unchanged)."""
+    class Scaled(base):
+        def backward(self, dout=1.0):
+            grads = super().backward(dout)
+            c = factor(self)
+            if c is None:
+                return grads
+            return tuple(g * c for g in grads) if isinstance(grads, tuple) else grads * c
+    return Scaled
+
+
+def _forward_scaled(base, factor):
+    class Scaled(base):
+        def forward(self, *args):
+            out = super().forward(*args)
+            c = factor(self)
+            return out if c is None else out * c
+    return Scaled
+
+
+def _ignores_dout(base):
+    """backward(dout) computed as if dout were 1 (or ones, for reduction='none')."""
+    class IgnoresDout(base):
+        def backward(self, dout=1.0):
+            return super().backward(np.ones_like(np.asarray(dout, dtype=float)))
+    return IgnoresDout
+
+
+def _mean_count(count):
+    return lambda layer: count(layer) if layer.reduction == "mean" and count(layer) else None
+
+
+def _mean_inverse(count):
+    return lambda layer: 1.0 / count(layer) if layer.reduction == "mean" and count(layer) else None
+
+
+def _reduction_mistakes(base, count, name_n="N", what="the batch size N"):
+    """The gradient of a mean not divided by the count, or divided twice; dout ignored."""
+    return [
+        Mistake("mean_not_divided", f"the gradient of the mean is not divided by {what}: "
+                f"the mean's 1/{name_n} belongs in backward too", _backward_scaled(base, _mean_count(count)),
+                says_ja=f"平均の勾配を {name_n} で割っていない: 平均の 1/{name_n} は逆伝播にも入る"),
+        Mistake("mean_divided_twice", f"the gradient is divided by {what} twice: once is the "
+                f"mean's 1/{name_n}", _backward_scaled(base, _mean_inverse(count)),
+                says_ja=f"勾配を {name_n} で二度割っている: 平均の 1/{name_n} は一度だけ"),
+        Mistake("ignores_dout", "backward ignores the upstream gradient dout: multiply by it "
+                "(dout = 1 only when the loss is the last node)", _ignores_dout(base),
+                says_ja="逆伝播が上流の勾配 dout を無視している: dout を掛ける（dout = 1 になるのは損失が"
+                        "最後のノードのときだけ）"),
+    ]
+
+
+def _negated(base):
+    return _backward_scaled(base, lambda layer: -1.0)
+
+
+def _ce_denominator(layer):
+    return float(layer.denominator)
+
+
+class _CrossEntropyEpsInLog(Lo.SoftmaxCrossEntropy):
+    """The book's cross_entropy_error: -sum t log(y + 1e-7) / N; backward (y - t) / N unchanged."""
+
+    def forward(self, x, target):
+        exact = super().forward(x, target)
+        losses = -(self.q * np.log(self.prob + 1e-7)).sum(axis=1)
+        if self.reduction == "none":
+            return losses.astype(exact.dtype)
+        total = losses.sum()
+        with np.errstate(invalid="ignore"):         # an all-ignored batch: 0/0, as the exact loss
+            return (total / self.denominator if self.reduction == "mean" else total).astype(exact.dtype)
+
+
+class _CrossEntropyLossSum(Lo.SoftmaxCrossEntropy):
+    def forward(self, x, target):
+        out = super().forward(x, target)
+        return out * self.denominator if self.reduction == "mean" else out
+
+
+CE_EPS_SAYS = ("the loss adds 1e-7 inside the log (the book's cross_entropy_error): -log(y + 1e-7) "
+               "differs from -log y by about 1e-7 / y where y >> 1e-7 and stops near "
+               "-log(1e-7) = 16.1 once y < 1e-7, so finite differences of such a forward are not "
+               "its backward (y - t) / N; compute -log y as the log-softmax x - max - log sum exp")
+CE_EPS_SAYS_JA = ("損失で log の中に 1e-7 を足している（本の cross_entropy_error）: -log(y + 1e-7) は "
+                  "y >> 1e-7 では -log y と約 1e-7 / y だけ違い、y < 1e-7 では -log(1e-7) = 16.1 付近で"
+                  "頭打ちになる。そのためこの順伝播の有限差分は逆伝播 (y - t) / N と一致しない。"
+                  "-log y は log-softmax（x - max - log Σ exp）で計算する")
+
+SOFTMAX_CE_MISTAKES = _reduction_mistakes(
+    Lo.SoftmaxCrossEntropy, _ce_denominator, "N",
+    "N (the number of counted targets, or their summed class weights)") + [
+    Mistake("eps_in_log", CE_EPS_SAYS, _CrossEntropyEpsInLog, says_ja=CE_EPS_SAYS_JA),
+    Mistake("loss_sum_not_mean", "the loss is the sum over the batch where the mean was asked: "
+            "divide by N (the gradient already is)", _CrossEntropyLossSum,
+            says_ja="平均を求めるところで損失をバッチの和にしている: N で割る（勾配はすでに割っている）"),
+    Mistake("gradient_sign", "dx = (t - y) / N has the wrong sign: the gradient of the loss is "
+            "(y - t) / N", _negated(Lo.SoftmaxCrossEntropy),
+            says_ja="dx = (t - y) / N は符号が逆: 損失の勾配は (y - t) / N"),
+]
+
+
+def _diff_size(layer):
+    return float(layer.diff.size)
+
+
+class _MseWithout2(Lo.MSE):
+    def backward(self, dout=1.0):
+        grad = super().backward(dout)
+        return grad if self.reduction == "half_sum" else grad / 2.0
+
+
+class _MseHalfConvention(_MseWithout2):
+    def forward(self, y, t):
+        out = super().forward(y, t)
+        return out if self.reduction == "half_sum" else 0.5 * out
+
+
+class _MseHalfSumWith2(Lo.MSE):
+    def backward(self, dout=1.0):
+        grad = super().backward(dout)
+        return 2.0 * grad if self.reduction == "half_sum" else grad
+
+
+class _MsePerBatch(Lo.MSE):
+    def backward(self, dout=1.0):
+        grad = super().backward(dout)          # 2 (y - t) / K  ->  2 (y - t) / N
+        n = self.diff.shape[0] if self.diff.ndim > 1 else self.diff.size
+        return grad * self.diff.size / n if self.reduction == "mean" else grad
+
+
+class _MseDeeplearningCourse(Lo.MSE):
+    """The E資格 course's d_mean_squared_error: (y - d) / batch_size."""
+
+    def backward(self, dout=1.0):
+        grad = super().backward(dout)
+        n = self.diff.shape[0] if self.diff.ndim > 1 else self.diff.size
+        return grad * self.diff.size / (2.0 * n) if self.reduction == "mean" else grad
+
+
+MSE_MISTAKES = [
+    Mistake("derivative_without_2", "the derivative of (y - t)^2 is 2 (y - t): the 2 is missing "
+            "(it cancels only against the 1/2 of E = 1/2 sum (y - t)^2)", _MseWithout2,
+            says_ja="(y - t)^2 の微分は 2 (y - t): 2 が抜けている（打ち消し合うのは E = 1/2 Σ (y - t)^2 "
+                    "の 1/2 とだけ）"),
+    Mistake("half_convention", "the 1/2 convention E = 1/2 (y - t)^2 (with the derivative y - t) "
+            "where the loss is without the 1/2: mse_loss is mean((y - t)^2), its gradient "
+            "2 (y - t) / K", _MseHalfConvention,
+            says_ja="損失に 1/2 がないところで 1/2 の約束 E = 1/2 (y - t)^2（微分 y - t）を使っている: "
+                    "mse_loss は mean((y - t)^2)、勾配は 2 (y - t) / K"),
+    Mistake("half_sum_with_2", "E = 1/2 sum (y - t)^2: dE/dy = y - t, the 1/2 cancels the 2",
+            _MseHalfSumWith2,
+            says_ja="E = 1/2 Σ (y - t)^2 では dE/dy = y - t: 1/2 が 2 と打ち消し合う"),
+    Mistake("divided_by_batch_size", "the mean is over all K elements (N x outputs), not over the "
+            "batch N: the gradient is 2 (y - t) / K", _MsePerBatch,
+            says_ja="平均はバッチ N ではなく全 K 要素（N × 出力数）でとる: 勾配は 2 (y - t) / K"),
+    Mistake("course_d_mean_squared_error", "(y - t) / N, as the E資格 course's "
+            "d_mean_squared_error, is not the derivative of mean((y - t)^2) over all K elements "
+            "(2 (y - t) / K); the two agree only for one output", _MseDeeplearningCourse,
+            says_ja="E資格の d_mean_squared_error の (y - t) / N は全 K 要素の mean((y - t)^2) の微分 "
+                    "2 (y - t) / K ではない。両者が一致するのは出力が 1 つのときだけ"),
+    Mistake("gradient_sign", "2 (t - y) has the wrong sign: d/dy (y - t)^2 = 2 (y - t)",
+            _negated(Lo.MSE), says_ja="2 (t - y) は符号が逆: d/dy (y - t)^2 = 2 (y - t)"),
+    Mistake("ignores_dout", "backward ignores the upstream gradient dout: multiply by it",
+            _ignores_dout(Lo.MSE), says_ja="逆伝播が上流の勾配 dout を無視している: dout を掛ける"),
+]
+
+
+class _L1KinkSign(Lo.L1):
+    def backward(self, dout=1.0):
+        grad = super().backward(dout)
+        # where(d >= 0, 1, -1): +1 at d = 0
+        at = self.diff == 0
+        return np.where(at, Lo._per_item_upstream(self, dout, self.diff.shape) * np.ones_like(grad), grad)
+
+
+L1_MISTAKES = _reduction_mistakes(Lo.L1, _diff_size, "K", "K, the number of elements") + [
+    Mistake("kink_sign_at_zero", "where y = t the derivative is 0 (PyTorch, np.sign): "
+            "where(d >= 0, 1, -1) gives 1 there", _L1KinkSign,
+            says_ja="y = t のところの微分は 0（PyTorch、np.sign）: where(d >= 0, 1, -1) ではそこが 1 になる"),
+]
+
+
+class _SmoothL1QuadNoBeta(Lo.SmoothL1):
+    def backward(self, dout=1.0):
+        d, b = self.diff, self.beta
+        local = np.where(np.abs(d) < b, d, np.sign(d))      # d for d / beta
+        return local * Lo._per_item_upstream(self, dout, d.shape)
+
+
+class _SmoothL1AsHuber(Lo.SmoothL1):
+    def backward(self, dout=1.0):
+        return super().backward(dout) * self.beta
+
+
+SMOOTH_L1_MISTAKES = [
+    Mistake("quadratic_without_beta", "inside |d| < beta the derivative of d^2 / (2 beta) is "
+            "d / beta: the 1 / beta is missing", _SmoothL1QuadNoBeta,
+            says_ja="|d| < beta の内側で d^2 / (2 beta) の微分は d / beta: 1 / beta が抜けている"),
+    Mistake("huber_derivative", "the derivative of Huber (d inside, beta sign(d) outside) is "
+            "beta times smooth_l1's: divide by beta", _SmoothL1AsHuber,
+            says_ja="Huber の微分（内側で d、外側で beta sign(d)）は smooth_l1 の微分の beta 倍: beta で割る"),
+] + _reduction_mistakes(Lo.SmoothL1, _diff_size, "K", "K, the number of elements")[:1]
+
+
+class _HuberLinearNoDelta(Lo.Huber):
+    def backward(self, dout=1.0):
+        d, k = self.diff, self.delta
+        local = np.where(np.abs(d) < k, d, np.sign(d))
+        return local * Lo._per_item_upstream(self, dout, d.shape)
+
+
+class _HuberAsSmoothL1(Lo.Huber):
+    def backward(self, dout=1.0):
+        return super().backward(dout) / self.delta
+
+
+HUBER_MISTAKES = [
+    Mistake("linear_without_delta", "outside |d| < delta the derivative of delta (|d| - delta/2) "
+            "is delta sign(d): the delta is missing", _HuberLinearNoDelta,
+            says_ja="|d| >= delta の外側で delta (|d| - delta/2) の微分は delta sign(d): delta が抜けている"),
+    Mistake("smooth_l1_derivative", "smooth_l1's derivative (d / delta inside, sign(d) outside) "
+            "is Huber's divided by delta: Huber's is d inside, delta sign(d) outside", _HuberAsSmoothL1,
+            says_ja="smooth_l1 の微分（内側 d / delta、外側 sign(d)）は Huber の微分を delta で割ったもの: "
+                    "Huber の微分は内側 d、外側 delta sign(d)"),
+] + _reduction_mistakes(Lo.Huber, _diff_size, "K", "K, the number of elements")[:1]
+
+
+class _BceNoClamp(Lo.BCE):
+    def backward(self, dout=1.0):
+        p, t = self.p, self.t
+        with np.errstate(divide="ignore", invalid="ignore"):
+            local = (p - t) / (p * (1 - p))
+        return local * Lo._per_item_upstream(self, dout, p.shape)
+
+
+class _BceEpsInLog(Lo.BCE):
+    """-(t log(p + 1e-7) + (1 - t) log(1 - p + 1e-7)) and its exact derivative."""
+
+    def forward(self, p, t):
+        super().forward(p, t)
+        p, t = self.p, self.t
+        losses = -(t * np.log(p + 1e-7) + (1 - t) * np.log(1 - p + 1e-7))
+        return Lo._reduce(self.reduction, losses)
+
+    def backward(self, dout=1.0):
+        p, t = self.p, self.t
+        local = -(t / (p + 1e-7) - (1 - t) / (1 - p + 1e-7))
+        return local * Lo._per_item_upstream(self, dout, p.shape)
+
+
+class _BceEpsInDenominator(Lo.BCE):
+    def backward(self, dout=1.0):
+        local = (self.p - self.t) / (self.p * (1 - self.p) + 1e-7)
+        return local * Lo._per_item_upstream(self, dout, self.p.shape)
+
+
+class _BceLogitGradient(Lo.BCE):
+    def backward(self, dout=1.0):
+        return (self.p - self.t) * Lo._per_item_upstream(self, dout, self.p.shape)
+
+
+BCE_MISTAKES = [
+    Mistake("gradient_not_clamped", "the gradient (p - t) / (p (1 - p)) without the clamp is "
+            "0/0 or x/0 where p = 0 or 1: divide by max(p (1 - p), 1e-12), as PyTorch",
+            _BceNoClamp,
+            says_ja="クランプなしの勾配 (p - t) / (p (1 - p)) は p = 0 や 1 で 0/0 か x/0 になる: "
+                    "PyTorch のように max(p (1 - p), 1e-12) で割る"),
+    Mistake("eps_in_log", "1e-7 added inside the logs: -(t log(p + 1e-7) + (1 - t) log(1 - p + "
+            "1e-7)) shifts the loss and its gradient by about 1e-7 / p relative; PyTorch's "
+            "binary_cross_entropy clamps each log at -100 instead", _BceEpsInLog,
+            says_ja="log の中に 1e-7 を足している: -(t log(p + 1e-7) + (1 - t) log(1 - p + 1e-7)) は損失と"
+                    "勾配を相対的に約 1e-7 / p ずらす。PyTorch の binary_cross_entropy は代わりに各 log を "
+                    "-100 でクランプする"),
+    Mistake("eps_in_denominator", "1e-7 added to the denominator, (p - t) / (p (1 - p) + 1e-7), "
+            "shifts every gradient by about 1e-7 / (p (1 - p)) relative: PyTorch divides by "
+            "max(p (1 - p), 1e-12), which changes nothing inside (0, 1)", _BceEpsInDenominator,
+            says_ja="分母に 1e-7 を足した (p - t) / (p (1 - p) + 1e-7) はすべての勾配を相対的に約 "
+                    "1e-7 / (p (1 - p)) ずらす: PyTorch は max(p (1 - p), 1e-12) で割り、(0, 1) の内側では何も変えない"),
+    Mistake("logit_gradient", "p - t is the gradient with respect to the logit (BCEWithLogits): "
+            "with respect to the probability it is (p - t) / (p (1 - p))", _BceLogitGradient,
+            says_ja="p - t はロジットについての勾配（BCEWithLogits）: 確率についての勾配は (p - t) / (p (1 - p))"),
+    Mistake("gradient_sign", "the gradient has the wrong sign: dl/dp = (p - t) / (p (1 - p))",
+            _negated(Lo.BCE), says_ja="勾配の符号が逆: dl/dp = (p - t) / (p (1 - p))"),
+] + _reduction_mistakes(Lo.BCE, lambda layer: float(layer.p.size), "K", "K, the number of elements")[:1]
+
+
+class _BceLogitsNoPosWeight(Lo.BCEWithLogits):
+    def backward(self, dout=1.0):
+        local = Lo._sigmoid(self.x) - self.t
+        return local * Lo._per_item_upstream(self, dout, self.x.shape)
+
+
+class _BceLogitsSigmoidFactor(Lo.BCEWithLogits):
+    def backward(self, dout=1.0):
+        s = Lo._sigmoid(self.x)
+        return super().backward(dout) * s * (1 - s)
+
+
+class _BceLogitsNaiveLog(Lo.BCEWithLogits):
+    def forward(self, x, t):
+        super().forward(x, t)
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            s = 1 / (1 + np.exp(-self.x))
+            losses = -(self.w * self.t * np.log(s) + (1 - self.t) * np.log(1 - s))
+        return Lo._reduce(self.reduction, losses)
+
+
+BCE_LOGITS_MISTAKES = [
+    Mistake("pos_weight_not_in_gradient", "pos_weight is left out of the gradient: "
+            "dl/dx = sigmoid(x) (w t + 1 - t) - w t", _BceLogitsNoPosWeight,
+            says_ja="勾配に pos_weight が入っていない: dl/dx = sigmoid(x) (w t + 1 - t) - w t"),
+    Mistake("sigmoid_derivative_applied", "the gradient multiplied by sigmoid'(x) = s (1 - s): "
+            "on logits the chain rule gives sigmoid(x) - t directly (the s (1 - s) cancels)",
+            _BceLogitsSigmoidFactor,
+            says_ja="勾配に sigmoid'(x) = s (1 - s) を掛けている: ロジットについては連鎖律でそのまま "
+                    "sigmoid(x) - t になる（s (1 - s) は打ち消し合う）"),
+    Mistake("log_of_sigmoid", "log(sigmoid(x)) and log(1 - sigmoid(x)) overflow to -inf for "
+            "large |x|: write them as -softplus(-x) and -softplus(x)", _BceLogitsNaiveLog,
+            says_ja="log(sigmoid(x)) と log(1 - sigmoid(x)) は |x| が大きいと -inf になる: "
+                    "-softplus(-x) と -softplus(x) で書く"),
+] + _reduction_mistakes(Lo.BCEWithLogits, lambda layer: float(layer.x.size), "K",
+                        "K, the number of elements")[:1]
+
+
+class _NllMeanByN(Lo.NLL):
+    def backward(self, dout=1.0):
+        grad = super().backward(dout)
+        if self.reduction == "mean" and self.denominator > 0:
+            return grad * self.denominator / self.q.shape[0]
+        return grad
+
+
+NLL_MISTAKES = _reduction_mistakes(Lo.NLL, lambda layer: float(layer.denominator), "N",
+                                   "N (the summed weights of the counted targets)")[:2] + [
+    Mistake("mean_over_all_rows", "'mean' divides by the summed class weights of the counted "
+            "targets, not by the number of rows N", _NllMeanByN,
+            says_ja="'mean' は行数 N ではなく、数える目標のクラス重みの和で割る"),
+    Mistake("gradient_sign", "the gradient of -log p is -1 at the target: dL/dlogp = -w [c = t]",
+            _negated(Lo.NLL), says_ja="-log p の勾配は目標の位置で -1: dL/dlogp = -w [c = t]"),
+]
+
+
+class _KlMeanAsBatchmean(Lo.KLDiv):
+    def backward(self, dout=1.0):
+        grad = super().backward(dout)
+        return grad * self.p.shape[1] if self.reduction == "mean" and self.p.ndim > 1 else grad
+
+
+class _KlLogTargetAsProbability(Lo.KLDiv):
+    def backward(self, dout=1.0):
+        grad = super().backward(dout)
+        return grad * np.log(self.p) / self.p if self.log_target else grad   # -target, not -p
+
+
+KL_MISTAKES = [
+    Mistake("mean_as_batchmean", "'mean' averages over every element (N x C), as PyTorch's "
+            "default; dividing by N alone is 'batchmean'", _KlMeanAsBatchmean,
+            says_ja="'mean' は（PyTorch の既定どおり）全要素 N × C で平均する: N だけで割るのは 'batchmean'"),
+    Mistake("log_target_as_probability", "with log_target the target is log p: the gradient is "
+            "-exp(target) = -p, not -target", _KlLogTargetAsProbability,
+            says_ja="log_target では目標は log p: 勾配は -target ではなく -exp(target) = -p"),
+    Mistake("gradient_sign", "the gradient of -p log q is -p: the sign is flipped",
+            _negated(Lo.KLDiv), says_ja="-p log q の勾配は -p: 符号が逆"),
+]
+
+
+class _HingeCorrectClassCounted(Lo.MulticlassHinge):
+    def forward(self, x, target):
+        out = super().forward(x, target)
+        per_row = np.full(x.shape[0], self.margin)       # max(0, x_t - x_t + margin) = margin
+        return out + Lo._reduce(self.reduction, per_row)
+
+
+class _HingeDividedByC(Lo.MulticlassHinge):
+    def forward(self, x, target):
+        return super().forward(x, target) / x.shape[1]
+
+    def backward(self, dout=1.0):
+        return super().backward(dout) / self.active.shape[1]
+
+
+HINGE_MISTAKES = [
+    Mistake("correct_class_counted", "the correct class is counted as a margin term: each row "
+            "adds max(0, x_t - x_t + margin) = margin; set margins[n, t_n] = 0", _HingeCorrectClassCounted,
+            says_ja="正解クラスもマージン項として数えている: 各行に max(0, x_t - x_t + margin) = margin が"
+                    "加わる。margins[n, t_n] = 0 とする"),
+    Mistake("divided_by_classes", "divided by the number of classes C, as torch's "
+            "multi_margin_loss: the CS231n SVM loss sums over the wrong classes without 1/C",
+            _HingeDividedByC,
+            says_ja="torch の multi_margin_loss のようにクラス数 C で割っている: CS231n の SVM 損失は"
+                    "不正解クラスの和で 1/C はない"),
+] + _reduction_mistakes(Lo.MulticlassHinge, lambda layer: float(layer.active.shape[0]))[:1]
+
+
+class _CosineNoProjection(Lo.CosineEmbedding):
+    def backward(self, dout=1.0):
+        n = len(self.cos)
+        dcos = np.where(self.y == 1, -1.0, (self.cos > self.margin).astype(float))
+        dcos = (dcos * Lo._per_item_upstream(self, dout, (n,)))[:, None]
+        root = np.sqrt(self.m1 * self.m2)[:, None]
+        return dcos * self.x2 / root, dcos * self.x1 / root     # the - cos x / |x|^2 terms missing
+
+
+COSINE_MISTAKES = [
+    Mistake("norm_derivative_missing", "dcos/dx1 = x2 / (|x1||x2|) - cos x1 / |x1|^2: the "
+            "derivative of the norms (the second term) is missing", _CosineNoProjection,
+            says_ja="dcos/dx1 = x2 / (|x1||x2|) - cos x1 / |x1|^2: ノルムの微分（第 2 項）が抜けている"),
+] + _reduction_mistakes(Lo.CosineEmbedding, lambda layer: float(len(layer.cos)))[:1]
+
+
+class _CtcMeanWithoutLengths(Lo.CTC):
+    def backward(self, dout=1.0):
+        grad = super().backward(dout)
+        if self.reduction == "mean":
+            return grad * np.maximum(self.target_lengths, 1)[:, None, None]
+        return grad
+
+
+CTC_MISTAKES = [
+    Mistake("mean_without_target_lengths", "PyTorch's 'mean' divides each sequence's loss by "
+            "its target length before the batch mean: the gradient misses the 1 / target length",
+            _CtcMeanWithoutLengths,
+            says_ja="PyTorch の 'mean' はバッチ平均の前に各系列の損失を目標系列の長さで割る: "
+                    "勾配に 1 / 目標の長さ が抜けている"),
+] + _reduction_mistakes(Lo.CTC, lambda layer: float(len(layer.input_lengths)))[:1]
+
 
 SPECS = [
     OpSpec(
@@ -331,6 +763,7 @@ SPECS = [
                    "same denominator. A batch whose every label is ignore_index has no counted target: "
                    "'mean' is NaN (0/0, as PyTorch) and the gradient is 0; 'sum' is 0.",
         hints=batch_hint("x"),
+        mistakes=SOFTMAX_CE_MISTAKES,
     ),
     OpSpec(
         name="mse", family="loss", impl="MSE",
@@ -350,6 +783,7 @@ SPECS = [
         convention="reduction='mean' is PyTorch's mse_loss (mean over all K elements); "
                    "'half_sum' is the seeds' E = 1/2 sum (y - t)^2.",
         hints=lambda d, hp: {"batch_size": d.inputs["y"].shape[0]},
+        mistakes=MSE_MISTAKES,
     ),
     OpSpec(
         name="l1", family="loss", impl="L1",
@@ -364,6 +798,7 @@ SPECS = [
         convention="PyTorch's l1_loss: 'mean' over all K elements; the derivative at y = t is 0, as "
                    "torch (jax's autodiff of jnp.abs gives 1 there; its witness computes |d| as d sign(d)).",
         hints=batch_hint("y"),
+        mistakes=L1_MISTAKES,
     ),
     OpSpec(
         name="smooth_l1", family="loss", impl="SmoothL1",
@@ -387,6 +822,7 @@ SPECS = [
         convention="PyTorch's smooth_l1_loss (beta = 1 by default); it equals huber(delta = beta) / beta, "
                    "which is how optax's huber_loss serves as the jax witness.",
         hints=batch_hint("y"),
+        mistakes=SMOOTH_L1_MISTAKES,
     ),
     OpSpec(
         name="huber", family="loss", impl="Huber",
@@ -403,6 +839,7 @@ SPECS = [
                               r"\delta\,\mathrm{sign}(d) & \text{otherwise}\end{cases}"},
         convention="PyTorch's huber_loss and optax.huber_loss (which never reduces; the spec reduces).",
         hints=batch_hint("y"),
+        mistakes=HUBER_MISTAKES,
     ),
     OpSpec(
         name="bce", family="loss", impl="BCE",
@@ -425,6 +862,7 @@ SPECS = [
         convention="PyTorch's binary_cross_entropy on probabilities: logs clamped at -100, the gradient's "
                    "denominator at 1e-12; 'mean' over all elements.",
         hints=batch_hint("p"),
+        mistakes=BCE_MISTAKES,
     ),
     OpSpec(
         name="bce_with_logits", family="loss", impl="BCEWithLogits",
@@ -450,6 +888,7 @@ SPECS = [
                    "The jax witness is optax.sigmoid_binary_cross_entropy (unreduced) without pos_weight, "
                    "which optax lacks, and jax.nn.softplus with it.",
         hints=batch_hint("x"),
+        mistakes=BCE_LOGITS_MISTAKES,
     ),
     OpSpec(
         name="nll", family="loss", impl="NLL",
@@ -473,6 +912,7 @@ SPECS = [
         convention="PyTorch's nll_loss on log-probabilities: 'mean' divides by the summed class weights of "
                    "the targets that are not ignore_index; none counted gives NaN and a zero gradient.",
         hints=batch_hint("logp"),
+        mistakes=NLL_MISTAKES,
     ),
     OpSpec(
         name="kl_div", family="loss", impl="KLDiv",
@@ -493,6 +933,7 @@ SPECS = [
         convention="PyTorch's kl_div(input = log q, target = p): 'mean' averages over all elements "
                    "(PyTorch's default, which it warns about), 'batchmean' divides the sum by N.",
         hints=batch_hint("logq"),
+        mistakes=KL_MISTAKES,
     ),
     OpSpec(
         name="hinge", family="loss", impl="MulticlassHinge",
@@ -511,6 +952,7 @@ SPECS = [
                    "torch's multi_margin_loss divides each L_n by the number of classes C; the torch "
                    "witness multiplies it back by C.",
         hints=batch_hint("x"),
+        mistakes=HINGE_MISTAKES,
     ),
     OpSpec(
         name="cosine_embedding", family="loss", impl="CosineEmbedding",
@@ -530,6 +972,7 @@ SPECS = [
                               r"\cos \frac{x_1}{|x_1|^2}"},
         convention="PyTorch's cosine_embedding_loss, which adds 1e-12 to each squared norm; labels are 1 or -1.",
         hints=batch_hint("x1"),
+        mistakes=COSINE_MISTAKES,
     ),
     OpSpec(
         name="ctc", family="loss", impl="CTC",
@@ -561,5 +1004,6 @@ SPECS = [
                    "mean (optax never reduces; the spec reduces). An impossible alignment gives inf and a "
                    "NaN gradient, or 0 and 0 with zero_infinity=True (PyTorch).",
         hints=batch_hint("logits"),
+        mistakes=CTC_MISTAKES,
     ),
 ]

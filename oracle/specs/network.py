@@ -1,6 +1,9 @@
 """Whole networks: every parameter gradient checked end to end."""
+import numpy as np
+
+from ...impl.networks import CNN, MLP, ResidualBlock
 from ..frameworks import F, jnn, jnp, lax, torch
-from ..spec import Case, CaseData, OpSpec
+from ..spec import Case, CaseData, Mistake, OpSpec
 from ._cases import labels, normal, weight
 
 
@@ -94,6 +97,144 @@ def _jax_residual(a, e, hp):
     return jnn.relu(a["x"] + _jax_conv_same(h, a["W2"], a["b2"]))
 
 
+# ---- the mistakes people make writing these networks' backward ---------------------------
+
+class _MLPBook(MLP):
+    """Seed 002's backward with each step a method, so that a mistake changes one line."""
+
+    def output_delta(self, o3):
+        return (o3 - self.y) * o3 * (1 - o3)
+
+    def hidden_delta(self, back, o):
+        return back * o * (1 - o)
+
+    def weight_grad(self, delta, o_prev):
+        return delta.T @ o_prev
+
+    def theta_grad(self, delta):
+        return delta.sum(axis=0)
+
+    def backward(self, dout=1.0):
+        p, o = self.params, self.o
+        delta = self.output_delta(o[3]) * float(np.asarray(dout))
+        for l in reversed(self.LAYERS):
+            self.grads[f"w{l}"] = self.weight_grad(delta, o[l - 1])
+            self.grads[f"theta{l}"] = self.theta_grad(delta)
+            back = delta @ p[f"w{l}"]
+            if l > 1:
+                delta = self.hidden_delta(back, o[l - 1])
+        return back
+
+
+class _MLPHiddenDerivativeMissing(_MLPBook):
+    def hidden_delta(self, back, o):
+        return back                                     # o (1 - o) left out
+
+
+class _MLPOutputDerivativeMissing(_MLPBook):
+    def output_delta(self, o3):
+        return o3 - self.y                              # o^3 (1 - o^3) left out
+
+
+class _MLPWeightTransposed(_MLPBook):
+    def weight_grad(self, delta, o_prev):
+        return o_prev.T @ delta
+
+
+class _MLPThetaNotSummed(_MLPBook):
+    def theta_grad(self, delta):
+        return delta
+
+
+class _MLPErrorSign(_MLPBook):
+    def output_delta(self, o3):
+        return (self.y - o3) * o3 * (1 - o3)
+
+
+MLP_MISTAKES = [
+    Mistake("hidden_sigmoid_derivative_missing", "the hidden deltas miss sigmoid' = o (1 - o): "
+            "delta^l = (delta^{l+1} w^{l+1}) . o^l (1 - o^l)", _MLPHiddenDerivativeMissing,
+            says_ja="中間層の δ に sigmoid' = o (1 - o) が掛かっていない: δ^l = (δ^{l+1} w^{l+1}) ⊙ o^l (1 - o^l)"),
+    Mistake("output_sigmoid_derivative_missing", "the output delta misses sigmoid' of the output "
+            "layer: delta^3 = (o^3 - y) . o^3 (1 - o^3)", _MLPOutputDerivativeMissing,
+            says_ja="出力層の δ に出力層の sigmoid' が掛かっていない: δ^3 = (o^3 - y) ⊙ o^3 (1 - o^3)"),
+    Mistake("weight_gradient_transposed", "dE/dw^l is (delta^l)^T o^{l-1}, shaped like w^l (units "
+            "of l, units of l-1): o^T delta is its transpose", _MLPWeightTransposed,
+            says_ja="dE/dw^l は (δ^l)^T o^{l-1} で w^l と同じ形（l 層のユニット数, l-1 層のユニット数）: "
+                    "o^T δ はその転置"),
+    Mistake("theta_not_summed", "dE/dtheta^l sums delta^l over the samples of the batch",
+            _MLPThetaNotSummed, says_ja="dE/dθ^l はバッチのサンプルについて δ^l の和をとる"),
+    Mistake("error_sign", "the output error is o^3 - y (the derivative of 1/2 (o - y)^2 by o), "
+            "not y - o^3", _MLPErrorSign,
+            says_ja="出力の誤差は o^3 - y（1/2 (o - y)^2 を o で微分したもの）で、y - o^3 ではない"),
+]
+
+
+class _CNNBatchNormSkipped(CNN):
+    def backward(self, dout=1.0):
+        d = self.fc.backward(self.loss.backward(dout)).reshape(self.pooled_shape)
+        d = self.relu.backward(self.pool.backward(d))
+        self.bn.backward(d)                              # its parameter gradients only ...
+        d = self.conv.backward(d)                        # ... and the conv gets the un-normalized d
+        for name, (layer, key) in self.owners.items():
+            self.grads[name] = layer.grads[key]
+        return d
+
+
+class _CNNUnflattenOrder(CNN):
+    def backward(self, dout=1.0):
+        n, c, h, w = self.pooled_shape
+        d = self.fc.backward(self.loss.backward(dout))
+        d = d.reshape(n, h, w, c).transpose(0, 3, 1, 2)  # channels-last order
+        for layer in (self.pool, self.relu, self.bn, self.conv):
+            d = layer.backward(d)
+        for name, (layer, key) in self.owners.items():
+            self.grads[name] = layer.grads[key]
+        return d
+
+
+CNN_MISTAKES = [
+    Mistake("batch_norm_skipped", "the gradient bypasses batch norm's backward on its way to the "
+            "convolution: every layer's backward is applied, right to left", _CNNBatchNormSkipped,
+            says_ja="畳み込みへ向かう勾配がバッチ正規化の逆伝播を通っていない: すべての層の逆伝播を右から左へ順に適用する"),
+    Mistake("unflatten_order", "the gradient of the flattened features is reshaped back in "
+            "another order (channels last): reshape to (N, C, H, W), as forward flattened",
+            _CNNUnflattenOrder,
+            says_ja="平坦化した特徴の勾配を別の順序（チャネル最後）で戻している: 順伝播と同じ (N, C, H, W) に reshape する"),
+]
+
+
+class _ResidualSkipMissing(ResidualBlock):
+    def backward(self, dout):
+        dz = self.relu2.backward(dout)
+        dh = self.relu1.backward(self.conv2.backward(dz))
+        dx = self.conv1.backward(dh)                     # the skip path's dz left out
+        for i, conv in ((1, self.conv1), (2, self.conv2)):
+            self.grads[f"W{i}"], self.grads[f"b{i}"] = conv.grads["W"], conv.grads["b"]
+        return dx
+
+
+class _ResidualSkipUnmasked(ResidualBlock):
+    def backward(self, dout):
+        dz = self.relu2.backward(dout)
+        dh = self.relu1.backward(self.conv2.backward(dz))
+        dx = dout + self.conv1.backward(dh)              # dout where dz (after relu's mask)
+        for i, conv in ((1, self.conv1), (2, self.conv2)):
+            self.grads[f"W{i}"], self.grads[f"b{i}"] = conv.grads["W"], conv.grads["b"]
+        return dx
+
+
+RESIDUAL_MISTAKES = [
+    Mistake("skip_gradient_missing", "the skip connection's gradient is missing: dx = dz + "
+            "(the convolution path's gradient), the two paths add up", _ResidualSkipMissing,
+            says_ja="スキップ接続の勾配が抜けている: dx = dz +（畳み込みの経路の勾配）で、二つの経路の勾配を足す"),
+    Mistake("skip_gradient_unmasked", "the skip path carries dout where the gradient of the sum "
+            "z = x + conv2(h) after the last relu (dz = dout [z > 0]) is needed", _ResidualSkipUnmasked,
+            says_ja="スキップの経路に dout を流しているが、必要なのは最後の relu を通った和 z = x + conv2(h) の"
+                    "勾配 dz = dout [z > 0]"),
+]
+
+
 SPECS = [
     OpSpec(
         name="mlp", family="network", impl="MLP",
@@ -111,6 +252,7 @@ SPECS = [
         convention="Seed 002's three-layer sigmoid network; w^l has shape (units of l, units of l-1), "
                    "as torch.nn.Linear; E sums over the samples of the batch.",
         hints=lambda d, hp: {"batch_size": d.inputs["x"].shape[0]},
+        mistakes=MLP_MISTAKES,
     ),
     OpSpec(
         name="cnn", family="network", impl="CNN",
@@ -130,6 +272,7 @@ SPECS = [
                    "(book layout W (in, out)) -> softmax cross-entropy with mean reduction. Every "
                    "parameter gradient is checked end to end.",
         hints=lambda d, hp: {"batch_size": d.inputs["x"].shape[0]},
+        mistakes=CNN_MISTAKES,
     ),
     OpSpec(
         name="residual_block", family="network", impl="ResidualBlock",
@@ -147,5 +290,6 @@ SPECS = [
                    "padding K // 2 ('same'); the gradient of the skip connection adds to the "
                    "convolution path's.",
         hints=lambda d, hp: {"batch_size": d.inputs["x"].shape[0]},
+        mistakes=RESIDUAL_MISTAKES,
     ),
 ]

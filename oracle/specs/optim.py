@@ -8,10 +8,11 @@ learner's optimizer is graded the same way. Finite differences do not apply.
 """
 import numpy as np
 
+from ...impl import optim as O
 from .. import jax_oracle, torch_oracle
 from ..frameworks import jax, jnp, optax, torch
 from ..impl_runner import layer_class
-from ..spec import Case, CaseData, OpSpec
+from ..spec import Case, CaseData, Mistake, OpSpec, with_mistakes
 from ._cases import normal
 
 NOT_A_GRADIENT = ("an update rule is not the gradient of a function of the inputs: "
@@ -253,6 +254,326 @@ SPECS = [
 ]
 
 
+# ---- the mistakes people make writing optimizers: update() with one line changed -----------
+
+class _SgdDecayIgnored(O.SGD):
+    def update(self, params, grads):
+        for name, p in params.items():
+            p -= self.lr * grads[name]
+
+
+class _SgdDecaySign(O.SGD):
+    def update(self, params, grads):
+        for name, p in params.items():
+            p -= self.lr * (grads[name] - self.weight_decay * p)
+
+
+class _SgdDecayWithoutLr(O.SGD):
+    def update(self, params, grads):
+        for name, p in params.items():
+            p -= self.lr * grads[name] + self.weight_decay * p
+
+
+SGD_MISTAKES = [
+    Mistake("weight_decay_ignored", "weight_decay is ignored: add it to the gradient, "
+            "g + wd * p", _SgdDecayIgnored,
+            says_ja="weight_decay が無視されている: 勾配に足して g + wd * p とする"),
+    Mistake("weight_decay_sign", "weight decay subtracted from the gradient: it is added, "
+            "g + wd * p, so that it shrinks p", _SgdDecaySign,
+            says_ja="荷重減衰を勾配から引いている: g + wd * p と足して p を縮める"),
+    Mistake("weight_decay_without_lr", "p -= lr * g + wd * p applies the decay without the "
+            "learning rate: p -= lr * (g + wd * p)", _SgdDecayWithoutLr,
+            says_ja="p -= lr * g + wd * p は学習率なしで減衰させている: p -= lr * (g + wd * p)"),
+]
+
+
+class _MomentumOldVelocity(O.Momentum):
+    def update(self, params, grads):
+        if self.v is None:
+            self.v = O._zeros_like(params)
+        for name, p in params.items():
+            p += self.v[name]                           # the velocity of the previous step
+            self.v[name] = self.momentum * self.v[name] - self.lr * self.decayed(p, grads[name])
+
+
+class _MomentumEma(O.Momentum):
+    def update(self, params, grads):
+        if self.v is None:
+            self.v = O._zeros_like(params)
+        for name, p in params.items():
+            mu = self.momentum                          # v = mu v + (1 - mu) g;  p -= lr v
+            self.v[name] = mu * self.v[name] - (1 - mu) * self.lr * self.decayed(p, grads[name])
+            p += self.v[name]
+
+
+class _MomentumLrTwice(O.Momentum):
+    def update(self, params, grads):
+        if self.v is None:
+            self.v = O._zeros_like(params)
+        for name, p in params.items():
+            self.v[name] = self.momentum * self.v[name] - self.lr * self.decayed(p, grads[name])
+            p += self.lr * self.v[name]                 # torch's p -= lr b with the book's v
+
+
+MOMENTUM_MISTAKES = [
+    Mistake("old_velocity", "momentum with the old velocity: p moves by the v of the previous "
+            "step; update v = mu v - lr g first, then p += v", _MomentumOldVelocity,
+            says_ja="古い速度でモーメンタム更新している: p が前のステップの v で動く。先に v = μv - lr g を"
+                    "更新してから p += v"),
+    Mistake("ema_of_gradients", "v = mu v + (1 - mu) g is the moving average form (a different "
+            "rule, lr effectively scaled by 1 - mu): the book's and torch's is v = mu v - lr g",
+            _MomentumEma,
+            says_ja="v = μv + (1 - μ) g は移動平均の形（別の規則で、実質的に学習率が 1 - μ 倍）: 本と torch は "
+                    "v = μv - lr g"),
+    Mistake("lr_twice", "the learning rate applied twice: with v = mu v - lr g the step is "
+            "p += v (torch's buffer form p -= lr b keeps b = mu b + g without lr)", _MomentumLrTwice,
+            says_ja="学習率を二度掛けている: v = μv - lr g なら更新は p += v（torch のバッファ形式 p -= lr b では "
+                    "b = μb + g に lr は入らない）"),
+]
+
+
+class _NesterovPlain(O.Nesterov):
+    update = O.Momentum.update
+
+
+class _NesterovBook(O.Nesterov):
+    """The book's Nesterov: p += mu^2 v - (1 + mu) lr g with the new v."""
+
+    def update(self, params, grads):
+        if self.v is None:
+            self.v = O._zeros_like(params)
+        for name, p in params.items():
+            g = self.decayed(p, grads[name])
+            self.v[name] = self.momentum * self.v[name] - self.lr * g
+            p += self.momentum ** 2 * self.v[name] - (1 + self.momentum) * self.lr * g
+
+
+NESTEROV_MISTAKES = [
+    Mistake("plain_momentum", "Nesterov as plain momentum: the step looks ahead along the new "
+            "velocity, p += mu v - lr g (not p += v)", _NesterovPlain,
+            says_ja="Nesterov が普通のモーメンタムになっている: 更新は新しい速度の先を見て p += μv - lr g "
+                    "（p += v ではない）"),
+    Mistake("book_rearranged_form", "the book's Nesterov (p += mu^2 v - (1 + mu) lr g with the new "
+            "v) is another rule than torch's and optax's p += mu v - lr g", _NesterovBook,
+            says_ja="本の Nesterov（新しい v で p += μ^2 v - (1 + μ) lr g）は torch や optax の "
+                    "p += μv - lr g とは別の規則"),
+]
+
+
+class _AdaGradEpsInSqrt(O.AdaGrad):
+    def update(self, params, grads):
+        if self.h is None:
+            self.h = O._zeros_like(params)
+        for name, p in params.items():
+            g = self.decayed(p, grads[name])
+            self.h[name] += g * g
+            p -= self.lr * g / np.sqrt(self.h[name] + self.eps)
+
+
+class _AdaGradNotAccumulated(O.AdaGrad):
+    def update(self, params, grads):
+        if self.h is None:
+            self.h = O._zeros_like(params)
+        for name, p in params.items():
+            g = self.decayed(p, grads[name])
+            self.h[name] = g * g                        # = instead of +=
+            p -= self.lr * g / (np.sqrt(self.h[name]) + self.eps)
+
+
+class _AdaGradBookEps(O.AdaGrad):
+    def __init__(self, lr=0.01, eps=1e-10, weight_decay=0.0):
+        super().__init__(lr, 1e-7, weight_decay)        # the book's hard-coded 1e-7
+
+
+ADAGRAD_MISTAKES = [
+    Mistake("eps_inside_sqrt", "eps inside the root, g / sqrt(h + eps): torch's Adagrad puts it "
+            "outside, g / (sqrt(h) + eps)", _AdaGradEpsInSqrt,
+            says_ja="eps が平方根の中にある g / sqrt(h + eps): torch の Adagrad は外側 g / (sqrt(h) + eps)"),
+    Mistake("sum_not_accumulated", "h = g * g keeps only the last gradient: AdaGrad sums every "
+            "squared gradient, h += g * g", _AdaGradNotAccumulated,
+            says_ja="h = g * g では最後の勾配しか残らない: AdaGrad はすべての勾配の二乗を足し込む h += g * g"),
+    Mistake("book_eps", "eps = 1e-7 (the book's hard-coded value) where 1e-10 (torch's) was "
+            "asked: take eps from the constructor", _AdaGradBookEps,
+            says_ja="eps = 1e-7（本に書き込まれた値）になっているが、求められているのは 1e-10（torch）: "
+                    "eps はコンストラクタの値を使う"),
+]
+
+
+class _RMSpropEpsOtherSide(O.RMSprop):
+    def __init__(self, lr=0.01, decay_rate=0.99, eps=1e-8, weight_decay=0.0, eps_in_sqrt=False):
+        super().__init__(lr, decay_rate, eps, weight_decay, not eps_in_sqrt)
+
+
+class _RMSpropWeightsSwapped(O.RMSprop):
+    def __init__(self, lr=0.01, decay_rate=0.99, eps=1e-8, weight_decay=0.0, eps_in_sqrt=False):
+        super().__init__(lr, 1 - decay_rate, eps, weight_decay, eps_in_sqrt)
+
+
+class _RMSpropWithoutOneMinus(O.RMSprop):
+    def update(self, params, grads):
+        if self.h is None:
+            self.h = O._zeros_like(params)
+        rho = self.decay_rate
+        for name, p in params.items():
+            g = self.decayed(p, grads[name])
+            self.h[name] = rho * self.h[name] + g * g   # (1 - rho) missing
+            denominator = np.sqrt(self.h[name] + self.eps) if self.eps_in_sqrt \
+                else np.sqrt(self.h[name]) + self.eps
+            p -= self.lr * g / denominator
+
+
+class _RMSpropNotSquared(O.RMSprop):
+    def update(self, params, grads):
+        if self.h is None:
+            self.h = O._zeros_like(params)
+        rho = self.decay_rate
+        for name, p in params.items():
+            g = self.decayed(p, grads[name])
+            self.h[name] = rho * self.h[name] + (1 - rho) * g      # g for g * g
+            with np.errstate(invalid="ignore"):
+                denominator = np.sqrt(self.h[name] + self.eps) if self.eps_in_sqrt \
+                    else np.sqrt(self.h[name]) + self.eps
+            p -= self.lr * g / denominator
+
+
+RMSPROP_MISTAKES = [
+    Mistake("gradient_not_squared", "h averages g instead of g * g (negative entries, NaN under "
+            "the root): h = rho h + (1 - rho) g * g", _RMSpropNotSquared,
+            says_ja="h が g * g ではなく g を平均している（負の要素ができ、平方根で NaN）: "
+                    "h = ρ h + (1 - ρ) g * g"),
+    Mistake("eps_other_side_of_sqrt", "eps on the other side of the root: torch's RMSprop "
+            "divides by sqrt(h) + eps, optax's default by sqrt(h + eps); the case says which",
+            _RMSpropEpsOtherSide,
+            says_ja="eps が平方根の反対側にある: torch の RMSprop は sqrt(h) + eps、optax の既定は "
+                    "sqrt(h + eps) で割る。どちらかはケースが指定する"),
+    Mistake("decay_weights_swapped", "h = (1 - rho) h + rho g^2 swaps the weights: "
+            "h = rho h + (1 - rho) g^2 keeps most of the old average", _RMSpropWeightsSwapped,
+            says_ja="h = (1 - ρ) h + ρ g^2 は重みが逆: h = ρ h + (1 - ρ) g^2 で古い平均の大部分を残す"),
+    Mistake("one_minus_rho_missing", "h = rho h + g^2 misses the (1 - rho) of the moving "
+            "average: h = rho h + (1 - rho) g^2", _RMSpropWithoutOneMinus,
+            says_ja="h = ρ h + g^2 では移動平均の (1 - ρ) が抜けている: h = ρ h + (1 - ρ) g^2"),
+]
+
+
+class _AdamNoBiasCorrection(O.Adam):
+    def direction(self, p, g, name):
+        b1, b2 = self.beta1, self.beta2
+        self.m[name] = b1 * self.m[name] + (1 - b1) * g
+        self.v[name] = b2 * self.v[name] + (1 - b2) * g * g
+        return self.m[name] / (np.sqrt(self.v[name]) + self.eps)
+
+
+class _AdamStepNotCounted(O.Adam):
+    def update(self, params, grads):
+        super().update(params, grads)
+        self.t = 0                                      # t stays at 1 for every step
+
+
+class _AdamEpsInSqrt(O.Adam):
+    def direction(self, p, g, name):
+        b1, b2 = self.beta1, self.beta2
+        self.m[name] = b1 * self.m[name] + (1 - b1) * g
+        self.v[name] = b2 * self.v[name] + (1 - b2) * g * g
+        m_hat = self.m[name] / (1 - b1 ** self.t)
+        v_hat = self.v[name] / (1 - b2 ** self.t)
+        return m_hat / np.sqrt(v_hat + self.eps)
+
+
+class _AdamBookForm(O.Adam):
+    """The book's Adam: lr_t = lr sqrt(1 - b2^t) / (1 - b1^t), p -= lr_t m / (sqrt(v) + 1e-7)."""
+
+    def direction(self, p, g, name):
+        b1, b2 = self.beta1, self.beta2
+        self.m[name] = b1 * self.m[name] + (1 - b1) * g
+        self.v[name] = b2 * self.v[name] + (1 - b2) * g * g
+        scale = np.sqrt(1 - b2 ** self.t) / (1 - b1 ** self.t)
+        return scale * self.m[name] / (np.sqrt(self.v[name]) + 1e-7)
+
+
+class _AdamStepAfterUse(O.Adam):
+    def update(self, params, grads):
+        if self.m is None:
+            self.m, self.v = O._zeros_like(params), O._zeros_like(params)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for name, p in params.items():                  # t is still 0 at the first step
+                p -= self.lr * self.direction(p, self.decayed(p, grads[name]), name)
+        self.t += 1
+
+
+class _AdamNotSquared(O.Adam):
+    def direction(self, p, g, name):
+        b1, b2 = self.beta1, self.beta2
+        self.m[name] = b1 * self.m[name] + (1 - b1) * g
+        self.v[name] = b2 * self.v[name] + (1 - b2) * g          # g for g * g
+        m_hat = self.m[name] / (1 - b1 ** self.t)
+        with np.errstate(invalid="ignore"):
+            return m_hat / (np.sqrt(self.v[name] / (1 - b2 ** self.t)) + self.eps)
+
+
+class _AdamDecoupled(O.Adam):
+    update = O.AdamW.update
+
+
+ADAM_MISTAKES = [
+    Mistake("no_bias_correction", "Adam without bias correction: divide m by 1 - beta1^t and v by "
+            "1 - beta2^t (t = 1, 2, ...) before the step", _AdamNoBiasCorrection,
+            says_ja="バイアス補正のない Adam: 更新の前に m を 1 - β1^t で、v を 1 - β2^t で割る（t = 1, 2, ...）"),
+    Mistake("step_not_counted", "the step t is not counted (the bias correction of step 1 every "
+            "time): t += 1 at each update", _AdamStepNotCounted,
+            says_ja="ステップ数 t が数えられていない（毎回ステップ 1 のバイアス補正）: 更新ごとに t += 1"),
+    Mistake("step_counted_after_use", "t is incremented after the step, so the first step "
+            "divides by 1 - beta^0 = 0: increment t before the bias correction (t = 1 at the "
+            "first step)", _AdamStepAfterUse,
+            says_ja="t を更新の後で増やしているため、最初のステップで 1 - β^0 = 0 で割っている: "
+                    "バイアス補正の前に t を増やす（最初のステップで t = 1）"),
+    Mistake("v_not_squared", "v averages g instead of g * g (negative entries, NaN under the "
+            "root): v = beta2 v + (1 - beta2) g * g", _AdamNotSquared,
+            says_ja="v が g * g ではなく g を平均している（負の要素ができ、平方根で NaN）: "
+                    "v = β2 v + (1 - β2) g * g"),
+    Mistake("eps_inside_sqrt", "eps inside the root, m^ / sqrt(v^ + eps): torch and optax divide by "
+            "sqrt(v^) + eps", _AdamEpsInSqrt,
+            says_ja="eps が平方根の中にある m^ / sqrt(v^ + eps): torch と optax は sqrt(v^) + eps で割る"),
+    Mistake("book_folded_form", "the book's Adam (the corrections folded into lr, 1e-7 added to "
+            "sqrt(v) before the correction) differs where eps matters: m^ / (sqrt(v^) + eps) with "
+            "the constructor's eps", _AdamBookForm,
+            says_ja="本の Adam（補正を学習率にまとめ、補正前の sqrt(v) に 1e-7 を足す）は eps が効くところで違う: "
+                    "コンストラクタの eps で m^ / (sqrt(v^) + eps)"),
+    Mistake("weight_decay_decoupled", "Adam's weight_decay is the L2 term added to the gradient "
+            "(g + wd * p, seen by the moments); decoupled decay is AdamW's", _AdamDecoupled,
+            says_ja="Adam の weight_decay は勾配に足す L2 項（g + wd * p、モーメントにも入る）: "
+                    "切り離した減衰は AdamW のもの"),
+]
+
+
+class _AdamWCoupled(O.AdamW):
+    update = O.Adam.update
+
+
+class _AdamWDecayWithoutLr(O.AdamW):
+    def update(self, params, grads):
+        if self.m is None:
+            self.m, self.v = O._zeros_like(params), O._zeros_like(params)
+        self.t += 1
+        for name, p in params.items():
+            p -= self.lr * self.direction(p, grads[name], name) + self.weight_decay * p
+
+
+ADAMW_MISTAKES = [
+    Mistake("weight_decay_coupled", "AdamW's weight decay coupled like Adam's (added to the "
+            "gradient, so the moments rescale it): decouple it, p -= lr (m^ / (sqrt(v^) + eps) + "
+            "wd p)", _AdamWCoupled,
+            says_ja="AdamW の荷重減衰を Adam のように勾配に足している（モーメントで再スケールされる）: "
+                    "切り離して p -= lr (m^ / (sqrt(v^) + eps) + wd p)"),
+    Mistake("decay_without_lr", "the decoupled decay is applied without the learning rate: "
+            "p -= lr * wd * p, not wd * p", _AdamWDecayWithoutLr,
+            says_ja="切り離した減衰に学習率が掛かっていない: wd * p ではなく p -= lr * wd * p"),
+    Mistake("no_bias_correction", "Adam without bias correction: divide m by 1 - beta1^t and v by "
+            "1 - beta2^t", type("_AdamWNoBiasCorrection", (O.AdamW,),
+                                {"direction": _AdamNoBiasCorrection.direction}),
+            says_ja="バイアス補正のない Adam: m を 1 - β1^t で、v を 1 - β2^t で割る"),
+]
+
+
 # ---- gradient clipping: the clipped gradients (and the global norm) are the quantities -----
 
 def _gradients(scale):
@@ -304,6 +625,93 @@ TORCH_EPS_WHY = ("torch.nn.utils.clip_grad_norm_ divides by norm + 1e-6 (eps = 1
 NO_EPS_WHY = ("eps = 0: the notes' rate = threshold / norm and optax.clip_by_global_norm; torch "
               "always adds 1e-6")
 
+class _ClipNormByValue(O.ClipGradNorm):
+    def clip(self, grads):
+        total_norm = np.sqrt(sum((g * g).sum() for g in grads.values()))
+        for g in grads.values():
+            np.clip(g, -self.max_norm, self.max_norm, out=g)
+        return total_norm
+
+
+class _ClipNormPerArray(O.ClipGradNorm):
+    def clip(self, grads):
+        total_norm = np.sqrt(sum((g * g).sum() for g in grads.values()))
+        for g in grads.values():
+            rate = self.max_norm / (np.sqrt((g * g).sum()) + self.eps)
+            if rate < 1:
+                g *= rate
+        return total_norm
+
+
+class _ClipNormAlways(O.ClipGradNorm):
+    def clip(self, grads):
+        total_norm = np.sqrt(sum((g * g).sum() for g in grads.values()))
+        for g in grads.values():
+            g *= self.max_norm / (total_norm + self.eps)
+        return total_norm
+
+
+class _ClipNormNoEps(O.ClipGradNorm):
+    def clip(self, grads):
+        total_norm = np.sqrt(sum((g * g).sum() for g in grads.values()))
+        rate = self.max_norm / total_norm                 # eps left out
+        if rate < 1:
+            for g in grads.values():
+                g *= rate
+        return total_norm
+
+
+class _ClipNormSquared(O.ClipGradNorm):
+    def clip(self, grads):
+        return super().clip(grads) ** 2
+
+
+CLIP_NORM_MISTAKES = [
+    Mistake("clipped_by_value", "clipping by value (each element to [-c, c]) where clipping by "
+            "the norm was asked: scale every gradient by max_norm / (norm + eps) when the norm "
+            "exceeds max_norm", _ClipNormByValue,
+            says_ja="ノルムでのクリッピングが求められているところで値でクリップしている（各要素を [-c, c] に）: "
+                    "ノルムが max_norm を超えたらすべての勾配を max_norm / (norm + eps) 倍する"),
+    Mistake("norm_per_array", "each array is clipped by its own norm: the norm is global, over "
+            "every array together", _ClipNormPerArray,
+            says_ja="配列ごとに自分のノルムでクリップしている: ノルムはすべての配列を合わせた全体のノルム"),
+    Mistake("always_rescaled", "the gradients are rescaled even when the norm is below max_norm: "
+            "clip only when max_norm / (norm + eps) < 1", _ClipNormAlways,
+            says_ja="ノルムが max_norm 未満でも勾配をスケールしている: max_norm / (norm + eps) < 1 のときだけクリップする"),
+    Mistake("eps_dropped", "the rate is max_norm / norm without eps: torch divides by norm + eps "
+            "(eps = 1e-6), which matters for small norms", _ClipNormNoEps,
+            says_ja="比率が eps なしの max_norm / norm になっている: torch は norm + eps（eps = 1e-6）で割り、"
+                    "ノルムが小さいときに効く"),
+    Mistake("squared_norm_returned", "the returned total norm is the squared norm: return its "
+            "square root", _ClipNormSquared,
+            says_ja="返している全体のノルムが二乗ノルム: 平方根を返す"),
+]
+
+
+class _ClipValueByNorm(O.ClipGradValue):
+    def clip(self, grads):
+        total_norm = np.sqrt(sum((g * g).sum() for g in grads.values()))
+        if total_norm > self.clip_value:
+            for g in grads.values():
+                g *= self.clip_value / total_norm
+
+
+class _ClipValueUpperOnly(O.ClipGradValue):
+    def clip(self, grads):
+        for g in grads.values():
+            np.minimum(g, self.clip_value, out=g)
+
+
+CLIP_VALUE_MISTAKES = [
+    Mistake("clipped_by_norm", "clipping by the global norm where clipping by value was asked: "
+            "clip each element to [-c, c]", _ClipValueByNorm,
+            says_ja="値でのクリッピングが求められているところで全体のノルムでクリップしている: 各要素を [-c, c] に切る"),
+    Mistake("upper_bound_only", "only the upper bound is applied: clip both sides, "
+            "np.clip(g, -c, c)", _ClipValueUpperOnly,
+            says_ja="上限しか適用していない: 両側を切る np.clip(g, -c, c)"),
+]
+
+
 SPECS += [
     OpSpec(
         name="clip_grad_norm", family="optim", impl="ClipGradNorm",
@@ -315,6 +723,9 @@ SPECS += [
                  oracles=("jax",), why=NO_EPS_WHY),
             Case("unclipped", _gradients(0.1), hparams={"max_norm": 5.0},
                  why="the global norm is below max_norm: the gradients pass unchanged"),
+            Case("clipped_small_norm", _gradients(0.01), hparams={"max_norm": 0.01}, oracles=("torch",),
+                 why="a global norm of ~0.045: torch's eps 1e-6 moves the rate by ~2e-5 relative, "
+                     "so that where eps sits is seen (at a norm of ~13 it moves it by 1e-7)"),
         ],
         runners={"impl": _impl_clip,
                  "torch": _torch_clip(lambda ts, hp: torch.nn.utils.clip_grad_norm_(ts, hp["max_norm"])),
@@ -326,6 +737,7 @@ SPECS += [
                    "torch.nn.utils.clip_grad_norm_, optax.clip_by_global_norm). eps = 1e-6 follows torch "
                    "and is checked against it; eps = 0 follows the notes and optax and is checked against "
                    "optax. The returned total norm is checked too.",
+        mistakes=CLIP_NORM_MISTAKES,
     ),
     OpSpec(
         name="clip_grad_value", family="optim", impl="ClipGradValue",
@@ -338,5 +750,34 @@ SPECS += [
         unavailable={"fd": NOT_A_GRADIENT},
         formulas={"forward": r"g \leftarrow \min(\max(g, -c), c)", "backward": ""},
         convention="torch.nn.utils.clip_grad_value_ and optax.clip: element-wise, in place.",
+        mistakes=CLIP_VALUE_MISTAKES,
     ),
 ]
+
+
+def _decay_ignored(base):
+    """base with its weight_decay argument taken and then ignored."""
+    def __init__(self, *args, **kwargs):
+        kwargs["weight_decay"] = 0.0
+        base.__init__(self, *args, **kwargs)
+    return type(f"_{base.__name__}DecayIgnored", (base,), {"__init__": __init__})
+
+
+def _decay_mistake(base, decoupled=False):
+    if decoupled:
+        return Mistake("weight_decay_ignored", "weight_decay is ignored: AdamW shrinks p by "
+                       "lr * wd * p at every step, besides the Adam step", _decay_ignored(base),
+                       says_ja="weight_decay が無視されている: AdamW は Adam の更新とは別に、毎ステップ "
+                               "p を lr * wd * p だけ縮める")
+    return Mistake("weight_decay_ignored", "weight_decay is ignored: add the L2 term to the "
+                   "gradient, g + wd * p, before the rule (its state sees it too)", _decay_ignored(base),
+                   says_ja="weight_decay が無視されている: 規則の前に L2 項を勾配に足して g + wd * p とする"
+                           "（状態にもそれが入る）")
+
+
+with_mistakes(SPECS, {"sgd": SGD_MISTAKES, "momentum": MOMENTUM_MISTAKES + [_decay_mistake(O.Momentum)],
+                      "nesterov": NESTEROV_MISTAKES + [_decay_mistake(O.Nesterov)],
+                      "adagrad": ADAGRAD_MISTAKES + [_decay_mistake(O.AdaGrad)],
+                      "rmsprop": RMSPROP_MISTAKES + [_decay_mistake(O.RMSprop)],
+                      "adam": ADAM_MISTAKES + [_decay_mistake(O.Adam)],
+                      "adamw": ADAMW_MISTAKES + [_decay_mistake(O.AdamW, decoupled=True)]})

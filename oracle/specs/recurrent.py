@@ -83,6 +83,8 @@ def standard_seq_cases(kind):
              seq_hparams(2, True), why="num_layers=2, bidirectional: directions concatenated"),
         Case("lengths", seq_case(kind, num_layers=2, bidirectional=True, lengths=[5, 2, 3]),
              seq_hparams(2, True), why="variable lengths (packed sequences), two layers, both directions"),
+        Case("lengths_one_layer", seq_case(kind, lengths=[2, 5, 1]), seq_hparams(),
+             why="variable lengths on one layer in one direction (the layer given lengths itself)"),
     ]
 
 

@@ -1,6 +1,9 @@
 """Regularization layers: dropout with its mask handed to every witness."""
+import numpy as np
+
+from ...impl.regularization import Dropout
 from ..frameworks import F
-from ..spec import Case, CaseData, OpSpec
+from ..spec import Case, CaseData, Mistake, OpSpec
 from ._cases import normal
 
 
@@ -26,6 +29,84 @@ def _jax_dropout(a, e, hp):
     return a["x"] * e["mask"] / (1.0 - p)
 
 
+# ---- the mistakes people make writing dropout ----------------------------------------------
+
+class _DropoutNotScaled(Dropout):
+    """The book's Dropout in training: y = x * mask, dx = dout * mask."""
+
+    def forward(self, x, mask=None):
+        out = super().forward(x, mask)
+        if self.training:
+            self.scaled_mask = (self.scaled_mask != 0).astype(x.dtype)
+            return x * self.scaled_mask
+        return out
+
+
+class _DropoutBackwardNotScaled(Dropout):
+    def backward(self, dout):
+        return dout * (self.scaled_mask != 0)          # the forward scaled, the backward not
+
+
+class _DropoutScaledTwice(Dropout):
+    def backward(self, dout):
+        return dout * self.scaled_mask / (1.0 - self.p) if self.training else dout * self.scaled_mask
+
+
+class _DropoutMaskForgotten(Dropout):
+    def backward(self, dout):
+        return dout / (1.0 - self.p) if self.training and self.p < 1 else dout.copy()
+
+
+class _DropoutKeepProbability(Dropout):
+    """p read as the probability of keeping a unit (CS231n's convention): scaled by 1/p."""
+
+    def forward(self, x, mask=None):
+        out = super().forward(x, mask)
+        if self.training and self.p > 0:
+            self.scaled_mask = ((self.scaled_mask != 0) / self.p).astype(x.dtype)
+            return x * self.scaled_mask
+        return out
+
+
+class _DropoutEvalScaled(Dropout):
+    """The book's test time: y = x * (1 - p)."""
+
+    def forward(self, x, mask=None):
+        out = super().forward(x, mask)
+        if not self.training:
+            self.scaled_mask = np.full(x.shape, 1.0 - self.p, dtype=x.dtype)
+            return x * (1.0 - self.p)
+        return out
+
+
+DROPOUT_MISTAKES = [
+    Mistake("not_scaled", "the kept units are not scaled by 1 / (1 - p) in training (the book's "
+            "Dropout): inverted dropout scales y and dx by 1 / (1 - p) so that evaluation is "
+            "the identity", _DropoutNotScaled,
+            says_ja="学習時に残したユニットを 1 / (1 - p) 倍していない（本の Dropout）: 逆ドロップアウトは "
+                    "y と dx を 1 / (1 - p) 倍し、評価時は恒等写像にする"),
+    Mistake("backward_not_scaled", "backward uses the mask without the 1 / (1 - p) that forward "
+            "applied: dx = dout * mask / (1 - p)", _DropoutBackwardNotScaled,
+            says_ja="逆伝播で、順伝播で掛けた 1 / (1 - p) なしでマスクを使っている: dx = dout * mask / (1 - p)"),
+    Mistake("scaled_twice", "the gradient is scaled by 1 / (1 - p) twice (a mask that already "
+            "holds the scale, divided again): dx = dout * mask / (1 - p)", _DropoutScaledTwice,
+            says_ja="勾配を 1 / (1 - p) で二度スケールしている（スケール済みのマスクをさらに割っている）: "
+                    "dx = dout * mask / (1 - p)"),
+    Mistake("mask_forgotten_in_backward", "backward scales dout but forgets the mask: dropped "
+            "units get no gradient, dx = dout * mask / (1 - p)", _DropoutMaskForgotten,
+            says_ja="逆伝播で dout をスケールしているがマスクを掛け忘れている: 落としたユニットに勾配は流れない。"
+                    "dx = dout * mask / (1 - p)"),
+    Mistake("p_as_keep_probability", "scaled by 1 / p, as if p were the probability of keeping a "
+            "unit (CS231n's convention): here p is the drop probability, scale by 1 / (1 - p)",
+            _DropoutKeepProbability,
+            says_ja="p を残す確率（CS231n の約束）とみなして 1 / p 倍している: ここでの p は落とす確率で、"
+                    "1 / (1 - p) 倍する"),
+    Mistake("eval_scaled", "evaluation multiplies by (1 - p) (the book's test time): with "
+            "inverted dropout evaluation is the identity", _DropoutEvalScaled,
+            says_ja="評価時に (1 - p) を掛けている（本のテスト時）: 逆ドロップアウトでは評価時は恒等写像"),
+]
+
+
 SPECS = [
     OpSpec(
         name="dropout", family="regularization", impl="Dropout",
@@ -45,5 +126,6 @@ SPECS = [
                    "training, x (1-p) at test time). The keep mask is drawn from the case's seed and "
                    "handed to every witness as a non-differentiable `extra` input, so the check is exact; "
                    "torch and jax apply it as x * m / (1 - p), since F.dropout draws its own mask.",
+        mistakes=DROPOUT_MISTAKES,
     ),
 ]

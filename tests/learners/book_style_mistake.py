@@ -1,6 +1,7 @@
 """The book-style layers of book_style.py with one planted mistake: SoftmaxWithLoss's
 backward forgets to divide by the batch size.
-Diagnosis: "off by a constant factor ... the batch size N="."""
+Diagnosis: the catalogue's "the gradient of the mean is not divided by N" (and, for 'sum',
+which the adapter makes N times the book's mean, "off by a constant factor ... the batch size N=")."""
 import numpy as np
 
 from tests.learners.book_style import Affine, Relu, Sigmoid  # noqa: F401

@@ -1,5 +1,5 @@
 """Planted mistake: Tanh's backward uses the input, dx = dout (1 - x^2), not the output y.
-No rule fits; diagnosis: "worst elements" with expected and actual values."""
+The catalogue of tanh names it: "1 - x^2 evaluated at the input"."""
 from backprop_oracle.impl import *  # noqa: F401,F403
 from backprop_oracle.impl import Tanh as _Tanh
 

@@ -1,0 +1,122 @@
+"""The report as read: cells and badges that say what they mean, readable plots, prose maths,
+a tolerance page with each reason once, and the whole of it in Japanese with --lang ja."""
+import os
+import re
+
+from backprop_oracle.conformance import plugin
+from backprop_oracle.oracle import registry
+from backprop_oracle.reports import i18n, plots
+from backprop_oracle.reports.model import load_results
+from backprop_oracle.reports.render import fix_mathml, matrix, prose, render
+
+from test_report import meta, read, record
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def test_skipped_records_are_not_in_a_cells_denominator_and_zero_is_not_red(tmp_path):
+    records = [record(oracle="fd"), record(oracle="fd", quantity="grad:b"),
+               record(oracle="fd", quantity="out", status="skipped", margin=None),
+               record(oracle="golden", status="skipped", margin=None)]
+    table, columns = matrix(records)
+    cell = table["linear"]["affine"][("fd@cpu", "float64")]
+    assert (cell["passed"], cell["attempted"]) == (2, 2)
+    assert ("golden@cpu", "float64") not in columns          # nothing attempted: not drawn
+    render({"meta": meta(), "records": records}, str(tmp_path))
+    index = read(tmp_path / "index.html")
+    assert "2/2" in index and "2/3" not in index
+    assert '<span class="badge zero">0 fail</span>' in index
+    assert '<span class="badge zero">0 error</span>' in index
+    assert "blank: the witness does not check this op here" in index
+
+
+def test_each_series_of_a_plot_has_its_own_marker():
+    series = [(f"{w}@cpu", d) for w in ("golden", "torch", "jax", "fd", "torch~jax")
+              for d in ("float64", "float32")]
+    entries = plots.legend_entries(series)
+    assert len({(shape, hollow) for _, shape, hollow in entries}) == len(series)
+    records = [record(oracle=w.split("@")[0], dtype=d, case=c) for w, d in series
+               for c in ("batch3", "a_rather_long_case_name", "x")]
+    svg = plots.error_plot(records, ["batch3", "x"])
+    sizes = {float(s) for s in re.findall(r'font-size="([\d.]+)"', svg)}
+    assert sizes == {12.0}                                     # the page's small text size
+    assert float(re.search(r'width="(\d+)"', svg).group(1)) <= 1300
+    assert svg.count("<use ") == len(series) * 4              # 3 cases + the legend
+
+
+def test_latex_in_prose_is_mathml_and_plus_equals_is_one_operator():
+    html = str(prose("the denominator sum of w_{t_n} and c^{t-1}, e^{-beta|x|}: done"))
+    assert html.count("<math") == 3 and "w_{" not in html and "c^{" not in html
+    assert "<mi>β</mi>" in html                                # beta, the Greek letter
+    assert "the denominator sum of " in html and ": done" in html
+    from latex2mathml.converter import convert
+    fixed = fix_mathml(convert(r"y \mathrel{+}= b"))
+    assert "<mo>+=</mo>" in fixed
+    assert str(prose("<b>not html</b>")) == "&lt;b&gt;not html&lt;/b&gt;"
+
+
+def test_the_tolerance_page_gives_each_reason_once_as_prose(tmp_path):
+    render({"meta": meta(), "records": [record()]}, str(tmp_path))
+    page = read(tmp_path / "tolerance.html")
+    reasons = [o.reason for s in registry.all_specs() for o in s.overrides.values()]
+    repeated = max(set(reasons), key=reasons.count)
+    assert reasons.count(repeated) > 1
+    reasons_html = page.split('id="overrides"')[1]
+    shown = str(prose(repeated))
+    assert reasons_html.count(shown[:60]) == 1
+    why = page.split('id="reasons"')[1].split('id="overrides"')[0]
+    assert "<p>" in why
+
+
+def test_a_locale_of_japan_means_japanese_unless_told_otherwise():
+    assert i18n.default_lang({"LANG": "ja_JP.UTF-8"}) == "ja"
+    assert i18n.default_lang({"LC_ALL": "ja_JP.eucJP", "LANG": "en_US.UTF-8"}) == "ja"
+    assert i18n.default_lang({"LC_ALL": "C", "LANG": "ja_JP.UTF-8"}) == "en"   # LC_ALL wins
+    assert i18n.default_lang({}) == "en"
+    for key, entry in i18n.MESSAGES.items():       # every message has both languages
+        assert entry.get("en") and entry.get("ja"), key
+        fields = lambda text: sorted(re.findall(r"\{(\w+)\}", text))
+        assert fields(entry["en"]) == fields(entry["ja"]), key
+
+
+def test_a_japanese_run_of_a_learners_layer(suite, tmp_path):
+    env_lang = {"LANG": "ja_JP.UTF-8"}
+    result = suite("--impl", os.path.join(HERE, "planted", "bias_not_summed.py"), "--op", "affine",
+                   "--oracle", "torch", "--dtype", "float64", "--report-dir", str(tmp_path),
+                   env=env_lang)
+    assert result.returncode == 1
+    summary = result.stdout.split("= backprop-oracle =")[1]
+    for words in ("成績", "チェック合格", "全体", "問題", "再実行", "b の勾配（逆伝播）"):
+        assert words in summary, words
+    data = load_results(tmp_path / "results.json")
+    assert data["meta"]["lang"] == "ja"
+    index = read(tmp_path / "index.html")
+    assert '<html lang="ja">' in index and "成績" in index and "一致表" in index
+    bad = [r for r in data["records"] if r["status"] == "fail"]
+    expected = bad[0].get("diagnosis_ja") or bad[0]["diagnosis"]
+    assert expected in index
+    page = read(tmp_path / "ops" / "affine.html")
+    assert "量ごとのまとめ" in page and "<math" in page        # the formulas as they are
+    english = suite("--impl", os.path.join(HERE, "planted", "bias_not_summed.py"), "--op", "affine",
+                    "--oracle", "torch", "--dtype", "float64", "--lang", "en",
+                    "--report-dir", str(tmp_path / "en"), env=env_lang)
+    assert "grade (passed / attempted)" in english.stdout
+
+
+def test_a_japanese_diagnosis_is_shown_where_the_record_has_one(tmp_path):
+    records = [dict(record(status="fail", margin=3.0, diagnosis="dW is transposed"),
+                    diagnosis_ja="dW が転置されています")]
+    render({"meta": meta(), "records": records}, str(tmp_path), lang="ja")
+    assert "dW が転置されています" in read(tmp_path / "index.html")
+    assert "dW が転置されています" in read(tmp_path / "ops" / "affine.html")
+    render({"meta": meta(), "records": records}, str(tmp_path / "en"), lang="en")
+    assert "dW is transposed" in read(tmp_path / "en" / "index.html")
+    check = plugin.Run.__new__(plugin.Run)   # the terminal's text of one failing check
+    from backprop_oracle.oracle.engine import Check
+    text = plugin.failure_text(Check("affine", "batch3", "torch", "cpu", "float64"), records, "ja")
+    assert "dW が転置されています" in text and "不合格" in text
+
+
+def test_identifiers_of_code_in_prose_stay_text():
+    html = str(prose("weights in torch's layout weight_ih_l0, num_layers=2, h_n and c_n"))
+    assert "weight_ih_l0" in html and "num_layers=2" in html and html.count("<math") == 2
