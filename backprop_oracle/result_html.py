@@ -62,8 +62,8 @@ def _matrix(result):
             o = result.ops[op]
             rows.append(f'<tr><th>{escape(op)}</th><td class="num">{o.passed}/{o.attempted}</td>'
                         + "".join(_cell(cells[c]) for c in columns) + "</tr>")
-    legend = " ".join(f'<span class="{name}">&nbsp;{escape(text)}&nbsp;</span>'
-                      for name, _, text in BANDS)
+    legend = " ".join(f'<span class="{band[0]}">&nbsp;margin &lt; {band[1]:g}&nbsp;</span>'
+                      for band in BANDS)     # (class, upper bound of the worst margin)
     return (f'<table><tr><th rowspan="2">op</th><th rowspan="2">checks</th>{head1}</tr>'
             f"<tr>{head2}</tr>{''.join(rows)}</table>"
             f"<small>cell: records passed / records, worst margin below "

@@ -92,7 +92,7 @@ def resolve(config, workerinput=None):
         if "cuda" in devices:
             present, why = cuda_present()
             if not present:   # asked for and absent: an error, never a grade without it
-                raise pytest.UsageError(f"--device {config.getoption('device')}: cuda was asked "
+                raise UsageError(f"--device {config.getoption('device')}: cuda was asked "
                                         f"for and is absent: {why}")
     else:
         present, why = cuda_present()
@@ -103,7 +103,7 @@ def resolve(config, workerinput=None):
         if "cuda" in devices:
             devices = devices + (TF32_DEVICE,)
         elif config.getoption("device") and not workerinput:
-            raise pytest.UsageError(f"--tf32 needs a CUDA device and --device "
+            raise UsageError(f"--tf32 needs a CUDA device and --device "
                                     f"{config.getoption('device')} has none")
         else:
             absent[TF32_DEVICE] = "--tf32 needs a CUDA device: " + absent.get("cuda", "none selected")

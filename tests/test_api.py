@@ -36,15 +36,15 @@ def test_grade_a_dict_of_classes_names_the_planted_mistake():
     assert result["relu"].status == "pass" and result["relu"].passed == result["relu"].attempted
     whats = [p.what for p in result.problems]
     assert whats and all(p.op == "affine" and p.quantities == ["grad:W"] for p in result.problems)
-    assert all(w.startswith("transposed") for w in whats), whats
+    assert all("transpose" in w for w in whats), whats
     assert result.diagnoses["affine"] == whats
     assert result.quantities["affine"]["grad:W"].status == "fail"
-    assert result.quantities["affine"]["grad:W"].diagnoses[0].startswith("transposed")
+    assert "transpose" in result.quantities["affine"]["grad:W"].diagnoses[0]
     text = str(result)
-    assert "transposed" in text and "affine" in text and "grad:W" in text
+    assert "transpose" in text and "affine" in text and "grad:W" in text
     assert f"{result.passed}/{result.attempted} checks passed" in text
     page = result._repr_html_()
-    assert "<table" in page and "transposed" in page and "grad:W" in page
+    assert "<table" in page and "transpose" in page and "grad:W" in page
     assert "bo-result" in page and "<body" not in page        # a fragment for one cell
 
 
@@ -245,7 +245,7 @@ def test_result_write_gives_the_report(tmp_path):
     assert data["schema"] == 1 and len(data["records"]) == len(result.records)
     assert data["meta"]["grade"]["overall"]["attempted"] == result.attempted
     page = open(index, encoding="utf-8").read()
-    assert "affine" in page and "transposed" in page
+    assert "affine" in page and "transpose" in page
 
 
 # -- check() ----------------------------------------------------------------------------
