@@ -2,7 +2,11 @@
 import os
 import shutil
 
-import pytest
+try:                          # pytest's error when there is pytest; the API runs without it
+    from pytest import UsageError
+except ImportError:            # pragma: no cover (backprop_oracle.grade in a plain venv)
+    class UsageError(Exception):
+        """A wrong argument of the run."""
 
 from ..oracle.frameworks import TF32_DEVICE
 
@@ -59,7 +63,7 @@ def _choices(config, name, allowed):
     values = [v.strip() for v in raw.split(",") if v.strip()]
     unknown = [v for v in values if v not in allowed]
     if unknown or not values:
-        raise pytest.UsageError(f"--{name.replace('_', '-')}: expected a comma-separated subset of "
+        raise UsageError(f"--{name.replace('_', '-')}: expected a comma-separated subset of "
                                 f"{', '.join(allowed)}, got {raw!r}")
     return tuple(v for v in allowed if v in values)
 
@@ -91,7 +95,7 @@ def resolve(config, workerinput=None):
         if "cuda" in devices:
             present, why = cuda_present()
             if not present:   # asked for and absent: an error, never a grade without it
-                raise pytest.UsageError(f"--device {config.getoption('device')}: cuda was asked "
+                raise UsageError(f"--device {config.getoption('device')}: cuda was asked "
                                         f"for and is absent: {why}")
     else:
         present, why = cuda_present()
@@ -102,7 +106,7 @@ def resolve(config, workerinput=None):
         if "cuda" in devices:
             devices = devices + (TF32_DEVICE,)
         elif config.getoption("device") and not workerinput:
-            raise pytest.UsageError(f"--tf32 needs a CUDA device and --device "
+            raise UsageError(f"--tf32 needs a CUDA device and --device "
                                     f"{config.getoption('device')} has none")
         else:
             absent[TF32_DEVICE] = "--tf32 needs a CUDA device: " + absent.get("cuda", "none selected")

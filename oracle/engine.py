@@ -130,7 +130,8 @@ def _compute(check, seed, party):
     return party.quantities(check, seed, data, dout, dout_extra)
 
 
-HARNESS_DIRS = ("/oracle/", "/conformance/", "/_pytest/", "/pluggy/")
+HARNESS_DIRS = ("/oracle/", "/conformance/", "/_pytest/", "/pluggy/",
+                "/backprop_oracle/api.py")   # check()'s wrapper of the pair
 LIBRARY_DIRS = ("/site-packages/", "/dist-packages/", "/lib/python")
 
 

@@ -91,6 +91,8 @@ def output_shapes(spec, ctx, extras):
     (names of impl_extras), which their upstream gradients take."""
     if "impl" in spec.runners:
         return None, {}
+    if spec.upstream_shape is not None:     # an op the answer key has no class for
+        return spec.upstream_shape(ctx.data, ctx.hp), {}
     layer, out = forward(spec, ctx)
     values = spec.impl_extras(layer) if extras else {}
     missing = [name for name in extras if name not in values]
