@@ -232,7 +232,16 @@ class drawn_uniforms:
 
 
 def single(value, name, style, what):
-    """A scalar hyperparameter given as an int or an equal pair (stride (2, 2) -> 2)."""
+    """A scalar hyperparameter given as an int or an equal pair (stride (2, 2) -> 2).
+
+    The teaching styles take one number: torch's other forms ('same' / 'valid' padding,
+    (before, after) pairs, unequal axes) have no counterpart there."""
+    if isinstance(value, str):
+        raise NotImplementedError(f"the {style} style's {what} takes a number for {name}, "
+                                  f"not {value!r}")
+    if isinstance(value, (tuple, list)) and any(isinstance(v, (tuple, list)) for v in value):
+        raise NotImplementedError(f"the {style} style's {what} pads both sides alike, "
+                                  f"not {tuple(value)}")
     if isinstance(value, (tuple, list)):
         if len(set(value)) != 1:
             raise NotImplementedError(f"the {style} style's {what} takes one {name} for both "
@@ -246,3 +255,12 @@ def require_eps(eps, fixed, style, what):
     if not np.isclose(eps, fixed, rtol=1e-12, atol=0):
         raise NotImplementedError(f"the {style} style's {what} hard-codes eps = {fixed:g}; "
                                   f"this case uses eps = {eps:g}")
+
+
+def batched_images(x, style, what):
+    """The styles' convolution and pooling take a batch (N, C, H, W); torch also takes one
+    unbatched image (C, H, W), which has no counterpart there."""
+    if np.ndim(x) != 4:
+        raise NotImplementedError(f"the {style} style's {what} takes a batch (N, C, H, W); an "
+                                  f"input of shape {np.shape(x)} has no counterpart")
+    return x

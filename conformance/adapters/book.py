@@ -44,7 +44,7 @@ express a case raises NotImplementedError with the reason ("not attempted", with
 import numpy as np
 
 from . import _recurrent
-from ._common import (TORCH_GATES, StackedGateCell, TanhRNNCell, class_labels, copied,
+from ._common import (batched_images, TORCH_GATES, StackedGateCell, TanhRNNCell, class_labels, copied,
                       drawn_uniforms, flatten_batch, logit_rows, permute_gates, plain_cross_entropy_only,
                       reduction_scale, refuse_ignored, require_eps, require_tanh, single,
                       unmappable)
@@ -338,7 +338,7 @@ def convolution(module):
             self.params, self.grads = {"W": W, "b": b}, {}
 
         def forward(self, x):
-            return self.layer.forward(copied(x))
+            return self.layer.forward(copied(batched_images(x, STYLE, "Convolution")))
 
         def backward(self, dout):
             dx = self.layer.backward(copied(dout))
@@ -366,7 +366,7 @@ def pooling(module):
             self.params, self.grads = {}, {}
 
         def forward(self, x):
-            return self.layer.forward(copied(x))
+            return self.layer.forward(copied(batched_images(x, STYLE, "Pooling")))
 
         def backward(self, dout):
             return self.layer.backward(copied(dout))

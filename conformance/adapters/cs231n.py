@@ -37,7 +37,7 @@
 import numpy as np
 
 from . import _recurrent
-from ._common import (StackedGateCell, TanhRNNCell, class_labels, copied, drawn_uniforms,
+from ._common import (batched_images, StackedGateCell, TanhRNNCell, class_labels, copied, drawn_uniforms,
                       flatten_batch, logit_rows, plain_cross_entropy_only, reduction_scale, refuse_ignored,
                       require_tanh, single, unmappable)
 
@@ -306,7 +306,8 @@ def conv(module):
             self.params, self.grads = {"W": W, "b": b}, {}
 
         def forward(self, x):
-            out, self.cache = pair[0](copied(x), *copied(self.params["W"], self.params["b"]),
+            out, self.cache = pair[0](copied(batched_images(x, STYLE, "conv_forward_naive")),
+                                      *copied(self.params["W"], self.params["b"]),
                                       dict(self.conv_param))
             return out
 
@@ -333,7 +334,8 @@ def max_pool(module):
             self.params, self.grads = {}, {}
 
         def forward(self, x):
-            out, self.cache = pair[0](copied(x), dict(self.pool_param))
+            out, self.cache = pair[0](copied(batched_images(x, STYLE, "max_pool_forward_naive")),
+                                      dict(self.pool_param))
             return out
 
         def backward(self, dout):

@@ -30,7 +30,8 @@ class _AffineBook(Affine):
 
     def backward(self, dout):
         W = self.params["W"]
-        x2, dout2 = self.x.reshape(-1, W.shape[0]), dout.reshape(-1, W.shape[1])
+        n = int(np.prod(self.x.shape[:-1]))       # explicit sizes: -1 is ambiguous with 0 features
+        x2, dout2 = self.x.reshape(n, W.shape[0]), dout.reshape(n, W.shape[1])
         dW, db, dx = self.grads_of(x2, dout2, W)
         self.grads["W"], self.grads["b"] = dW, db
         return dx.reshape(self.x.shape) if np.ndim(dx) == 2 and dx.size == self.x.size else dx
@@ -147,7 +148,8 @@ class _MatMulBook(MatMul):
 
     def backward(self, dout):
         W = self.params["W"]
-        x2, dout2 = self.x.reshape(-1, W.shape[0]), dout.reshape(-1, W.shape[1])
+        n = int(np.prod(self.x.shape[:-1]))       # explicit sizes: -1 is ambiguous with 0 features
+        x2, dout2 = self.x.reshape(n, W.shape[0]), dout.reshape(n, W.shape[1])
         dW, dx = self.grads_of(x2, dout2, W)
         self.grads["W"] = dW
         return dx.reshape(self.x.shape) if np.ndim(dx) == 2 and dx.size == self.x.size else dx
