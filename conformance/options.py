@@ -2,7 +2,11 @@
 import os
 import shutil
 
-import pytest
+try:                          # pytest's error when there is pytest; the API runs without it
+    from pytest import UsageError
+except ImportError:            # pragma: no cover (backprop_oracle.grade in a plain venv)
+    class UsageError(Exception):
+        """A wrong argument of the run."""
 
 from ..oracle.frameworks import TF32_DEVICE
 
@@ -22,19 +26,27 @@ def add_options(parser):
     group.addoption("--seed", type=int, default=0, help="seed of every case's data (default 0)")
     group.addoption("--report-dir", default=os.path.join("reports", "out"),
                     help="where results.json and index.html are written (default reports/out)")
-    group.addoption("--impl", default=None,
+    group.addoption("--impl", action="append", default=None,
                     help="the implementation under test: a module or package importable from "
-                         "the current directory, or a path to a .py file (default: impl, the "
-                         "answer key)")
-    group.addoption("--impl-style", default="native", choices=("native", "book", "cs231n"),
+                         "the current directory, or a path to a .py file or a package folder "
+                         "(default: the answer key). It runs in a process of its own. Give it "
+                         "several times to grade several submissions in one run: each op goes "
+                         "to the first whose module has the op's class")
+    group.addoption("--impl-style", default="native", choices=("native", "book", "cs231n", "functions"),
                     help="how --impl is written: native (the answer key's classes), book "
-                         "(『ゼロから作るDeep Learning』 layers) or cs231n (forward/backward "
-                         "functions); an adapter maps the last two (default: native)")
+                         "(『ゼロから作るDeep Learning』 1 and 2: common/layers.py, time_layers.py, "
+                         "optimizer.py), cs231n (the assignments' forward/backward function pairs "
+                         "and optim.py) or functions (the E資格 course's common/functions.py: "
+                         "f(x) with its derivative d_f(x)); an adapter maps the last three "
+                         "(default: native)")
     group.addoption("--check-timeout", type=float, default=None,
                     help="seconds the implementation may take on one case (forward and "
                          "backward) before it is stopped and recorded as an error (default: 60 "
                          "when --impl is not the answer key, else none; 0 for none; "
                          "pytest-timeout's --timeout, if given, replaces it)")
+    group.addoption("--impl-memory", type=float, default=4.0,
+                    help="GiB of address space the implementation's process may use (RLIMIT_AS; "
+                         "default 4; 0 for no limit)")
     group.addoption("--lang", default=None, choices=("en", "ja"),
                     help="language of the report and of the terminal summary: en or ja "
                          "(default: ja where the locale, LC_ALL/LC_MESSAGES/LANG, is Japanese, "
@@ -51,7 +63,7 @@ def _choices(config, name, allowed):
     values = [v.strip() for v in raw.split(",") if v.strip()]
     unknown = [v for v in values if v not in allowed]
     if unknown or not values:
-        raise pytest.UsageError(f"--{name.replace('_', '-')}: expected a comma-separated subset of "
+        raise UsageError(f"--{name.replace('_', '-')}: expected a comma-separated subset of "
                                 f"{', '.join(allowed)}, got {raw!r}")
     return tuple(v for v in allowed if v in values)
 
@@ -83,7 +95,7 @@ def resolve(config, workerinput=None):
         if "cuda" in devices:
             present, why = cuda_present()
             if not present:   # asked for and absent: an error, never a grade without it
-                raise pytest.UsageError(f"--device {config.getoption('device')}: cuda was asked "
+                raise UsageError(f"--device {config.getoption('device')}: cuda was asked "
                                         f"for and is absent: {why}")
     else:
         present, why = cuda_present()
@@ -94,7 +106,7 @@ def resolve(config, workerinput=None):
         if "cuda" in devices:
             devices = devices + (TF32_DEVICE,)
         elif config.getoption("device") and not workerinput:
-            raise pytest.UsageError(f"--tf32 needs a CUDA device and --device "
+            raise UsageError(f"--tf32 needs a CUDA device and --device "
                                     f"{config.getoption('device')} has none")
         else:
             absent[TF32_DEVICE] = "--tf32 needs a CUDA device: " + absent.get("cuda", "none selected")

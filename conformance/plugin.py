@@ -22,7 +22,8 @@ from importlib import metadata
 
 import pytest
 
-from ..oracle import registry
+from ..oracle import party as parties, registry
+from ..oracle.records import error as error_record
 from ..oracle.engine import all_checks, implementation_result, run_check
 from ..oracle.spec import Golden
 from ..reports import publish
@@ -55,6 +56,7 @@ class Run:
 
     check_timeout = 0.0   # seconds the implementation may take on one case; 0: no limit
     impl_name, impl_style = "impl", "native"
+    party, is_answer_key, impls = parties.ANSWER_KEY, True, ()
 
     def __init__(self, config):
         workerinput = getattr(config, "workerinput", None)
@@ -68,10 +70,15 @@ class Run:
         self.started = workerinput["bo_started"] if workerinput else _now()
         self.staging = publish.staging_dir(self.report_dir, self.run_id)
         self.parts_dir = os.path.join(self.staging, ".parts")
-        self.impl_name = config.getoption("impl") or "impl"
+        self.impls = list(config.getoption("impl") or [])
+        self.is_answer_key = not self.impls      # by identity of the option, never by a name
+        self.impl_name = self.impls[0] if self.impls else "impl"
         self.impl_style = config.getoption("impl_style")
-        self.module = adapters.adapt(loading.load_implementation(config.getoption("impl")), self.impl_style)
         self.check_timeout = self._check_timeout(config)
+        self.party = self._party(config)
+        # Only the answer key is a module of this process; a learner's code is never
+        # imported here (nor in any xdist worker): it answers from its own process.
+        self.module = loading.load_implementation(None) if self.is_answer_key else None
         self.expected_ids, self.finished_ids, self.crashes = None, set(), []
         specs = [s for s in registry.all_specs()
                  if self.selection["ops"] is None or s.name in self.selection["ops"]]
@@ -93,8 +100,77 @@ class Run:
             return 0.0
         value = config.getoption("check_timeout")
         if value is None:
-            value = 0.0 if self.impl_name == "impl" else DEFAULT_CHECK_TIMEOUT
+            value = 0.0 if self.is_answer_key else DEFAULT_CHECK_TIMEOUT
         return value if value > 0 else 0.0
+
+    def _party(self, config):
+        """The implementation under test (oracle/party.py); --impl paths are checked here,
+        without importing anything."""
+        parties.become_subreaper()     # orphans of learner processes come back to us
+        parties.OWN_PROCESS_TREE[0] = True   # this pytest process starts no other process
+        for target in self.impls:
+            try:
+                parties.locate(target)
+            except (FileNotFoundError, ImportError, ValueError) as err:
+                raise pytest.UsageError(str(err)) from None
+        memory = config.getoption("impl_memory")
+        timeout, option = self.check_timeout, "--check-timeout"
+        if config.getoption("timeout", None):   # pytest-timeout's limit: the sandbox stops first,
+            # with time left to ask where the code is, kill it and record it
+            timeout, option = 0.4 * float(config.getoption("timeout")), "pytest-timeout's --timeout"
+        return parties.make(self.impls, self.impl_style, timeout=timeout or None,
+                            memory_bytes=int(memory * 2 ** 30) if memory and memory > 0 else None,
+                            timeout_option=option)
+
+    @staticmethod
+    def _class_names():
+        return sorted({s.impl for s in registry.all_specs()} | {"Add", "Mul"})
+
+    def write_party_meta(self):
+        """An xdist worker: what its live sandboxes say of the implementation, for the
+        controller (which then starts no sandbox of its own)."""
+        if self.is_answer_key:
+            return
+        data = {"classes": self.party.describe(self._class_names(), start=False),
+                "isolation": self.party.protections(start=False)}
+        if data["classes"] or data["isolation"]:
+            os.makedirs(self.parts_dir, exist_ok=True)
+            with open(os.path.join(self.parts_dir, f"party-{self.worker}.json"), "w",
+                      encoding="utf-8") as f:
+                json.dump(data, f)
+
+    def _workers_party_meta(self):
+        classes, isolation = {}, {}
+        for path in sorted(glob.glob(os.path.join(self.parts_dir, "party-*.json"))):
+            try:
+                with open(path, encoding="utf-8") as f:
+                    data = json.load(f)
+            except (OSError, ValueError):
+                continue
+            for name, entry in data.get("classes", {}).items():
+                known = classes.get(name)
+                if known is None or entry.get("submission_index", 0) < known.get("submission_index", 0):
+                    classes[name] = entry
+            isolation.update(data.get("isolation", {}))
+        return classes, isolation
+
+    def party_meta(self):
+        """What the report says of the implementation: its classes' sources (recorded by
+        its own process, never by importing it here), how it was isolated, whether it
+        uses the answer key. Ends every sandbox of this process."""
+        try:
+            classes, isolation = ({}, {}) if self.is_answer_key else self._workers_party_meta()
+            if not classes and not isolation:
+                classes = self.party.describe(self._class_names())
+                isolation = self.party.protections()
+        finally:
+            parties.close_all()
+        using = sorted(n for n, c in classes.items() if c.get("answer_key"))
+        return {"classes": classes, "isolation": isolation,
+                "uses_answer_key": [] if self.is_answer_key else using,
+                "imports_answer_key": not self.is_answer_key and any(
+                    c.get("module_imports_answer_key") for c in classes.values()),
+                "is_answer_key": self.is_answer_key, "impls": self.impls}
 
     def run_timed(self, check):
         """run_check, with the implementation's own work under --check-timeout.
@@ -104,17 +180,15 @@ class Run:
         witnesses of the same case do not wait again); the witness then runs
         untimed, so that importing torch or compiling JAX never counts.
         """
-        if not self.check_timeout:
-            return run_check(check, self.module, self.seed)
+        in_process = isinstance(self.party, parties.InProcess)
+        if not self.check_timeout or not in_process:   # a sandbox keeps its own time limit
+            return run_check(check, self.party, self.seed)
         spec = registry.get(check.op)
         case = spec.case(check.case)
-        if isinstance(case, Golden):
-            with time_limit(self.check_timeout):
-                return run_check(check, self.module, self.seed)
         if spec.applies(case, check.oracle)[0]:
             with time_limit(self.check_timeout):
-                implementation_result(check, self.seed, self.module)
-        return run_check(check, self.module, self.seed)
+                implementation_result(check, self.seed, self.party)
+        return run_check(check, self.party, self.seed)
 
     def check_of(self, nodeid):
         """The check a test id runs, or None for a test that is not a check."""
@@ -149,9 +223,8 @@ class Run:
             records = self.run_timed(check)
         except pytest.fail.Exception as err:   # pytest-timeout's --timeout stopped the test
             if "Timeout" in str(err):
-                from ..oracle.engine import _record, error_excerpt
-                self.write([_record(check, registry.get(check.op), "error",
-                                    message=error_excerpt(err))])
+                from ..oracle.engine import error_excerpt
+                self.write([error_record(check, registry.get(check.op), error_excerpt(err))])
             raise
         self.write(records)
         records = [r for r in records if not is_cross(r)]  # framework findings never fail
@@ -168,7 +241,7 @@ class Run:
         partial, reason = self.partial(exitstatus)
         config = self.config
         return {
-            "impl": loading.describe(self.module) if self.impl_name != "impl" else "impl (the answer key)",
+            "impl": self.party.label,
             "impl_name": self.impl_name,
             "impl_style": self.impl_style,
             "adapter": (f"{self.impl_style}: conformance/adapters/{self.impl_style}.py"
@@ -224,6 +297,7 @@ class Run:
         records = self.read_parts()
         records += self.missing(records, exitstatus)
         results = {"meta": self.meta(exitstatus), "records": records}
+        results["meta"].update(self.party_meta())
         results["meta"]["grade"] = grading.grade(records)
         lang = results["meta"]["lang"]
 
@@ -427,10 +501,9 @@ def pytest_runtest_logreport(report):
 
 
 def crash_record(check, text):
-    from ..oracle.engine import _record
     last = text.strip().splitlines()[-1] if text.strip() else "no output"
-    return _record(check, registry.get(check.op), "error",
-                   message=f"the worker process died while running this check ({last})")
+    return error_record(check, registry.get(check.op),
+                        f"the worker process died while running this check ({last})")
 
 
 _current_run = None
@@ -440,12 +513,21 @@ _current_run = None
 def pytest_sessionstart(session):
     global _current_run
     _current_run = session.config.stash.get(RUN_KEY, None)
+    runs_tests = session.config.pluginmanager.getplugin("dsession") is None
+    if _current_run is not None and runs_tests:
+        _current_run.party.start()   # the implementation's process starts before any check
 
 
+@pytest.hookimpl(trylast=True)    # after xdist has stopped its workers
 def pytest_sessionfinish(session, exitstatus):
     run = session.config.stash.get(RUN_KEY, None)
-    if run is not None and not run.is_worker and not session.config.option.collectonly:
-        run.finish(exitstatus)
+    if run is None:
+        return
+    if run.is_worker:
+        run.write_party_meta()
+    elif not session.config.option.collectonly:
+        run.finish(exitstatus)   # party_meta() ends the sandboxes before results are written
+    parties.close_all()          # the sandboxes, and whatever learner code left running
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

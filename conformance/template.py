@@ -208,6 +208,9 @@ class _Writer:
             return
         self.classes[cls.__name__], self.roles[cls.__name__] = cls, role
         namespace = vars(_module_of(cls))
+        if cls.__dict__.get("batched_ndim") and "allow_unbatched" in namespace:
+            # forward also takes one unbatched sample: the template's class is decorated alike
+            self._resolve("allow_unbatched", namespace["allow_unbatched"], namespace)
         for base in cls.__bases__:
             if base is object:
                 continue
@@ -271,6 +274,8 @@ class _Writer:
             return textwrap.dedent(_source(cls))
         bases = ", ".join(b.__name__ for b in cls.__bases__ if b is not object)
         lines = [f"class {cls.__name__}({bases}):" if bases else f"class {cls.__name__}:"]
+        if cls.__dict__.get("batched_ndim"):
+            lines.insert(0, f"@allow_unbatched({cls.batched_ndim})")
         body = []
         doc = inspect.getdoc(cls) if cls.__doc__ else None
         if doc:

@@ -34,8 +34,9 @@ class Affine(Layer):
         require_forward(self, "x")
         W = self.params["W"]
         dout = upstream(self, dout, self.x.shape[:-1] + (W.shape[1],))
-        x2 = self.x.reshape(-1, W.shape[0])
-        dout2 = dout.reshape(-1, W.shape[1])
+        n = int(np.prod(self.x.shape[:-1]))       # explicit sizes: -1 is ambiguous with 0 features
+        x2 = self.x.reshape(n, W.shape[0])
+        dout2 = dout.reshape(n, W.shape[1])
         self.grads["W"] = x2.T @ dout2
         self.grads["b"] = dout2.sum(axis=0)
         return dout @ W.T
@@ -61,7 +62,8 @@ class MatMul(Layer):
         require_forward(self, "x")
         W = self.params["W"]
         dout = upstream(self, dout, self.x.shape[:-1] + (W.shape[1],))
-        self.grads["W"] = self.x.reshape(-1, W.shape[0]).T @ dout.reshape(-1, W.shape[1])
+        n = int(np.prod(self.x.shape[:-1]))       # explicit sizes: -1 is ambiguous with 0 features
+        self.grads["W"] = self.x.reshape(n, W.shape[0]).T @ dout.reshape(n, W.shape[1])
         return dout @ W.T
 
 

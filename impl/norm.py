@@ -94,13 +94,29 @@ class BatchNorm(_ChannelNorm):
     Evaluation (training=False): the running statistics are used as constants,
         y = gamma (x - running_mean) / sqrt(running_var + eps) + beta,
         dx = dy gamma / sqrt(running_var + eps).
+
+    Options for the other conventions (each a case of the batch_norm op):
+        momentum=None            torch's cumulative average: m = 1 / num_batches_tracked after
+                                 the count (num_batches_tracked, default 0) is incremented
+        unbiased_running_var     False: the running variance averages the BIASED var, as
+                                 『ゼロから作る』 and CS231n do (torch: True)
+        per_activation           True: x (N, C, H, W) normalized per activation, as
+                                 『ゼロから作る』 does, i.e. as (N, C*H*W) with C*H*W gammas
+    (『ゼロから作る』 and CS231n also let momentum weight the OLD value, 0.9 = 1 - 0.1 here,
+    and the book hard-codes eps = 10e-7: the adapters translate those.)
     """
 
     def __init__(self, gamma, beta, eps=1e-5, momentum=0.1, running_mean=None,
-                 running_var=None, training=True):
+                 running_var=None, training=True, unbiased_running_var=True,
+                 per_activation=False, num_batches_tracked=0):
         super().__init__(gamma, beta, eps)
         c = self.params["gamma"].shape[0]
-        self.momentum, self.training = float(momentum), bool(training)
+        if momentum is not None and not 0.0 <= momentum <= 1.0:
+            raise ValueError(f"BatchNorm: momentum must be in [0, 1] or None (the cumulative "
+                             f"average), got {momentum!r}")
+        self.momentum = None if momentum is None else float(momentum)
+        self.training, self.unbiased_running_var = bool(training), bool(unbiased_running_var)
+        self.per_activation, self.num_batches_tracked = bool(per_activation), int(num_batches_tracked)
         self.running_mean = self._running("running_mean", running_mean, np.zeros(c))
         self.running_var = self._running("running_var", running_var, np.ones(c))
 
@@ -112,27 +128,44 @@ class BatchNorm(_ChannelNorm):
         return value.copy()
 
     def forward(self, x):
+        if self.per_activation:              # (N, C, H, W) as (N, C*H*W): one "channel" per activation
+            x = float_array(self, "x", x, min_ndim=2)
+            self.x_shape = x.shape
+            x = x.reshape(x.shape[0], int(np.prod(x.shape[1:])))
         x = self._check_x(x)
         self.axes = (0,) + tuple(range(2, x.ndim))
         if self.training:
-            m = x.size // x.shape[1]
-            if m < 2:
-                raise ShapeError(f"BatchNorm: argument 'x' of shape {x.shape} has one value per "
-                                 f"channel; training needs at least two")
-            self.xhat, self.inv_std, mu, var = standardize(x, self.axes, self.eps)
-            momentum = self.momentum
-            self.running_mean = (1 - momentum) * self.running_mean + momentum * mu.ravel()
-            self.running_var = (1 - momentum) * self.running_var + momentum * var.ravel() * m / (m - 1)
+            self.xhat = self._train(x)
         else:
             mean = _channel_view(self.running_mean.astype(x.dtype), x.ndim)
             self.inv_std = 1.0 / np.sqrt(_channel_view(self.running_var.astype(x.dtype), x.ndim)
                                          + self.eps)
             self.xhat = (x - mean) * self.inv_std
-        return self._scale_shift(self.xhat)
+        out = self._scale_shift(self.xhat)
+        return out.reshape(self.x_shape) if self.per_activation else out
+
+    def _train(self, x):
+        """xhat from the batch statistics; the running averages updated with weight m."""
+        m = x.size // x.shape[1]
+        if m < 2:
+            raise ShapeError(f"BatchNorm: argument 'x' of shape {x.shape} has one value per "
+                             f"channel; training needs at least two")
+        xhat, self.inv_std, mu, var = standardize(x, self.axes, self.eps)
+        self.num_batches_tracked += 1
+        momentum = 1.0 / self.num_batches_tracked if self.momentum is None else self.momentum
+        correction = m / (m - 1) if self.unbiased_running_var else 1.0
+        self.running_mean = (1 - momentum) * self.running_mean + momentum * mu.ravel()
+        self.running_var = (1 - momentum) * self.running_var + momentum * var.ravel() * correction
+        return xhat
 
     def backward(self, dout):
         require_forward(self, "xhat")
-        dout = upstream(self, dout, self.xhat.shape)
+        if self.per_activation:
+            dout = upstream(self, dout, self.x_shape).reshape(self.xhat.shape)
+            return self._backward(dout).reshape(self.x_shape)
+        return self._backward(upstream(self, dout, self.xhat.shape))
+
+    def _backward(self, dout):
         dxhat = self._scale_shift_backward(dout)
         if not self.training:                     # the statistics are constants
             return dxhat * self.inv_std
@@ -141,19 +174,39 @@ class BatchNorm(_ChannelNorm):
 
 class InstanceNorm(_ChannelNorm):
     """Instance normalization of x (N, C, H, W, ...): statistics per sample and channel,
-    over the spatial axes only, with the biased variance; gamma and beta per channel."""
+    over the spatial axes only, with the biased variance; gamma and beta per channel.
+
+    spatial_dims (1, 2 or 3: torch's InstanceNorm1d/2d/3d) says how many spatial axes x
+    has, so that an input with one axis fewer, (C, L) or (C, H, W), is read as one
+    unbatched sample, as torch does; without it every input is batched (N, C, ...).
+    """
+
+    def __init__(self, gamma, beta, eps=1e-5, spatial_dims=None):
+        super().__init__(gamma, beta, eps)
+        if spatial_dims is not None and spatial_dims not in (1, 2, 3):
+            raise ValueError(f"InstanceNorm: 'spatial_dims' must be 1, 2 or 3, got {spatial_dims!r}")
+        self.spatial_dims = spatial_dims
 
     def forward(self, x):
-        x = self._check_x(x, min_ndim=3)
+        x = float_array(self, "x", x)
+        self.unbatched = self.spatial_dims is not None and x.ndim == self.spatial_dims + 1
+        if self.spatial_dims is not None and x.ndim not in (self.spatial_dims + 1, self.spatial_dims + 2):
+            raise ShapeError(f"InstanceNorm: argument 'x' must have {self.spatial_dims + 1} axes "
+                             f"(unbatched) or {self.spatial_dims + 2} (batched) for "
+                             f"spatial_dims={self.spatial_dims}, got shape {x.shape}")
+        x = self._check_x(x[None] if self.unbatched else x, min_ndim=3)
         self.axes = tuple(range(2, x.ndim))
         self.xhat, self.inv_std, _, _ = standardize(x, self.axes, self.eps)
-        return self._scale_shift(self.xhat)
+        out = self._scale_shift(self.xhat)
+        return out[0] if self.unbatched else out
 
     def backward(self, dout):
         require_forward(self, "xhat")
-        dout = upstream(self, dout, self.xhat.shape)
+        shape = self.xhat.shape[1:] if self.unbatched else self.xhat.shape
+        dout = upstream(self, dout, shape).reshape(self.xhat.shape)
         dxhat = self._scale_shift_backward(dout)
-        return standardize_backward(dxhat, self.xhat, self.inv_std, self.axes)
+        dx = standardize_backward(dxhat, self.xhat, self.inv_std, self.axes)
+        return dx[0] if self.unbatched else dx
 
 
 class GroupNorm(_ChannelNorm):

@@ -145,13 +145,19 @@ class Adam(Optimizer):
         m <- b1 m + (1 - b1) g;        v <- b2 v + (1 - b2) g * g
         m^ = m / (1 - b1^t);           v^ = v / (1 - b2^t)
         p <- p - lr * m^ / (sqrt(v^) + eps)
-    eps sits outside the root of the bias-corrected v^. The book's Adam adds 1e-7 to
-    sqrt(v) before the bias correction, a slightly different eps.
+    eps sits outside the root of the bias-corrected v^.
+
+    correction_in_lr=True is the paper's "more efficient" ordering (Kingma and Ba, sec. 2)
+    that 『ゼロから作る』 uses, with eps added to sqrt(v) BEFORE the correction:
+        p <- p - lr sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)
+    i.e. the default form with eps / sqrt(1 - b2^t) in place of eps (the book: eps = 1e-7).
     """
 
-    def __init__(self, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0):
+    def __init__(self, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
+                 correction_in_lr=False):
         super().__init__(lr, weight_decay)
         self.beta1, self.beta2, self.eps = beta1, beta2, eps
+        self.correction_in_lr = bool(correction_in_lr)
         self.t, self.m, self.v = 0, None, None
 
     def direction(self, p, g, name):
@@ -159,6 +165,9 @@ class Adam(Optimizer):
         b1, b2 = self.beta1, self.beta2
         self.m[name] = b1 * self.m[name] + (1 - b1) * g
         self.v[name] = b2 * self.v[name] + (1 - b2) * g * g
+        if self.correction_in_lr:
+            return (np.sqrt(1 - b2 ** self.t) / (1 - b1 ** self.t)
+                    * self.m[name] / (np.sqrt(self.v[name]) + self.eps))
         m_hat = self.m[name] / (1 - b1 ** self.t)
         v_hat = self.v[name] / (1 - b2 ** self.t)
         return m_hat / (np.sqrt(v_hat) + self.eps)

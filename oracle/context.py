@@ -19,6 +19,7 @@ class Context:
     module: Any = None    # the implementation under test (impl, or a learner's module)
     seed: int = 0
     case: str = ""
+    party: Any = None     # the oracle.party.Party answering for `module` (None: call module here)
     # upstream gradients of extra outputs ({"h_n": array, ...}, the case's `upstream`
     # order): backward gets them after dout; empty for most cases
     dout_extra: dict = field(default_factory=dict)

@@ -14,7 +14,7 @@ from functools import lru_cache
 import numpy as np
 
 from .. import impl as reference_impl
-from . import fd, impl_runner, jax_oracle, mistakes, registry, torch_oracle
+from . import fd, impl_runner, jax_oracle, mistakes, party as parties, records, registry, torch_oracle
 from .compare import compare
 from .diagnose import Diagnosis
 from .context import Context, cast, cast_data
@@ -23,7 +23,16 @@ from .seeding import rng_for
 from .spec import Golden
 from .tolerance import Tolerance, tolerance
 
-WITNESSES = {"torch": torch_oracle.run, "jax": jax_oracle.run, "fd": fd.run}
+
+def golden_values(spec, ctx):
+    """The witness of a worked example: the values the teaching notes print."""
+    return {k: np.asarray(v, dtype=np.float64) for k, v in spec.case(ctx.case).expected.items()}
+
+
+# The witnesses, one registry: name -> fn(spec, ctx) -> {quantity: array | fd.Projection}.
+# fd reaches the implementation's forward through ctx.party; the others never call it.
+WITNESSES = {"torch": torch_oracle.run, "jax": jax_oracle.run, "fd": fd.run,
+             "golden": golden_values}
 
 
 @dataclass(frozen=True)
@@ -67,43 +76,62 @@ def upstream_gradient(op, case, seed, dtype):
     return upstream_gradients(op, case, seed, dtype)[0]
 
 
-def context(check, seed, module):
+def context(check, seed, party=None):
+    """What a witness of `check` is given (fresh casts of the cached case arrays)."""
+    party = as_party(party)
     spec = registry.get(check.op)
     c = spec.case(check.case)
+    module = party.module if isinstance(party, parties.InProcess) else None
+    if isinstance(c, Golden):
+        return Context(data=None, hp={}, dout=None, dtype=check.dtype, device=check.device,
+                       module=module, seed=seed, case=check.case, party=party)
     dout, dout_extra = upstream_gradients(check.op, check.case, seed, check.dtype)
     return Context(data=cast_data(case_data(check.op, check.case, seed), check.dtype),
                    hp=dict(c.hparams), dout=dout, dtype=check.dtype, device=check.device,
-                   module=module, seed=seed, case=check.case, dout_extra=dict(dout_extra))
+                   module=module, seed=seed, case=check.case, dout_extra=dict(dout_extra),
+                   party=party)
+
+
+_in_process_parties = {}
+
+
+def as_party(implementation):
+    """A Party for `implementation`: a Party itself, None (the answer key), or a module
+    (called in this process: tests' planted modules; the plugin never passes one)."""
+    if implementation is None or implementation is reference_impl:
+        return parties.ANSWER_KEY
+    if isinstance(implementation, parties.Party):
+        return implementation
+    key = id(implementation)
+    if key not in _in_process_parties:   # holds the module: its id cannot be reused
+        _in_process_parties[key] = (implementation, parties.InProcess(implementation))
+    return _in_process_parties[key][1]
 
 
 _impl_results = {}
 
 
-def implementation_result(check, seed, module):
-    """The implementation's quantities for (op, case, dtype), computed once per process."""
-    # Keyed by id(module) (a learner's namespace need not be hashable); the entry holds
-    # the module itself, so it stays alive and no other module can reuse its id.
-    key = (check.op, check.case, seed, check.dtype, id(module))
+def implementation_result(check, seed, party=None):
+    """The party's quantities for (op, case, dtype, seed), computed once per process:
+    {quantity: array | party.Invalid}, or NotAttempted, or party.Failed."""
+    party = as_party(party)
+    key = (check.op, check.case, seed, check.dtype, party.key)
     if key not in _impl_results:
-        _impl_results[key] = (module, _compute(check, seed, module))
-    return _impl_results[key][1]
+        _impl_results[key] = _compute(check, seed, party)
+    return _impl_results[key]
 
 
-def _compute(check, seed, module):
+def _compute(check, seed, party):
     spec = registry.get(check.op)
-    ctx = context(check, seed, module)
-    if ctx.dout is not None:    # its own copy: in-place idioms (dout[mask] = 0) must not reach
-        ctx.dout = ctx.dout.copy()   # the cached dout that the witnesses and the diagnosis use
-    try:
-        return impl_runner.run(spec, ctx)
-    except NotImplementedError as err:
-        return NotAttempted(f"{spec.impl} raises NotImplementedError"
-                            + (f": {err}" if str(err) else ""))
-    except Exception as err:  # the implementation's own error: recorded, never raised
-        return err
+    if isinstance(spec.case(check.case), Golden):
+        return party.golden(check)
+    data = cast_data(case_data(check.op, check.case, seed), check.dtype)
+    dout, dout_extra = upstream_gradients(check.op, check.case, seed, check.dtype)
+    return party.quantities(check, seed, data, dout, dout_extra)
 
 
-HARNESS_DIRS = ("/oracle/", "/conformance/", "/_pytest/", "/pluggy/")
+HARNESS_DIRS = ("/oracle/", "/conformance/", "/_pytest/", "/pluggy/",
+                "/backprop_oracle/api.py")   # check()'s wrapper of the pair
 LIBRARY_DIRS = ("/site-packages/", "/dist-packages/", "/lib/python")
 
 
@@ -132,34 +160,25 @@ def error_excerpt(err, limit=3):
     return "\n".join(lines)
 
 
-def _record(check, spec, status, quantity="*", message="", tol=None, cmp=None, seconds=None):
-    return {
-        "op": check.op, "family": spec.family, "case": check.case, "oracle": check.oracle,
-        "device": check.device, "dtype": check.dtype, "quantity": quantity, "status": status,
-        "max_abs": cmp.max_abs if cmp else None, "max_rel": cmp.max_rel if cmp else None,
-        "margin": cmp.margin if cmp else None,
-        "atol": tol.atol if tol else None, "rtol": tol.rtol if tol else None,
-        "tolerance": tol.source if tol else None,
-        "worst_index": cmp.worst_index if cmp else None,
-        "expected_at_worst": cmp.expected_at_worst if cmp else None,
-        "actual_at_worst": cmp.actual_at_worst if cmp else None,
-        "diagnosis": cmp.diagnosis if cmp else "", "message": message,
-        "diagnosis_ja": cmp.diagnosis_ja if cmp else "", "mistake": cmp.mistake if cmp else None,
-        "seconds": seconds,
-    }
+_record = records.make   # the one constructor of a record (oracle/records.py)
 
 
 def _compare_all(check, spec, actual, expected, hints, seconds, where=None):
     """One record per quantity; `where` (the check's Context, or the Golden example) lets
     a failing record's diagnosis run the op's catalogue of mistakes on the same case."""
     tol = tolerance(spec, check.oracle, check.dtype)
-    records = []
+    found = []
     for quantity, want in expected.items():
         if quantity not in actual:
-            records.append(_record(check, spec, "fail", quantity, tol=tol, seconds=seconds,
-                                   message=f"the implementation returned no {quantity}"))
+            found.append(_record(check, spec, "fail", quantity, tol=tol, seconds=seconds,
+                                 message=f"the implementation returned no {quantity}"))
             continue
         got = actual[quantity]
+        if isinstance(got, parties.Invalid):
+            found.append(_record(check, spec, "error", quantity, tol=tol, seconds=seconds,
+                                 message=f"the implementation returned {got.what} as "
+                                         f"{quantity}, not an ndarray of a real dtype"))
+            continue
         if isinstance(want, fd.Projection):
             if np.shape(got) != want.directions.shape[1:]:
                 cmp = compare(got, np.zeros(want.directions.shape[1:]), tol, hints, quantity)
@@ -172,9 +191,9 @@ def _compare_all(check, spec, actual, expected, hints, seconds, where=None):
         if not cmp.passed and where is not None and not cmp.diagnosis.startswith("not a numeric"):
             cmp.diagnosed(diagnosis_of_failure(spec, where, quantity, actual, want, tol, hints,
                                                check.dtype))
-        records.append(_record(check, spec, "pass" if cmp.passed else "fail", quantity, message,
-                               tol, cmp, seconds))
-    return records
+        found.append(_record(check, spec, "pass" if cmp.passed else "fail", quantity, message,
+                             tol, cmp, seconds))
+    return found
 
 
 def diagnosis_of_failure(spec, where, quantity, actual, want, tol, hints, dtype):
@@ -189,48 +208,47 @@ def diagnosis_of_failure(spec, where, quantity, actual, want, tol, hints, dtype)
 
 
 def _hints(spec, ctx):
-    return spec.hints(ctx.data, ctx.hp) if spec.hints else {}
+    return spec.hints(ctx.data, ctx.hp) if spec.hints and ctx.data is not None else {}
 
 
-def run_golden(check, spec, module):
-    golden = spec.case(check.case)
-    start = time.perf_counter()
-    try:
-        actual = golden.run(module)
-    except (NotAttempted, NotImplementedError) as err:
-        return [_record(check, spec, "not_attempted", message=str(err) or type(err).__name__)]
-    except Exception as err:
-        return [_record(check, spec, "error", message=error_excerpt(err))]
-    expected = {k: np.asarray(v, dtype=np.float64) for k, v in golden.expected.items()}
-    return _compare_all(check, spec, actual, expected, {}, time.perf_counter() - start, golden)
+def run_check(check, party=None, seed=0):
+    """Every record of one check. Never raises for the implementation's errors.
 
-
-def run_check(check, module=reference_impl, seed=0):
-    """Every record of one check. Never raises for the implementation's errors."""
+    `party`: an oracle.party.Party (the plugin's), None for the answer key, or a module
+    to call in this process (tests)."""
+    party = as_party(party)
     spec = registry.get(check.op)
     case = spec.case(check.case)
     applies, why = spec.applies(case, check.oracle)
     if not applies:
         return [_record(check, spec, "skipped", message=why)]
-    if isinstance(case, Golden):
-        return run_golden(check, spec, module)
-    actual = implementation_result(check, seed, module)
+    start = time.perf_counter()
+    actual = implementation_result(check, seed, party)
     if isinstance(actual, NotAttempted):
         return [_record(check, spec, "not_attempted", message=str(actual))]
+    if isinstance(actual, parties.Failed):
+        return [_record(check, spec, "error", message=actual.message)]
     if isinstance(actual, Exception):
         return [_record(check, spec, "error", message=error_excerpt(actual))]
-    ctx = context(check, seed, module)
-    start = time.perf_counter()
+    ctx = context(check, seed, party)
+    if not isinstance(case, Golden):
+        start = time.perf_counter()
     try:
         expected = WITNESSES[check.oracle](spec, ctx)
     except Unavailable as err:
         return [_record(check, spec, "skipped", message=str(err))]
+    except NotAttempted as err:
+        return [_record(check, spec, "not_attempted", message=str(err))]
+    except parties.Failed as err:       # the implementation's forward, called by the witness
+        return [_record(check, spec, "error", message=f"{check.oracle}: {err.message}")]
     except Exception as err:
         return [_record(check, spec, "error",
                         message=f"the {check.oracle} oracle itself failed:\n{error_excerpt(err)}")]
-    records = _compare_all(check, spec, actual, expected, _hints(spec, ctx),
-                           time.perf_counter() - start, ctx)
-    return records + compare_witnesses(check, spec, ctx, expected)
+    where = case if isinstance(case, Golden) else ctx   # for the catalogue of mistakes
+    found = _compare_all(check, spec, actual, expected, _hints(spec, ctx),
+                         time.perf_counter() - start, where)
+    return found + (compare_witnesses(check, spec, ctx, expected)
+                    if not isinstance(case, Golden) else [])
 
 
 # -- the witnesses against each other ----------------------------------------------

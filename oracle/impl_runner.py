@@ -1,4 +1,6 @@
 """Run the implementation under test (the answer key, or a learner's module) on one case."""
+import inspect
+
 import numpy as np
 
 from .errors import NotAttempted
@@ -11,8 +13,25 @@ def layer_class(spec, module):
     return cls
 
 
+def unknown_options(cls, hp):
+    """The case's hyperparameters the class's constructor does not take (none when it takes
+    **kwargs or its signature cannot be read)."""
+    try:
+        parameters = inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        return []
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return []
+    return [k for k in hp if k not in parameters]
+
+
 def build(spec, ctx):
-    return layer_class(spec, ctx.module)(**ctx.data.params, **ctx.hp)
+    cls = layer_class(spec, ctx.module)
+    unknown = unknown_options(cls, ctx.hp)
+    if unknown:   # an option of the answer key the learner's class does not offer
+        raise NotAttempted(f"{spec.impl} takes no argument {', '.join(map(repr, unknown))}: this "
+                           f"case is an option of the answer key ({', '.join(f'{k}={ctx.hp[k]!r}' for k in unknown)})")
+    return cls(**ctx.data.params, **ctx.hp)
 
 
 def forward(spec, ctx, layer=None):
@@ -49,6 +68,19 @@ def run(spec, ctx):
     return runner(spec, ctx)
 
 
+def extra_outputs(spec, layer, names):
+    """{name: the layer's extra output} for `names` (of spec.impl_extras), after forward;
+    KeyError naming the first the layer does not keep."""
+    if not names:
+        return {}
+    extras = spec.impl_extras(layer)
+    for k in names:
+        if k not in extras:
+            raise KeyError(f"{spec.impl} keeps no {k} after forward: the case gives {k} "
+                           f"an upstream gradient, which finite differences must include")
+    return {k: extras[k] for k in names}
+
+
 def output_shape(spec, ctx):
     """The shape of the reference forward output, which the upstream gradient takes."""
     return output_shapes(spec, ctx, ())[0]
@@ -59,6 +91,8 @@ def output_shapes(spec, ctx, extras):
     (names of impl_extras), which their upstream gradients take."""
     if "impl" in spec.runners:
         return None, {}
+    if spec.upstream_shape is not None:     # an op the answer key has no class for
+        return spec.upstream_shape(ctx.data, ctx.hp), {}
     layer, out = forward(spec, ctx)
     values = spec.impl_extras(layer) if extras else {}
     missing = [name for name in extras if name not in values]

@@ -3,6 +3,7 @@
 A spec module defines SPECS = [OpSpec(...), ...]. Adding an op is adding a spec
 to one of those modules (or a new module); nothing else needs to change.
 """
+import contextlib
 import importlib
 import pkgutil
 from functools import lru_cache
@@ -23,7 +24,24 @@ def all_specs():
     return tuple(spec for spec, _ in found.values())
 
 
+_temporary = {}   # name -> spec: ops that exist for one call (backprop_oracle.check)
+
+
+@contextlib.contextmanager
+def temporary(spec):
+    """`spec` is known to get() (not to all_specs()) inside the block: an op made for one call."""
+    if spec.name in _temporary or any(s.name == spec.name for s in all_specs()):
+        raise ValueError(f"op {spec.name!r} exists already")
+    _temporary[spec.name] = spec
+    try:
+        yield spec
+    finally:
+        del _temporary[spec.name]
+
+
 def get(name):
+    if name in _temporary:
+        return _temporary[name]
     for spec in all_specs():
         if spec.name == name:
             return spec

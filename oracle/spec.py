@@ -116,6 +116,9 @@ class OpSpec:
     hints: Optional[Callable] = None           # (CaseData, hp) -> facts for the diagnosis
     mistakes: list = field(default_factory=list)  # Mistake entries: the mistakes people make
     doc: str = ""
+    # (CaseData, hp) -> the shape of dout, for an op the answer key has no class for
+    # (backprop_oracle.check); None: the shape of the answer key's forward output
+    upstream_shape: Optional[Callable] = None
 
     def __post_init__(self):
         names = [c.name for c in self.cases]

@@ -23,37 +23,44 @@ def formula_mathml(latex):
         return None
 
 
-def load_module(name):
-    """The implementation module named as by --impl (dotted name or .py path); None if it fails."""
-    try:
-        if name in (None, "impl"):
-            from .. import impl
-            return impl
-        if name.endswith(".py") or os.sep in name:
-            path = os.path.abspath(name)
-            spec = importlib.util.spec_from_file_location(
-                os.path.splitext(os.path.basename(path))[0], path)
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-            return module
-        return sys.modules.get(name) or importlib.import_module(name)
-    except Exception:
-        return None
+def answer_key_classes(names=None):
+    """The answer key's classes described in this process (trusted code; for results
+    written before sources were recorded, and for runs of the answer key itself)."""
+    from ..oracle import party, registry
+    names = names or sorted({s.impl for s in registry.all_specs()} | {"Add", "Mul"})
+    return party.ANSWER_KEY.describe(names)
 
 
-def class_source(module, class_name):
-    """(source text, where it is) of the class, or (None, why not)."""
-    if module is None:
-        return None, "the implementation could not be imported while rendering"
-    cls = getattr(module, class_name, None)
-    if cls is None:
-        return None, f"the implementation has no {class_name}"
+def classes_of(meta):
+    """{class name: description} recorded in the run's meta by the implementation's own
+    process (oracle.party.describe); never found by importing the implementation here."""
+    classes = meta.get("classes")
+    if isinstance(classes, dict):
+        return classes
+    learner = meta.get("impls") or (meta.get("impl_name") not in (None, "impl"))
+    return None if learner else answer_key_classes()
+
+
+def class_source(classes, class_name):
+    """(source text, where it is, what it owes the answer key) of the class; the source is
+    None (and `where` says why) when it was not recorded."""
+    if classes is None:
+        return None, "the implementation's sources were not recorded in this run's results", ""
+    entry = classes.get(class_name)
+    if not isinstance(entry, dict):
+        return None, f"the implementation has no {class_name}", ""
+    note = entry.get("answer_key_note") or ""
+    if entry.get("module_imports_answer_key") and not note:
+        note = "its module imports backprop_oracle's answer key"
+    if not entry.get("source"):
+        return None, entry.get("source_missing") or f"source of {class_name} not available", note
+    where = entry.get("file") or "?"
     try:
-        lines, first = inspect.getsourcelines(cls)
-        where = os.path.relpath(inspect.getsourcefile(cls) or "?")
-        return "".join(lines), f"{where}:{first}"
-    except (OSError, TypeError) as err:
-        return None, f"source of {class_name} not available ({err})"
+        rel = os.path.relpath(where)
+        where = where if rel.startswith("..") else rel
+    except ValueError:
+        pass
+    return entry["source"], f"{where}:{entry.get('line')}", note
 
 
 def _shapes(case):
@@ -74,12 +81,13 @@ def _spec(op):
         return None
 
 
-def op_info(op, module):
-    """Everything the op page shows that is not a record; None if no spec of that name."""
+def op_info(op, classes):
+    """Everything the op page shows that is not a record; None if no spec of that name.
+    `classes`: the recorded descriptions of the implementation's classes (classes_of)."""
     spec = _spec(op)
     if spec is None:
         return None
-    source, where = class_source(module, spec.impl)
+    source, where, answer_key_note = class_source(classes, spec.impl)
     return {
         "impl": spec.impl, "family": spec.family, "doc": spec.doc, "convention": spec.convention,
         "formulas": [(part, latex, formula_mathml(latex)) for part, latex in spec.formulas.items()],
@@ -89,7 +97,7 @@ def op_info(op, module):
                    for g in spec.golden],
         "overrides": overrides_of(spec),
         "unavailable": dict(spec.unavailable),
-        "source": source, "source_where": where,
+        "source": source, "source_where": where, "answer_key_note": answer_key_note,
     }
 
 

@@ -337,13 +337,17 @@ def render_into(results, report_dir, module=None, lang="en"):
 def render(results, out_dir, module=None, lang="en"):
     """Write the report of `results` ({"meta", "records"}) into out_dir; return index.html's path.
 
-    `module` is the implementation under test (for the source shown on op pages);
-    by default it is imported from meta["impl_name"]."""
+    The sources shown on op pages are those the implementation's own process recorded
+    in meta["classes"]; learner code is never imported here. `module` (a trusted,
+    in-process module, for tests) replaces them."""
     from ..conformance.grading import grade_of
     env = _environment(lang)
     meta, records = results["meta"], results["records"]
-    if module is None:
-        module = opinfo.load_module(meta.get("impl_name", "impl"))
+    if module is not None:
+        from ..oracle.party import describe_classes
+        module = describe_classes(module, sorted({_impl_of(r["op"]) for r in records} - {None}))
+    else:
+        module = opinfo.classes_of(meta)
     options, suite = options_of(meta)
     by_op = defaultdict(list)
     for r in records:
@@ -371,6 +375,11 @@ def render(results, out_dir, module=None, lang="en"):
     path = os.path.join(out_dir, "index.html")
     _write(path, html)
     return path
+
+
+def _impl_of(op):
+    spec = opinfo._spec(op)
+    return spec.impl if spec else None
 
 
 def _fraction(tally, lang):

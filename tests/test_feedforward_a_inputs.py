@@ -160,8 +160,8 @@ def test_attention_shapes():
         attention.forward(q, k[..., :3], v)
     with raises(ShapeError, "ScaledDotProductAttention", "v", r"\(2, 4, 2\)", r"\(2, 5, 2\)"):
         attention.forward(q, k, np.ones((2, 5, 2)))
-    with raises(ShapeError, "ScaledDotProductAttention", "k", "3 dimensions", r"\(4, 5\)"):
-        attention.forward(q, k[0], v)
+    with pytest.raises(ShapeError, match=r"ScaledDotProductAttention.*batch axes.*k \(3, 4, 5\).*broadcast"):
+        attention.forward(q, np.ones((3, 4, 5)), v)       # batch axes 2 and 3 do not broadcast
     with raises(TypeError, "ScaledDotProductAttention", "q", "int64"):
         attention.forward(np.ones((2, 3, 5), dtype=np.int64), k, v)
 
@@ -171,8 +171,8 @@ def test_attention_mask():
     attention = impl.ScaledDotProductAttention()
     with raises(ShapeError, "ScaledDotProductAttention", "mask", r"\(3, 4\)", r"\(4, 3\)"):
         attention.forward(q, k, v, np.ones((4, 3), dtype=bool))
-    with raises(TypeError, "ScaledDotProductAttention", "mask", "boolean", "float64"):
-        attention.forward(q, k, v, np.ones((3, 4)))
+    with raises(TypeError, "ScaledDotProductAttention", "mask", "boolean", "int64"):
+        attention.forward(q, k, v, np.ones((3, 4), dtype=np.int64))   # a float mask is additive
     mask = np.ones((3, 4), dtype=bool)
     mask[1] = False
     with pytest.raises(ValueError, match="ScaledDotProductAttention.*at least one key"):
@@ -198,8 +198,8 @@ def test_multi_head_attention_shapes():
         layer.forward(x, x[..., :4], x)
     with raises(ShapeError, "MultiHeadAttention", "value", r"\(2, 3, 6\)", r"\(2, 2, 6\)"):
         layer.forward(x, x, x[:, :2])
-    with raises(ShapeError, "MultiHeadAttention", "query", "3 dimensions", r"\(3, 6\)"):
-        layer.forward(x[0], x, x)
+    with raises(ShapeError, "MultiHeadAttention", "query", "3 dimensions", r"\(1, 2, 3, 6\)"):
+        layer.forward(x[None], x, x)                   # (L, E) would be one unbatched sample
     with raises(TypeError, "MultiHeadAttention", "query", "int64"):
         layer.forward(np.ones((2, 3, 6), dtype=np.int64), x, x)
     layer.forward(x, x, x)

@@ -3,8 +3,17 @@ import numpy as np
 
 
 def flatten_batch(x):
-    """x (..., D) as (n, D): the teaching styles take one batch axis."""
-    return x.reshape(-1, x.shape[-1])
+    """x (..., D) as (n, D): the teaching styles take one batch axis (sizes given: D may be 0)."""
+    return x.reshape(int(np.prod(x.shape[:-1])), x.shape[-1])
+
+
+def logit_rows(x, style):
+    """The styles' softmax loss takes (N, C) logits; PyTorch's other layouts have no counterpart."""
+    if np.ndim(x) != 2:
+        raise NotImplementedError(f"the {style} style's softmax loss takes (N, C) logits; an input "
+                                  f"of shape {np.shape(x)} (unbatched or (N, C, d1, ...)) has no "
+                                  f"counterpart")
+    return x
 
 
 def is_one_hot(target):
@@ -167,3 +176,73 @@ class TanhRNN:
         dx, dh0, dWx, dWh, db = self.run_backward(dout)
         self.grads = torch_grads(dWx, dWh, db, "h", "h", "_l0")
         return dx, np.asarray(dh0)[None]
+
+
+# ---- pieces of the wider mapping (issue 14) ---------------------------------------------
+
+class Unmappable:
+    """What an adapter module offers for an answer-key class it cannot build from the
+    learner's code: constructing it raises NotImplementedError with the reason (the
+    check is "not attempted" and says why, e.g. a forward function without its backward)."""
+
+    reason = ""
+
+    def __init__(self, *args, **kwargs):
+        raise NotImplementedError(self.reason)
+
+
+def unmappable(name, reason):
+    return type(name, (Unmappable,), {"reason": reason, "__doc__": reason})
+
+
+def copied(*arrays):
+    """Copies of the arrays handed to a learner's code, which may write into its arguments
+    (the book's Relu.backward sets dout[mask] = 0 in place)."""
+    out = tuple(np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in arrays)
+    return out if len(out) != 1 else out[0]
+
+
+class drawn_uniforms:
+    """Inside the block, np.random.rand(*shape) returns values that turn into the case's keep
+    mask under the learner's own test: `rand > ratio` (the books) or `rand < p` (CS231n's keep
+    probability). The case hands every witness the same mask; the learner draws its own with
+    np.random.rand, so the adapter supplies the draw:
+        kept -> 1.0, dropped -> 0.0  for `rand > ratio` (0 <= ratio < 1)
+        kept -> 0.0, dropped -> 1.0  for `rand < p`     (0 < p <= 1)
+    """
+
+    def __init__(self, keep, kept_high):
+        self.keep, self.kept_high = np.asarray(keep, dtype=bool), kept_high
+
+    def __enter__(self):
+        self.saved = np.random.rand
+        keep, high = self.keep, self.kept_high
+
+        def rand(*shape):
+            if tuple(shape) != keep.shape:
+                raise ValueError(f"the adapter supplies the dropout draw of shape {keep.shape}; "
+                                 f"np.random.rand was asked for {shape}")
+            return np.where(keep, 1.0, 0.0) if high else np.where(keep, 0.0, 1.0)
+        np.random.rand = rand
+        return self
+
+    def __exit__(self, *exc):
+        np.random.rand = self.saved
+        return False
+
+
+def single(value, name, style, what):
+    """A scalar hyperparameter given as an int or an equal pair (stride (2, 2) -> 2)."""
+    if isinstance(value, (tuple, list)):
+        if len(set(value)) != 1:
+            raise NotImplementedError(f"the {style} style's {what} takes one {name} for both "
+                                      f"axes, not {tuple(value)}")
+        value = value[0]
+    return value
+
+
+def require_eps(eps, fixed, style, what):
+    """The learner's eps is hard-coded: only a case with that eps has a counterpart."""
+    if not np.isclose(eps, fixed, rtol=1e-12, atol=0):
+        raise NotImplementedError(f"the {style} style's {what} hard-codes eps = {fixed:g}; "
+                                  f"this case uses eps = {eps:g}")

@@ -28,4 +28,4 @@ def distribution(rng, n, classes):
 
 def batch_hint(name="x"):
     """Diagnosis hint: the batch size is the first axis of input `name`."""
-    return lambda data, hp: {"batch_size": data.inputs[name].shape[0]}
+    return lambda data, hp: {"batch_size": data.inputs[name].shape[0] if data.inputs[name].ndim else 1}

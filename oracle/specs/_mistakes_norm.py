@@ -15,7 +15,7 @@ from ..spec import Mistake
 EPS = 1e-5
 
 
-def standardize(x, dout, axes, gamma, flags=(), param_axes=None):
+def standardize(x, dout, axes, gamma, flags=(), param_axes=None, eps=EPS):
     """out (gamma xhat), dx, dgamma, dbeta and the biased variance of one standardization.
 
     `gamma` is broadcast against x already; `param_axes` are the axes dgamma, dbeta sum over."""
@@ -23,7 +23,7 @@ def standardize(x, dout, axes, gamma, flags=(), param_axes=None):
     mu = x.mean(axis=axes, keepdims=True)
     var = ((x - mu) ** 2).mean(axis=axes, keepdims=True)
     c = M / (M - 1) if "unbiased_variance" in flags and M > 1 else 1.0    # var used = c var
-    std = np.sqrt(var) + EPS if flags_eps(flags) else np.sqrt(c * var + EPS)
+    std = np.sqrt(var) + eps if flags_eps(flags) else np.sqrt(c * var + eps)
     xhat = (x - mu) / std
     dxhat = gamma * dout
     mean = lambda v: v.mean(axis=axes, keepdims=True)
@@ -57,17 +57,27 @@ def _channel(v, ndim):
 def batch_norm(flags):
     def compute(data, hp, dout):
         x, gamma, beta = data.inputs["x"], data.params["gamma"], data.params["beta"]
+        if hp.get("per_activation"):          # the option: (N, C, H, W) as (N, C*H*W)
+            flat = type(data)(inputs={"x": x.reshape(x.shape[0], -1)}, params=data.params,
+                              extra=data.extra)
+            result = compute(flat, {**hp, "per_activation": False}, dout.reshape(x.shape[0], -1))
+            return {**result, "out": result["out"].reshape(x.shape),
+                    "grad:x": result["grad:x"].reshape(x.shape)}
         axes = (0,) + tuple(range(2, x.ndim))
         if "per_activation" in flags:         # statistics over the batch axis only
             axes = (0,)
         param_axes = (0,) + tuple(range(2, x.ndim))
-        out, dx, dgamma, dbeta, var = standardize(x, dout, axes, _channel(gamma, x.ndim), flags, param_axes)
+        out, dx, dgamma, dbeta, var = standardize(x, dout, axes, _channel(gamma, x.ndim), flags, param_axes,
+                                                  eps=hp.get("eps", EPS))
         result = {"out": out + _channel(beta, x.ndim), "grad:x": dx, "grad:gamma": dgamma, "grad:beta": dbeta}
         if "per_activation" not in flags:
             m = hp.get("momentum", 0.1)
+            if m is None:                     # the option: torch's cumulative average
+                m = 1.0 / (hp.get("num_batches_tracked", 0) + 1)
             M = x.size // x.shape[1]
             mu, var = x.mean(axis=axes), var.reshape(-1)
-            new_var = var if "running_var_biased" in flags else var * M / max(M - 1, 1)
+            biased = "running_var_biased" in flags or not hp.get("unbiased_running_var", True)
+            new_var = var if biased else var * M / max(M - 1, 1)
             old_mean, old_var = (np.asarray(hp[k], dtype=x.dtype) for k in ("running_mean", "running_var"))
             w_old, w_new = (m, 1 - m) if "momentum_on_old" in flags else (1 - m, m)
             result["out:running_mean"] = w_old * old_mean + w_new * mu
@@ -81,7 +91,8 @@ def batch_norm_eval(flags):
     def compute(data, hp, dout):
         x, gamma, beta = data.inputs["x"], data.params["gamma"], data.params["beta"]
         axes = (0,) + tuple(range(2, x.ndim))
-        out, dx, dgamma, dbeta, _ = standardize(x, dout, axes, _channel(gamma, x.ndim), (), axes)
+        out, dx, dgamma, dbeta, _ = standardize(x, dout, axes, _channel(gamma, x.ndim), (), axes,
+                                                eps=hp.get("eps", EPS))
         return {"out": out + _channel(beta, x.ndim), "grad:x": dx, "grad:gamma": dgamma, "grad:beta": dbeta}
     return compute
 

@@ -22,6 +22,8 @@ def _qkv(batch, Lq, Lk, d, dv, mask=None):
             data.extra["mask"] = _some_allowed(rng, (Lq, Lk))
         elif mask == "per_batch":
             data.extra["mask"] = _some_allowed(rng, (*batch, Lq, Lk))
+        elif mask == "float":    # an additive mask: biases, and -inf where a pair is blocked
+            data.extra["mask"] = np.where(_some_allowed(rng, (Lq, Lk)), normal(rng, Lq, Lk), -np.inf)
         return data
     return make
 
@@ -42,6 +44,8 @@ def _allowed(xp, Lq, Lk, mask, causal):
 def _jax_attention(q, k, v, mask, causal, scale=None):
     s = scale if scale is not None else 1.0 / np.sqrt(q.shape[-1])
     scores = (q @ jnp.swapaxes(k, -1, -2)) * s
+    if mask is not None and jnp.issubdtype(mask.dtype, jnp.floating):
+        return jnn.softmax(scores + mask, axis=-1) @ v
     allowed = _allowed(jnp, q.shape[-2], k.shape[-2], mask, causal)
     if allowed is not None:
         scores = jnp.where(allowed, scores, -jnp.inf)
@@ -55,46 +59,80 @@ def _jax_sdpa(a, e, hp):
 ATTENTION_HINT = "each query row has at least one allowed key; masked scores are -inf"
 
 
-def _mha(N, Lq, Lk, E, mask=None):
+def _mha(N, Lq, Lk, E, mask=None, torch_masks=False, bias_kv=False):
+    """MultiHeadAttention's inputs (N = None: one unbatched sample); torch_masks adds
+    nn.MultiheadAttention's own: a boolean key_padding_mask (True = a padded key, at least
+    one key left per sample) and a float attn_mask added to the scores. The answer key's
+    `mask`, which comes first, then lets every pair through."""
     def make(rng):
         params = {}
         for name in "qkvo":
             params[f"W_{name}"] = weight(rng, E, E, E)
             params[f"b_{name}"] = 0.1 * normal(rng, E)
-        data = CaseData(inputs={"query": normal(rng, N, Lq, E), "key": normal(rng, N, Lk, E),
-                                "value": normal(rng, N, Lk, E)}, params=params)
-        if mask is not None:
-            data.extra["mask"] = _some_allowed(rng, (Lq, Lk))
+        if bias_kv:
+            params["bias_k"], params["bias_v"] = normal(rng, E), normal(rng, E)
+        batch = () if N is None else (N,)
+        data = CaseData(inputs={"query": normal(rng, *batch, Lq, E), "key": normal(rng, *batch, Lk, E),
+                                "value": normal(rng, *batch, Lk, E)}, params=params)
+        if mask is not None or torch_masks:
+            data.extra["mask"] = _some_allowed(rng, (Lq, Lk)) if mask else np.ones((Lq, Lk), dtype=bool)
+        if torch_masks:
+            padded = rng.random((N, Lk)) < 0.4
+            padded[:, 0] = False
+            data.extra["key_padding_mask"] = padded
+            data.extra["attn_mask"] = normal(rng, Lq, Lk)
         return data
     return make
 
 
 def _torch_mha(a, e, hp):
     """F.multi_head_attention_forward with nn.MultiheadAttention's weight layout."""
-    seq_first = lambda x: x.transpose(0, 1)          # torch's default layout is (L, N, E)
-    Lq, Lk = a["query"].shape[1], a["key"].shape[1]
+    unbatched = a["query"].ndim == 2                  # torch takes (L, E) as it is
+    seq_first = (lambda x: x) if unbatched else (lambda x: x.transpose(0, 1))   # (L, N, E)
+    Lq, Lk = a["query"].shape[-2], a["key"].shape[-2]
     allowed = _allowed(torch, Lq, Lk, e.get("mask"), hp.get("causal", False))
+    attn_mask = None if allowed is None else ~allowed   # torch: True = may NOT attend
+    if "attn_mask" in e:                                # float: both as one additive mask
+        attn_mask = e["attn_mask"] + torch.where(allowed, 0.0, -torch.inf).to(e["attn_mask"].dtype)
     out, _ = F.multi_head_attention_forward(
         seq_first(a["query"]), seq_first(a["key"]), seq_first(a["value"]),
         a["W_q"].shape[0], hp.get("num_heads", 1),
         in_proj_weight=torch.cat([a["W_q"].T, a["W_k"].T, a["W_v"].T]),
         in_proj_bias=torch.cat([a["b_q"], a["b_k"], a["b_v"]]),
-        bias_k=None, bias_v=None, add_zero_attn=False, dropout_p=0.0,
+        bias_k=a["bias_k"].reshape(1, 1, -1) if "bias_k" in a else None,
+        bias_v=a["bias_v"].reshape(1, 1, -1) if "bias_v" in a else None,
+        add_zero_attn=hp.get("add_zero_attn", False), dropout_p=0.0,
         out_proj_weight=a["W_o"].T, out_proj_bias=a["b_o"], training=False, need_weights=False,
-        attn_mask=None if allowed is None else ~allowed)   # torch: True = may NOT attend
+        key_padding_mask=e.get("key_padding_mask"), attn_mask=attn_mask)
     return seq_first(out)
 
 
 def _jax_mha(a, e, hp):
+    if a["query"].ndim == 2:                          # one sample: a batch of one
+        batched = {k: (v[None] if k in ("query", "key", "value") else v) for k, v in a.items()}
+        return _jax_mha(batched, e, hp)[0]
     H = hp.get("num_heads", 1)
+    mask = e.get("mask")
+    if "attn_mask" in e:      # torch's masks as one additive mask (N, 1, Lq, Lk), shared by the heads
+        mask = jnp.where(mask, 0.0, -jnp.inf) + e["attn_mask"] \
+            + jnp.where(e["key_padding_mask"], -jnp.inf, 0.0)[:, None, None, :]
 
     def heads(x, name):                               # (N, L, E) -> (N, H, L, E/H)
         y = x @ a[f"W_{name}"] + a[f"b_{name}"]
+        if name != "q" and "bias_k" in a:             # add_bias_kv: a learned last key and value
+            y = jnp.concatenate([y, jnp.broadcast_to(a["bias_" + name], (y.shape[0], 1, y.shape[2]))], axis=1)
         N, L, E = y.shape
-        return y.reshape(N, L, H, E // H).transpose(0, 2, 1, 3)
+        y = y.reshape(N, L, H, E // H).transpose(0, 2, 1, 3)
+        if name != "q" and hp.get("add_zero_attn"):   # and a key and value of zeros per head
+            y = jnp.concatenate([y, jnp.zeros_like(y[:, :, :1])], axis=2)
+        return y
 
+    extra_keys = ("bias_k" in a) + bool(hp.get("add_zero_attn"))
+    if mask is not None and extra_keys:               # the extra keys are always allowed
+        pad = [(0, 0)] * (mask.ndim - 1) + [(0, extra_keys)]
+        mask = jnp.pad(mask, pad, constant_values=True if mask.dtype == jnp.bool_ else 0.0)
     o = _jax_attention(heads(a["query"], "q"), heads(a["key"], "k"), heads(a["value"], "v"),
-                       e.get("mask"), hp.get("causal", False))
+                       mask, hp.get("causal", False))
     N, _, Lq, dh = o.shape
     return o.transpose(0, 2, 1, 3).reshape(N, Lq, H * dh) @ a["W_o"] + a["b_o"]
 
@@ -121,6 +159,9 @@ SPECS = [
                  why="one mask per sample, and an explicit scale instead of 1/sqrt(d)"),
             Case("causal", _qkv((2, 3), 4, 4, 2, 2), {"causal": True},
                  why="causal: query i attends to keys 0..i"),
+            Case("float_mask", _qkv((2,), 3, 4, 5, 2, mask="float"),
+                 why="a floating-point mask is added to the scores (PyTorch's float attn_mask); "
+                     "its -inf entries block a pair"),
         ],
         torch=_torch_sdpa, jax=_jax_sdpa,
         formulas={"forward": SDPA_FORWARD, "backward": SDPA_BACKWARD},
@@ -138,6 +179,15 @@ SPECS = [
             Case("causal", _mha(2, 4, 4, 6), {"num_heads": 2, "causal": True}, why="a causal decoder"),
             Case("mask", _mha(2, 3, 4, 6, mask=True), {"num_heads": 2},
                  why="a boolean mask shared by batch and heads"),
+            Case("torch_masks", _mha(2, 3, 4, 6, torch_masks=True), {"num_heads": 2},
+                 why="nn.MultiheadAttention's key_padding_mask (True = a padded key) and a float "
+                     "attn_mask added to the scores"),
+            Case("unbatched", _mha(None, 3, 4, 6), {"num_heads": 2},
+                 why="one sample: query (Lq, E), key and value (Lk, E)"),
+            Case("bias_kv_zero_attn", _mha(2, 3, 4, 6, mask=True, bias_kv=True),
+                 {"num_heads": 2, "add_zero_attn": True},
+                 why="nn.MultiheadAttention's add_bias_kv (a learned extra key and value, bias_k and "
+                     "bias_v) and add_zero_attn (a zero key and value per head), with a mask"),
         ],
         torch=_torch_mha, jax=_jax_mha,
         formulas={"forward": r"\mathrm{head}_h = \operatorname{Attention}(X_q W_q^{(h)} + b_q^{(h)},\ "

@@ -15,12 +15,13 @@ FD_TIES = ("torch", "jax")
 
 
 def _conv(x_shape, w_shape, out_axis=0):
-    """x, kernel W (fan-in scaled) and bias b, one per output channel (axis `out_axis` of W)."""
+    """x, kernel W (fan-in scaled) and bias b, one per output channel (axis `out_axis` of W;
+    None: a grouped transposed kernel, whose C_out is groups * W.shape[1], given as x's C / 2)."""
     def make(rng):
         fan_in = int(np.prod(w_shape[1:]))
+        channels = w_shape[out_axis] if out_axis is not None else 2 * w_shape[1]
         return CaseData(inputs={"x": normal(rng, *x_shape)},
-                        params={"W": weight(rng, fan_in, *w_shape),
-                                "b": normal(rng, w_shape[out_axis])})
+                        params={"W": weight(rng, fan_in, *w_shape), "b": normal(rng, channels)})
     return make
 
 
@@ -40,14 +41,38 @@ def _pair(hp, name, default):
 
 
 def _conv_geometry(hp):
-    return _pair(hp, "stride", 1), _pair(hp, "padding", 0), _pair(hp, "dilation", 1)
+    padding = hp.get("padding", 0)
+    return _pair(hp, "stride", 1), padding if isinstance(padding, str) else _pair(hp, "padding", 0), \
+        _pair(hp, "dilation", 1)
+
+
+def _jax_pads(padding, kernel, dilation):
+    """jax's (low, high) padding per axis; 'same' written out (d (k - 1) zeros, the odd one
+    after), so that jax is not trusted to place them as torch does."""
+    if padding == "valid":
+        return [(0, 0)] * len(kernel)
+    if padding == "same":
+        return [(d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2) for k, d in zip(kernel, dilation)]
+    return [(p, p) for p in padding]
+
+
+def _batched(fn, ndim):
+    """A jax reference of batches, applied to an unbatched sample (one fewer axis) too."""
+    def run(x, *rest):
+        if x.ndim == ndim - 1:
+            return fn(x[None], *rest)[0]
+        return fn(x, *rest)
+    return run
 
 
 def _jax_conv2d(x, W, b, stride, padding, dilation, groups):
-    y = lax.conv_general_dilated(x, W, window_strides=stride, padding=[(p, p) for p in padding],
-                                 rhs_dilation=dilation, feature_group_count=groups,
-                                 dimension_numbers=("NCHW", "OIHW", "NCHW"))
-    return y + b[None, :, None, None]
+    def batch(x):
+        y = lax.conv_general_dilated(x, W, window_strides=stride,
+                                     padding=_jax_pads(padding, W.shape[2:], dilation),
+                                     rhs_dilation=dilation, feature_group_count=groups,
+                                     dimension_numbers=("NCHW", "OIHW", "NCHW"))
+        return y + b[None, :, None, None]
+    return _batched(batch, 4)(x)
 
 
 def _torch_conv2d(a, e, hp):
@@ -61,24 +86,32 @@ def _jax_conv2d_op(a, e, hp):
 
 def _torch_depthwise(a, e, hp):
     stride, padding, dilation = _conv_geometry(hp)
-    return F.conv2d(a["x"], a["W"], a["b"], stride, padding, dilation, groups=a["x"].shape[1])
+    return F.conv2d(a["x"], a["W"], a["b"], stride, padding, dilation, groups=a["x"].shape[-3])
 
 
 def _jax_depthwise(a, e, hp):
-    return _jax_conv2d(a["x"], a["W"], a["b"], *_conv_geometry(hp), a["x"].shape[1])
+    return _jax_conv2d(a["x"], a["W"], a["b"], *_conv_geometry(hp), a["x"].shape[-3])
 
 
 def _jax_conv1d(x, W, b, stride=1, padding=(0, 0), dilation=1, groups=1):
-    y = lax.conv_general_dilated(x, W, window_strides=(stride,), padding=[padding],
-                                 rhs_dilation=(dilation,), feature_group_count=groups,
-                                 dimension_numbers=("NCH", "OIH", "NCH"))
-    return y + b[None, :, None]
+    def batch(x):
+        y = lax.conv_general_dilated(x, W, window_strides=(stride,), padding=[padding],
+                                     rhs_dilation=(dilation,), feature_group_count=groups,
+                                     dimension_numbers=("NCH", "OIH", "NCH"))
+        return y + b[None, :, None]
+    return _batched(batch, 3)(x)
+
+
+def _one(hp, name, default):
+    """A conv1d hyperparameter given as an int or a 1-tuple (as nn.Conv1d stores it)."""
+    v = hp.get(name, default)
+    return v if isinstance(v, (int, str)) else v[0]
 
 
 def _jax_conv1d_op(a, e, hp):
-    p = hp.get("padding", 0)
-    return _jax_conv1d(a["x"], a["W"], a["b"], hp.get("stride", 1), (p, p), hp.get("dilation", 1),
-                       hp.get("groups", 1))
+    p, d = _one(hp, "padding", 0), _one(hp, "dilation", 1)
+    (pads,) = _jax_pads(p, a["W"].shape[2:], (d,)) if isinstance(p, str) else [(p, p)]
+    return _jax_conv1d(a["x"], a["W"], a["b"], _one(hp, "stride", 1), pads, d, hp.get("groups", 1))
 
 
 def _causal_pad(a, hp):
@@ -88,7 +121,8 @@ def _causal_pad(a, hp):
 def _torch_transposed(a, e, hp):
     stride, padding, dilation = _conv_geometry(hp)
     out_pad = _pair(hp, "output_padding", 0)
-    return F.conv_transpose2d(a["x"], a["W"], a["b"], stride, padding, out_pad, 1, dilation)
+    return F.conv_transpose2d(a["x"], a["W"], a["b"], stride, padding, out_pad,
+                              hp.get("groups", 1), dilation)
 
 
 def _jax_transposed(a, e, hp):
@@ -97,14 +131,20 @@ def _jax_transposed(a, e, hp):
     and output_padding more at the end."""
     stride, padding, dilation = _conv_geometry(hp)
     out_pad = _pair(hp, "output_padding", 0)
-    W = a["W"]
-    kernel = jnp.flip(W, axis=(2, 3)).transpose(1, 0, 2, 3)            # (C_out, C_in, KH, KW)
+    W, g = a["W"], hp.get("groups", 1)
+    # per group: in and out swapped, the kernel flipped; groups stacked along the out axis
+    c_in, c_og = W.shape[:2]
+    kernel = jnp.flip(W, axis=(2, 3)).reshape(g, c_in // g, c_og, *W.shape[2:]) \
+        .transpose(0, 2, 1, 3, 4).reshape(g * c_og, c_in // g, *W.shape[2:])
     pads = [(d * (k - 1) - p, d * (k - 1) - p + op)
             for d, k, p, op in zip(dilation, W.shape[2:], padding, out_pad)]
-    y = lax.conv_general_dilated(a["x"], kernel, window_strides=(1, 1), padding=pads,
-                                 lhs_dilation=stride, rhs_dilation=dilation,
-                                 dimension_numbers=("NCHW", "OIHW", "NCHW"))
-    return y + a["b"][None, :, None, None]
+
+    def batch(x):
+        y = lax.conv_general_dilated(x, kernel, window_strides=(1, 1), padding=pads,
+                                     lhs_dilation=stride, rhs_dilation=dilation,
+                                     feature_group_count=g, dimension_numbers=("NCHW", "OIHW", "NCHW"))
+        return y + a["b"][None, :, None, None]
+    return _batched(batch, 4)(a["x"])
 
 
 def _pool_geometry(hp):
@@ -112,24 +152,91 @@ def _pool_geometry(hp):
     return kernel, _pair(hp, "stride", kernel), _pair(hp, "padding", 0)
 
 
+POOL_OPTIONS = ("dilation", "ceil_mode", "count_include_pad", "divisor_override")
+
+
 def _torch_pool(name):
     """torch.nn.functional.<name>, looked up at check time: no torch import at collection."""
-    return lambda a, e, hp: getattr(F, name)(a["x"], *_pool_geometry(hp))
+    return lambda a, e, hp: getattr(F, name)(a["x"], *_pool_geometry(hp),
+                                             **{k: hp[k] for k in POOL_OPTIONS if k in hp})
 
 
-def _jax_pool(a, init, op, hp):
+def _pool_windows(size, k, s, p, d, ceil_mode):
+    """Window count along one axis and the padding after the input that the last one needs,
+    from PyTorch's documented output size: floor or ceil((size + 2p - d (k - 1) - 1) / s) + 1,
+    less one when ceil_mode's last window would start beyond the input and its left padding."""
+    reach = (size + 2 * p - d * (k - 1) - 1) / s
+    count = int(np.ceil(reach) if ceil_mode else np.floor(reach)) + 1
+    if ceil_mode and (count - 1) * s >= size + p:
+        count -= 1
+    return count, max(0, (count - 1) * s + d * (k - 1) + 1 - size - 2 * p)
+
+
+def _jax_pool(x, init, op, hp):
     kernel, stride, padding = _pool_geometry(hp)
-    return lax.reduce_window(a["x"], init, op, (1, 1) + kernel, (1, 1) + stride,
-                             ((0, 0), (0, 0)) + tuple((p, p) for p in padding))
+    dilation = _pair(hp, "dilation", 1)
+    extra = [_pool_windows(size, k, s, p, d, hp.get("ceil_mode", False))[1]
+             for size, k, s, p, d in zip(x.shape[-2:], kernel, stride, padding, dilation)]
+    pads = ((0, 0),) * (x.ndim - 2) + tuple((p, p + e) for p, e in zip(padding, extra))
+    lead = (1,) * (x.ndim - 2)
+    return lax.reduce_window(x, init, op, lead + kernel, lead + stride, pads,
+                             window_dilation=lead + dilation)
 
 
 def _jax_max_pool(a, e, hp):
-    return _jax_pool(a, -jnp.inf, lax.max, hp)
+    if _pair(hp, "dilation", 1) == (1, 1):
+        return _jax_pool(a["x"], -jnp.inf, lax.max, hp)
+    # jax has no VJP of a dilated max window: the max over the KH*KW taps, each a strided slice
+    # of the -inf-padded input (random values: no ties, where jnp.max would split the gradient)
+    x = a["x"]
+    (kh, kw), (sh, sw), (ph, pw) = _pool_geometry(hp)
+    dh, dw = _pair(hp, "dilation", 1)
+    (oh, eh), (ow, ew) = (_pool_windows(size, k, s, p, d, hp.get("ceil_mode", False)) for size, k, s, p, d
+                          in zip(x.shape[-2:], (kh, kw), (sh, sw), (ph, pw), (dh, dw)))
+    xp = jnp.pad(x, ((0, 0),) * (x.ndim - 2) + ((ph, ph + eh), (pw, pw + ew)), constant_values=-jnp.inf)
+    taps = [xp[..., p * dh:p * dh + sh * (oh - 1) + 1:sh, q * dw:q * dw + sw * (ow - 1) + 1:sw]
+            for p in range(kh) for q in range(kw)]
+    return jnp.max(jnp.stack(taps), axis=0)
 
 
 def _jax_avg_pool(a, e, hp):
-    kernel = _pool_geometry(hp)[0]
-    return _jax_pool(a, 0.0, lax.add, hp) / (kernel[0] * kernel[1])
+    """The window sums over the divisor: KH*KW, divisor_override, or a count of ones, pooled the
+    same way (over the input alone with count_include_pad=False; over input and padding, but
+    not beyond it, otherwise)."""
+    sums = _jax_pool(a["x"], 0.0, lax.add, hp)
+    if hp.get("divisor_override"):
+        return sums / hp["divisor_override"]
+    kernel, stride, padding = _pool_geometry(hp)
+    plane = jnp.ones(a["x"].shape[-2:], dtype=a["x"].dtype)
+    if hp.get("count_include_pad", True):
+        plane = jnp.pad(plane, [(p, p) for p in padding], constant_values=1.0)
+        hp_extra = [_pool_windows(size - 2 * p, k, s, p, 1, hp.get("ceil_mode", False))[1]
+                    for size, k, s, p in zip(plane.shape, kernel, stride, padding)]
+        plane = jnp.pad(plane, [(0, e) for e in hp_extra])
+        counts = lax.reduce_window(plane, 0.0, lax.add, kernel, stride, ((0, 0), (0, 0)))
+    else:
+        counts = _jax_pool(plane, 0.0, lax.add, hp)
+    return sums / counts
+
+
+def _adaptive_windows(size, count):
+    """PyTorch's adaptive pooling windows: [floor(i size / count), ceil((i + 1) size / count))."""
+    return [(int(np.floor(i * size / count)), int(np.ceil((i + 1) * size / count))) for i in range(count)]
+
+
+def _adaptive_size(hp, x):
+    size = hp["output_size"]
+    size = (size, size) if np.isscalar(size) or size is None else tuple(size)
+    return tuple(x.shape[-2 + i] if s is None else s for i, s in enumerate(size))
+
+
+def _jax_adaptive_avg_pool(a, e, hp):
+    x = a["x"]
+    oh, ow = _adaptive_size(hp, x)
+    rows = [jnp.stack([x[..., r0:r1, c0:c1].mean(axis=(-2, -1)) for c0, c1 in
+                       _adaptive_windows(x.shape[-1], ow)], axis=-1)
+            for r0, r1 in _adaptive_windows(x.shape[-2], oh)]
+    return jnp.stack(rows, axis=-2)
 
 
 def _ties(rng):
@@ -162,6 +269,12 @@ SPECS = [
                  {"stride": (2, 1), "padding": (1, 0), "dilation": (1, 2)},
                  why="different stride, padding and dilation along height and width"),
             Case("batch1", _conv((1, 4, 5, 6), (6, 4, 3, 2)), {"padding": 1}, why="batch size 1"),
+            Case("unbatched", _conv((4, 5, 6), (6, 4, 3, 2)), {"padding": 1},
+                 why="one sample (C, H, W) without its batch axis, as torch's Conv2d takes it"),
+            Case("padding_same", _conv((2, 4, 5, 6), (6, 4, 3, 2)), {"padding": "same", "dilation": (1, 2)},
+                 why="padding='same': d (k - 1) zeros per axis, the odd one after (2 along width)"),
+            Case("padding_valid", _conv((2, 4, 5, 6), (6, 4, 3, 2)), {"padding": "valid", "stride": 2},
+                 why="padding='valid' is no padding"),
         ],
         torch=_torch_conv2d, jax=_jax_conv2d_op,
         formulas={"forward": r"y_{noij} = b_o + \sum_{c,p,q} W_{ocpq}\, "
@@ -196,6 +309,11 @@ SPECS = [
             Case("dilation2", _conv((2, 4, 9), (6, 4, 3)), {"dilation": 2, "padding": 2}),
             Case("groups2", _conv((2, 4, 9), (6, 2, 3)), {"groups": 2}),
             Case("batch1", _conv((1, 4, 9), (6, 4, 3)), {"padding": 1}, why="batch size 1"),
+            Case("tuples", _conv((2, 4, 9), (6, 4, 3)), {"stride": (2,), "padding": (1,), "dilation": (2,)},
+                 why="1-tuples, as nn.Conv1d stores stride, padding and dilation"),
+            Case("padding_same", _conv((2, 4, 9), (6, 4, 4)), {"padding": "same", "dilation": 1},
+                 why="padding='same' with an even kernel: 1 zero before, 2 after"),
+            Case("unbatched", _conv((4, 9), (6, 4, 3)), {"padding": 1}, why="one sample (C, L)"),
         ],
         torch=lambda a, e, hp: F.conv1d(a["x"], a["W"], a["b"], hp.get("stride", 1),
                                         hp.get("padding", 0), hp.get("dilation", 1), hp.get("groups", 1)),
@@ -245,6 +363,9 @@ SPECS = [
             Case("dilation2_mixed", _transposed((2, 4, 3, 4)),
                  {"stride": (2, 1), "padding": (0, 1), "dilation": 2}),
             Case("batch1", _transposed((1, 4, 3, 4)), {"stride": 2}, why="batch size 1"),
+            Case("groups2", _conv((2, 4, 3, 4), (4, 3, 3, 3), out_axis=None), {"groups": 2, "stride": 2},
+                 why="two groups: input channels 0-1 scatter onto output channels 0-2 only"),
+            Case("unbatched", _transposed((4, 3, 4)), {"stride": 2}, why="one sample (C, H, W)"),
         ],
         torch=_torch_transposed, jax=_jax_transposed,
         formulas={"forward": r"y_{n,o,\,i s_h + p d_h - P_h,\; j s_w + q d_w - P_w} \mathrel{+}= "
@@ -273,6 +394,11 @@ SPECS = [
                  why="windows with several equal maxima: the whole gradient goes to the FIRST "
                      "maximum in row-major order (PyTorch; jax's select_and_scatter agrees). "
                      "Finite differences are meaningless at a tie."),
+            Case("dilation2", _x(2, 3, 6, 7), {"kernel_size": 2, "stride": 1, "dilation": (2, 3)},
+                 why="dilated windows: taps 2 rows and 3 columns apart"),
+            Case("ceil_mode", _x(2, 3, 6, 7), {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True},
+                 why="ceil_mode keeps a last partial window (width 7: 4 windows, not 3)"),
+            Case("unbatched", _x(3, 6, 7), {"kernel_size": 2}, why="one sample (C, H, W)"),
         ],
         torch=_torch_pool("max_pool2d"), jax=_jax_max_pool,
         formulas={"forward": r"y_{ncij} = \max_{(p,q) \in \mathcal{W}_{ij}} x_{ncpq}",
@@ -291,6 +417,14 @@ SPECS = [
                  why="zero padding counts in the mean (count_include_pad=True)"),
             Case("k2x3_s1", _x(2, 3, 6, 7), {"kernel_size": (2, 3), "stride": 1}),
             Case("batch1", _x(1, 3, 6, 7), {"kernel_size": 2}, why="batch size 1"),
+            Case("ceil_mode", _x(2, 3, 6, 7), {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True},
+                 why="ceil_mode: the last window reaches past the padding and divides by what it covers"),
+            Case("exclude_pad", _x(2, 3, 6, 7), {"kernel_size": 3, "stride": 2, "padding": 1,
+                                                  "count_include_pad": False},
+                 why="count_include_pad=False: a border window divides by its input values only"),
+            Case("divisor_override", _x(2, 3, 6, 7), {"kernel_size": 2, "divisor_override": 3},
+                 why="divisor_override: every window sum is divided by 3"),
+            Case("unbatched", _x(3, 6, 7), {"kernel_size": 2}, why="one sample (C, H, W)"),
         ],
         torch=_torch_pool("avg_pool2d"), jax=_jax_avg_pool,
         formulas={"forward": r"y_{ncij} = \frac{1}{K_h K_w} \sum_{(p,q) \in \mathcal{W}_{ij}} x_{ncpq}",
@@ -314,4 +448,38 @@ SPECS = [
         convention="Output (N, C), as torch's adaptive_avg_pool2d(x, 1) flattened.",
         hints=CONV_HINT,
     ),
+    OpSpec(
+        name="adaptive_avg_pool2d", family="conv", impl="AdaptiveAvgPool2d",
+        cases=[
+            Case("shrink", _x(2, 3, 7, 8), {"output_size": (3, 5)},
+                 why="7 rows into 3 windows and 8 columns into 5: windows overlap and differ in size"),
+            Case("square", _x(2, 3, 6, 6), {"output_size": 2}, why="an int: 2 x 2 windows of 3 x 3"),
+            Case("keep_height", _x(2, 3, 5, 6), {"output_size": (None, 4)},
+                 why="None keeps the input's height"),
+            Case("grow", _x(1, 2, 3, 4), {"output_size": (5, 6)},
+                 why="more outputs than inputs: windows of one value, shared"),
+            Case("unbatched", _x(3, 7, 8), {"output_size": (3, 5)}, why="one sample (C, H, W)"),
+        ],
+        torch=lambda a, e, hp: F.adaptive_avg_pool2d(a["x"], hp["output_size"]),
+        jax=_jax_adaptive_avg_pool,
+        formulas={"forward": r"y_{ncij} = \frac{1}{|R_i| |C_j|} \sum_{p \in R_i,\, q \in C_j} x_{ncpq},\quad "
+                             r"R_i = \left[\left\lfloor \tfrac{iH}{OH} \right\rfloor, "
+                             r"\left\lceil \tfrac{(i+1)H}{OH} \right\rceil\right)",
+                  "backward": r"\frac{\partial L}{\partial x_{ncpq}} = \sum_{i,j:\ p \in R_i,\, q \in C_j} "
+                              r"\frac{1}{|R_i| |C_j|} \frac{\partial L}{\partial y_{ncij}}"},
+        convention="PyTorch's adaptive_avg_pool2d: window i covers rows floor(iH/OH) to "
+                   "ceil((i+1)H/OH) - 1; output_size is an int or a pair, None keeping the input's size.",
+        hints=CONV_HINT,
+    ),
 ]
+
+
+def _loop_form(spec):
+    """Conv2d's loop form: the same cases and witnesses as the im2col form, so both are checked."""
+    from dataclasses import replace
+    return replace(spec, name="conv2d_loops", impl="Conv2dLoops", mistakes=[],
+                   convention=spec.convention + " Conv2dLoops computes it as written, one output "
+                   "position at a time, before im2col turns it into one matrix product.")
+
+
+SPECS.append(_loop_form(SPECS[0]))

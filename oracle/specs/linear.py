@@ -9,14 +9,15 @@ from ._cases import normal, weight
 
 def _affine(*x_shape, out=5):
     def make(rng):
-        fan_in = x_shape[-1]
+        fan_in = max(x_shape[-1], 1)
         return CaseData(inputs={"x": normal(rng, *x_shape)},
-                        params={"W": weight(rng, fan_in, fan_in, out), "b": normal(rng, out)})
+                        params={"W": weight(rng, fan_in, x_shape[-1], out), "b": normal(rng, out)})
     return make
 
 
 def _hints(data, hp):
-    return {"batch_size": int(data.inputs["x"].size // data.inputs["x"].shape[-1])}
+    x = data.inputs["x"]
+    return {"batch_size": int(np.prod(x.shape[:-1]))}
 
 
 # ---- the mistakes people make writing Affine: each the answer key with the mistake in it ----
@@ -99,6 +100,9 @@ SPECS = [
             Case("wide", _affine(2, 9, out=2), why="non-square: a transposed dW has the wrong shape"),
             Case("square", _affine(4, 4, out=4), why="square W: a transposed dW has the right shape"),
             Case("leading_dims", _affine(2, 3, 4), why="x of shape (2, 3, 4): any leading batch shape"),
+            Case("zero_features", _affine(3, 0, out=2),
+                 why="no input features (W is 0 x 2): y = b for every row, dW is empty; "
+                     "reshaping with -1 cannot tell the batch size from 0 elements"),
         ],
         # torch stores Linear weights as (out, in); the answer key uses the book's (in, out).
         torch=lambda a, e, hp: F.linear(a["x"], a["W"].T, a["b"]),
@@ -116,8 +120,8 @@ SPECS = [
 
 def _matmul(*x_shape, out=5):
     def make(rng):
-        fan_in = x_shape[-1]
-        return CaseData(inputs={"x": normal(rng, *x_shape)}, params={"W": weight(rng, fan_in, fan_in, out)})
+        fan_in = max(x_shape[-1], 1)
+        return CaseData(inputs={"x": normal(rng, *x_shape)}, params={"W": weight(rng, fan_in, x_shape[-1], out)})
     return make
 
 
@@ -223,6 +227,9 @@ SPECS += [
             Case("wide", _matmul(2, 9, out=2), why="non-square: a transposed dW has the wrong shape"),
             Case("square", _matmul(4, 4, out=4), why="square W: a transposed dW or W in dx has the right shape"),
             Case("leading_dims", _matmul(2, 3, 4), why="x of shape (2, 3, 4): any leading batch shape"),
+            Case("zero_features", _matmul(2, 3, 0, out=2),
+                 why="no input features: y = 0, dW is empty; reshaping with -1 cannot tell the "
+                     "batch size from 0 elements"),
         ],
         torch=lambda a, e, hp: a["x"] @ a["W"],
         jax=lambda a, e, hp: a["x"] @ a["W"],

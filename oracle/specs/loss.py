@@ -25,6 +25,59 @@ def _logits(n, c, target="labels", scale=1.0, ignored=()):
     return make
 
 
+def _target_input(fn, name="t"):
+    """A reference for a case whose target is a differentiable input (target_grad=True):
+    the target is read from the inputs, so the witness differentiates it too."""
+    return lambda a, e, hp: fn(a, {**e, name: a[name]} if name in a else e, hp)
+
+
+def _pair_with_target(*shape):
+    """y and t, both differentiable inputs (the option target_grad=True)."""
+    return lambda rng: CaseData(inputs={"y": normal(rng, *shape), "t": normal(rng, *shape)})
+
+
+def _jax_rows(fn, name):
+    """A reference over (N, C) rows, applied to PyTorch's other layouts of cross entropy:
+    unbatched (C,) with a 0-d target, and (N, C, d1, ...) with targets (N, d1, ...)."""
+    def run(a, e, hp):
+        x, t = a[name], e["target"]
+        labels = jnp.issubdtype(t.dtype, jnp.integer)
+        none = hp.get("reduction", "mean") == "none"
+        if x.ndim == 2:
+            return fn(a, e, hp)
+        if x.ndim == 1:
+            out = fn({**a, name: x[None]}, {**e, "target": t[None]}, hp)
+            return out[0] if none else out
+        c = x.shape[1]
+        rows = jnp.moveaxis(x, 1, -1).reshape(-1, c)
+        t = t.reshape(-1) if labels else jnp.moveaxis(t, 1, -1).reshape(-1, c)
+        out = fn({**a, name: rows}, {**e, "target": t}, hp)
+        return out.reshape((x.shape[0],) + x.shape[2:]) if none else out
+    return run
+
+
+def _spatial_logits(shape, log=False):
+    """x (N, C, d1, ...) and class indices (N, d1, ...), as PyTorch's K-dimensional loss."""
+    def make(rng):
+        x = normal(rng, *shape)
+        if log:
+            x = x - np.log(np.exp(x).sum(axis=1 if len(shape) > 1 else 0, keepdims=True))
+        t = rng.integers(0, shape[1] if len(shape) > 1 else shape[0],
+                         size=(shape[:1] + shape[2:]) if len(shape) > 1 else ())
+        return CaseData(inputs={"logp" if log else "x": x}, extra={"target": t})
+    return make
+
+
+def _neg_inf_logits(rng):
+    """A logit of -inf outside row 0's target (torch: finite loss, 0 * -inf counts as 0)."""
+    x, t = normal(rng, 4, 3), labels(rng, 4, 3)
+    x[0, (t[0] + 1) % 3] = -np.inf
+    return CaseData(inputs={"x": x}, extra={"target": t})
+
+
+NEGATIVE_WEIGHTS = (-1.0, 0.5, -2.0)
+
+
 def _reduce(losses, reduction, xp_sum, denominator=None):
     if reduction == "none":
         return losses
@@ -34,9 +87,9 @@ def _reduce(losses, reduction, xp_sum, denominator=None):
 
 
 def _jax_safe_mean(total, denominator):
-    """total / denominator, NaN when the denominator is 0 (nothing counted), with a zero
-    gradient there: the inner where keeps the division's own gradient finite."""
-    counted = denominator > 0
+    """total / denominator whatever its sign (PyTorch's), NaN when it is 0 (nothing counted),
+    with a zero gradient there: the inner where keeps the division's own gradient finite."""
+    counted = denominator != 0
     return jnp.where(counted, total / jnp.where(counted, denominator, 1), jnp.nan)
 
 
@@ -55,7 +108,8 @@ def _jax_weighted_target(t, x, hp):
 
 def _jax_cross_entropy(a, e, hp):
     q, denominator = _jax_weighted_target(e["target"], a["x"], hp)
-    losses = -(q * jnn.log_softmax(a["x"], axis=-1)).sum(axis=-1)
+    logp = jnn.log_softmax(a["x"], axis=-1)
+    losses = -jnp.where(q != 0, q * logp, 0.0).sum(axis=-1)    # 0 log 0 = 0 at a -inf logit
     reduction = hp.get("reduction", "mean")
     if reduction == "mean":
         return _jax_safe_mean(losses.sum(), denominator)
@@ -129,15 +183,18 @@ def _saturated_probabilities(rng):
 def _jax_bce(a, e, hp):
     p, t = a["p"], e["t"]
     log_p, log_q = jnp.maximum(jnp.log(p), -100.0), jnp.maximum(jnp.log1p(-p), -100.0)
-    return _jax_reduce(-(t * log_p + (1 - t) * log_q), hp)
+    w = jnp.asarray(hp.get("weight", 1.0), dtype=p.dtype)
+    return _jax_reduce(-w * (t * log_p + (1 - t) * log_q), hp)
 
 
-def _logit_pairs(*shape, scale=1.0, extreme=False):
+def _logit_pairs(*shape, scale=1.0, extreme=False, hard=False):
     def make(rng):
         x = normal(rng, *shape, scale=scale)
         if extreme:   # logits of magnitude 100 on both sides, with both targets
             x.flat[:4] = (100.0, -100.0, 100.0, -100.0)
         t = rng.random(shape)
+        if hard:      # 0/1 labels, as the books' SigmoidWithLoss takes them
+            t = (t < 0.5).astype(np.float64)
         if extreme:
             t.flat[:4] = (1.0, 1.0, 0.0, 0.0)
         return CaseData(inputs={"x": x}, extra={"t": t})
@@ -146,10 +203,21 @@ def _logit_pairs(*shape, scale=1.0, extreme=False):
 
 def _jax_bce_with_logits(a, e, hp):
     x, t = a["x"], e["t"]
+    weight = jnp.asarray(hp.get("weight", 1.0), dtype=x.dtype)
     if hp.get("pos_weight") is None:
-        return _jax_reduce(optax.sigmoid_binary_cross_entropy(x, t), hp)
+        return _jax_reduce(weight * optax.sigmoid_binary_cross_entropy(x, t), hp)
     w = jnp.asarray(hp["pos_weight"], dtype=x.dtype)
-    return _jax_reduce(w * t * jnn.softplus(-x) + (1 - t) * jnn.softplus(x), hp)
+    return _jax_reduce(weight * (w * t * jnn.softplus(-x) + (1 - t) * jnn.softplus(x)), hp)
+
+
+def _probabilities_with_target(*shape):
+    def make(rng):
+        return CaseData(inputs={"p": 0.05 + 0.9 * rng.random(shape), "t": rng.random(shape)})
+    return make
+
+
+def _logits_with_target(*shape):
+    return lambda rng: CaseData(inputs={"x": normal(rng, *shape), "t": rng.random(shape)})
 
 
 def _log_probabilities(n, c, ignored=()):
@@ -187,6 +255,14 @@ def _kl_pair(n, c, log_target=False, zeros=()):
     return make
 
 
+def _kl_with_target(n, c, log_target=False):
+    """log q and a differentiable target (target_grad=True), every target entry positive."""
+    def make(rng):
+        data = _kl_pair(n, c, log_target)(rng)
+        return CaseData(inputs={"logq": data.inputs["logq"], "target": data.extra["target"]})
+    return make
+
+
 def _torch_kl_div(a, e, hp):
     with warnings.catch_warnings():   # torch warns that 'mean' is per element: the convention says so
         warnings.filterwarnings("ignore", message="reduction: 'mean' divides")
@@ -201,7 +277,7 @@ def _jax_kl_div(a, e, hp):
     else:
         losses = jax.scipy.special.xlogy(target, target) - target * logq
     if _reduction(hp) == "batchmean":
-        return losses.sum() / logq.shape[0]
+        return losses.sum() / (logq.shape[0] if logq.ndim else 1)
     return _jax_reduce(losses, hp)
 
 
@@ -253,7 +329,9 @@ CTC_TARGETS = dict(targets=[[1, 2, 2], [3, 1, 0], [1, 1, 1]],
 
 
 def _torch_ctc(a, e, hp):
-    log_probs = F.log_softmax(a["logits"], dim=-1).transpose(0, 1)     # (T, N, C)
+    log_probs = F.log_softmax(a["logits"], dim=-1)
+    if log_probs.ndim == 3:
+        log_probs = log_probs.transpose(0, 1)                            # (T, N, C)
     return F.ctc_loss(log_probs, e["targets"], e["input_lengths"], e["target_lengths"],
                       blank=hp.get("blank", 0), reduction=_reduction(hp),
                       zero_infinity=hp.get("zero_infinity", False))
@@ -261,6 +339,17 @@ def _torch_ctc(a, e, hp):
 
 def _jax_ctc(a, e, hp):
     logits, targets = a["logits"], e["targets"]
+    if logits.ndim == 2:                                                  # one sequence
+        out = _jax_ctc({"logits": logits[None]}, {"targets": targets[None],
+                        "input_lengths": jnp.reshape(e["input_lengths"], 1),
+                        "target_lengths": jnp.reshape(e["target_lengths"], 1)}, hp)
+        return out[0] if _reduction(hp) == "none" else out
+    if targets.ndim == 1:      # concatenated: row i reads its labels from starts[i] on, padded
+        lengths = e["target_lengths"]
+        starts = jnp.cumsum(lengths) - lengths
+        j = jnp.arange(targets.shape[0])[None, :]
+        picked = targets[jnp.clip(starts[:, None] + j, 0, targets.shape[0] - 1)]
+        targets = jnp.where(j < lengths[:, None], picked, 0)
     logit_paddings = (jnp.arange(logits.shape[1])[None, :] >= e["input_lengths"][:, None])
     label_paddings = (jnp.arange(targets.shape[1])[None, :] >= e["target_lengths"][:, None])
     losses = optax.ctc_loss(logits, logit_paddings.astype(logits.dtype), targets,
@@ -685,11 +774,12 @@ HINGE_MISTAKES = [
 
 class _CosineNoProjection(Lo.CosineEmbedding):
     def backward(self, dout=1.0):
-        n = len(self.cos)
         dcos = np.where(self.y == 1, -1.0, (self.cos > self.margin).astype(float))
-        dcos = (dcos * Lo._per_item_upstream(self, dout, (n,)))[:, None]
-        root = np.sqrt(self.m1 * self.m2)[:, None]
-        return dcos * self.x2 / root, dcos * self.x1 / root     # the - cos x / |x|^2 terms missing
+        dcos = (dcos * np.reshape(Lo._per_item_upstream(self, dout, self.loss_shape), -1))[:, None]
+        root = np.sqrt(self.m1 * self.m2)[:, None]          # in the rows scaled by s (see the class)
+        shape = self.loss_shape + self.u1.shape[-1:]
+        return ((dcos * self.u2 / root / self.s1[:, None]).reshape(shape),   # the - cos x / |x|^2
+                (dcos * self.u1 / root / self.s2[:, None]).reshape(shape))   # terms missing
 
 
 COSINE_MISTAKES = [
@@ -747,9 +837,20 @@ SPECS = [
                  hparams={"label_smoothing": 0.2, "weight": CLASS_WEIGHTS},
                  why="probability targets: weighted, smoothed, and 'mean' still divides by N"),
             Case("probs_none", _logits(5, 3, "probs"), hparams={"reduction": "none"}),
+            Case("spatial", _spatial_logits((2, 3, 2, 2)), hparams={"weight": CLASS_WEIGHTS},
+                 why="x (N, C, H, W) with labels (N, H, W): every pixel is a row of C classes"),
+            Case("spatial_none", _spatial_logits((2, 3, 4)), hparams={"reduction": "none"},
+                 why="x (N, C, L): the unreduced loss has shape (N, L)"),
+            Case("unbatched", _spatial_logits((4,)), why="one sample: x (C,) and a 0-d class index"),
+            Case("negative_weights", _logits(5, 3), hparams={"weight": NEGATIVE_WEIGHTS},
+                 why="weights summing to a negative denominator: PyTorch divides by it all the "
+                     "same (a finite loss, not NaN)"),
+            Case("neg_inf_logit", _neg_inf_logits, oracles=("torch", "jax"),
+                 why="a logit of -inf outside the target: its term is 0 log 0 = 0, not NaN "
+                     "(finite differences cannot step off -inf)"),
         ],
         torch=_torch_cross_entropy,
-        jax=_jax_cross_entropy,
+        jax=_jax_rows(_jax_cross_entropy, "x"),
         formulas={"forward": r"L = -\frac{1}{D}\sum_{n}\sum_{c} q_{nc} \log y_{nc},\quad "
                              r"y_{nc} = \frac{e^{x_{nc}}}{\sum_k e^{x_{nk}}},\quad "
                              r"q_{nc} = w_c\left((1 - \varepsilon)\, t_{nc} + \frac{\varepsilon}{C}\right),\quad "
@@ -774,9 +875,11 @@ SPECS = [
             Case("half_sum", _pair(4, 3), hparams={"reduction": "half_sum"},
                  why="the lecture notes' E = 1/2 sum (y - t)^2"),
             Case("vector", _pair(6), why="a single vector of outputs"),
+            Case("target_grad", _pair_with_target(4, 3), hparams={"target_grad": True},
+                 why="the target as a differentiable input (PyTorch gives its gradient): dL/dt = -dL/dy"),
         ],
-        torch=_torch_mse,
-        jax=_jax_mse,
+        torch=_target_input(_torch_mse),
+        jax=_target_input(_jax_mse),
         formulas={"forward": r"L = \frac{1}{K}\sum_k (y_k - t_k)^2 \quad\text{or}\quad E = \frac{1}{2}\sum_k (y_k - t_k)^2",
                   "backward": r"\frac{\partial L}{\partial y_k} = \frac{2}{K}(y_k - t_k) \quad\text{or}\quad "
                               r"\frac{\partial E}{\partial y_k} = y_k - t_k"},
@@ -788,11 +891,13 @@ SPECS = [
     OpSpec(
         name="l1", family="loss", impl="L1",
         cases=ELEMENTWISE_PAIRS + [
-            Case("equal", _pair_equal_at(4, 3), oracles=("torch", "jax"), why=EQUAL_WHY)],
-        torch=lambda a, e, hp: F.l1_loss(a["y"], e["t"], reduction=_reduction(hp)),
+            Case("equal", _pair_equal_at(4, 3), oracles=("torch", "jax"), why=EQUAL_WHY),
+            Case("target_grad", _pair_with_target(4, 3), hparams={"target_grad": True},
+                 why="the target as a differentiable input: dL/dt = -sign(y - t) / K")],
+        torch=_target_input(lambda a, e, hp: F.l1_loss(a["y"], e["t"], reduction=_reduction(hp))),
         # jax.grad(jnp.abs)(0.) is 1, torch's is 0: |d| is written d sign(d), whose autodiff
         # gives 0 at d = 0 (sign' = 0), so that jax checks the convention the answer key follows
-        jax=lambda a, e, hp: _jax_reduce((a["y"] - e["t"]) * jnp.sign(a["y"] - e["t"]), hp),
+        jax=_target_input(lambda a, e, hp: _jax_reduce((a["y"] - e["t"]) * jnp.sign(a["y"] - e["t"]), hp)),
         formulas={"forward": r"L = \frac{1}{K}\sum_k |y_k - t_k|",
                   "backward": r"\frac{\partial L}{\partial y_k} = \frac{1}{K}\,\mathrm{sign}(y_k - t_k)"},
         convention="PyTorch's l1_loss: 'mean' over all K elements; the derivative at y = t is 0, as "
@@ -809,12 +914,17 @@ SPECS = [
                  why="the target equals the prediction at three elements. smooth_l1 is smooth "
                      "there (quadratic for |d| < beta), but the case keeps l1's edge case next to "
                      "it; the kinkless gradient 0 is checked by torch and jax"),
+            Case("beta0", _pair(4, 3), hparams={"beta": 0.0}, why="beta = 0 is L1, as PyTorch"),
+            Case("target_grad", _pair_with_target(4, 3), hparams={"target_grad": True},
+                 why="the target as a differentiable input: dL/dt = -dL/dy"),
         ],
-        torch=lambda a, e, hp: F.smooth_l1_loss(a["y"], e["t"], beta=hp.get("beta", 1.0),
-                                                reduction=_reduction(hp)),
+        torch=_target_input(lambda a, e, hp: F.smooth_l1_loss(a["y"], e["t"], beta=hp.get("beta", 1.0),
+                                                               reduction=_reduction(hp))),
         # smooth_l1 with beta is huber with delta = beta, divided by beta: optax's huber_loss
-        jax=lambda a, e, hp: _jax_reduce(
-            optax.huber_loss(a["y"], e["t"], delta=hp.get("beta", 1.0)) / hp.get("beta", 1.0), hp),
+        # (beta = 0 is l1, written d sign(d) as for l1)
+        jax=_target_input(lambda a, e, hp: _jax_reduce(
+            (a["y"] - e["t"]) * jnp.sign(a["y"] - e["t"]) if hp.get("beta", 1.0) == 0 else
+            optax.huber_loss(a["y"], e["t"], delta=hp.get("beta", 1.0)) / hp.get("beta", 1.0), hp)),
         formulas={"forward": r"\ell(d) = \begin{cases} d^2 / (2\beta) & |d| < \beta \\ "
                              r"|d| - \beta/2 & \text{otherwise}\end{cases},\quad d = y - t",
                   "backward": r"\ell'(d) = \begin{cases} d / \beta & |d| < \beta \\ "
@@ -829,10 +939,13 @@ SPECS = [
         cases=ELEMENTWISE_PAIRS + [
             Case("delta_half", _pair(4, 3), hparams={"delta": 0.5}),
             Case("delta_two_none", _pair(4, 3), hparams={"delta": 2.0, "reduction": "none"}),
+            Case("target_grad", _pair_with_target(4, 3), hparams={"target_grad": True},
+                 why="the target as a differentiable input: dL/dt = -dL/dy"),
         ],
-        torch=lambda a, e, hp: F.huber_loss(a["y"], e["t"], delta=hp.get("delta", 1.0),
-                                            reduction=_reduction(hp)),
-        jax=lambda a, e, hp: _jax_reduce(optax.huber_loss(a["y"], e["t"], delta=hp.get("delta", 1.0)), hp),
+        torch=_target_input(lambda a, e, hp: F.huber_loss(a["y"], e["t"], delta=hp.get("delta", 1.0),
+                                                          reduction=_reduction(hp))),
+        jax=_target_input(lambda a, e, hp: _jax_reduce(
+            optax.huber_loss(a["y"], e["t"], delta=hp.get("delta", 1.0)), hp)),
         formulas={"forward": r"\ell(d) = \begin{cases} d^2 / 2 & |d| < \delta \\ "
                              r"\delta (|d| - \delta/2) & \text{otherwise}\end{cases}",
                   "backward": r"\ell'(d) = \begin{cases} d & |d| < \delta \\ "
@@ -854,9 +967,14 @@ SPECS = [
                      "and its gradient is (p - t) / max(p (1 - p), 1e-12), +-1e12 where p contradicts "
                      "t. That is PyTorch's convention, which the answer key follows; jax's autodiff "
                      "of the clamped log gives NaN there and finite differences would leave [0, 1]"),
+            Case("weight", _probabilities(4, 3), hparams={"weight": (0.5, 2.0, 1.0)},
+                 why="a weight per element (here one per column, broadcast), as PyTorch's `weight`"),
+            Case("target_grad", _probabilities_with_target(4, 3), hparams={"target_grad": True},
+                 why="the target as a differentiable input: dl/dt = log(1 - p) - log p"),
         ],
-        torch=lambda a, e, hp: F.binary_cross_entropy(a["p"], e["t"], reduction=_reduction(hp)),
-        jax=_jax_bce,
+        torch=_target_input(lambda a, e, hp: F.binary_cross_entropy(
+            a["p"], e["t"], weight=_torch_constant(hp.get("weight"), a["p"]), reduction=_reduction(hp))),
+        jax=_target_input(_jax_bce),
         formulas={"forward": r"\ell = -\left(t \max(\log p, -100) + (1 - t)\max(\log(1 - p), -100)\right)",
                   "backward": r"\frac{\partial \ell}{\partial p} = \frac{p - t}{\max(p(1 - p), 10^{-12})}"},
         convention="PyTorch's binary_cross_entropy on probabilities: logs clamped at -100, the gradient's "
@@ -872,15 +990,22 @@ SPECS = [
             Case("none", _logit_pairs(4, 3), hparams={"reduction": "none"}),
             Case("logits_100", _logit_pairs(3, 4, scale=20.0, extreme=True), hparams={"reduction": "none"},
                  why="logits of magnitude 100 with both targets: no overflow, no log(0)"),
+            Case("hard_targets", _logit_pairs(4, 3, hard=True), why="0/1 targets (the books' SigmoidWithLoss)"),
+            Case("hard_targets_sum", _logit_pairs(4, 3, hard=True), hparams={"reduction": "sum"},
+                 why="0/1 targets, reduction='sum'"),
             Case("pos_weight", _logit_pairs(4, 3), hparams={"pos_weight": (3.0, 0.5, 1.0)},
                  why="pos_weight weighs the positive term per class (the last axis)"),
             Case("pos_weight_logits_100", _logit_pairs(3, 4, scale=20.0, extreme=True),
                  hparams={"pos_weight": (2.0, 0.25, 1.0, 4.0), "reduction": "sum"}),
+            Case("weight", _logit_pairs(4, 3), hparams={"weight": (0.5, 2.0, 1.0), "pos_weight": (3.0, 0.5, 1.0)},
+                 why="a weight per element (one per column, broadcast) on top of pos_weight"),
+            Case("target_grad", _logits_with_target(4, 3), hparams={"target_grad": True},
+                 why="the target as a differentiable input: dl/dt = softplus(-x) - softplus(x) = -x"),
         ],
-        torch=lambda a, e, hp: F.binary_cross_entropy_with_logits(
-            a["x"], e["t"], pos_weight=_torch_constant(hp.get("pos_weight"), a["x"]),
-            reduction=_reduction(hp)),
-        jax=_jax_bce_with_logits,
+        torch=_target_input(lambda a, e, hp: F.binary_cross_entropy_with_logits(
+            a["x"], e["t"], weight=_torch_constant(hp.get("weight"), a["x"]),
+            pos_weight=_torch_constant(hp.get("pos_weight"), a["x"]), reduction=_reduction(hp))),
+        jax=_target_input(_jax_bce_with_logits),
         formulas={"forward": r"\ell = w\, t\, \mathrm{softplus}(-x) + (1 - t)\, \mathrm{softplus}(x)",
                   "backward": r"\frac{\partial \ell}{\partial x} = \sigma(x)\,(w t + 1 - t) - w t "
                               r"\quad (= \sigma(x) - t \text{ for } w = 1)"},
@@ -902,11 +1027,17 @@ SPECS = [
             Case("all_ignored", _log_probabilities(5, 3, ignored=range(5)), oracles=("torch", "jax"),
                  why="no counted target: 'mean' is NaN (0/0, as PyTorch) with a zero gradient; "
                      "finite differences of a NaN loss are meaningless"),
+            Case("spatial", _spatial_logits((2, 3, 2, 2), log=True), hparams={"weight": CLASS_WEIGHTS},
+                 why="logp (N, C, H, W) with labels (N, H, W)"),
+            Case("unbatched_none", _spatial_logits((4,), log=True), hparams={"reduction": "none"},
+                 why="one sample: logp (C,) and a 0-d class index; the loss is 0-d"),
+            Case("negative_weights", _log_probabilities(5, 3), hparams={"weight": NEGATIVE_WEIGHTS},
+                 why="a negative denominator: PyTorch divides by it all the same"),
         ],
         torch=lambda a, e, hp: F.nll_loss(a["logp"], e["target"], weight=_torch_constant(hp.get("weight"), a["logp"]),
                                           ignore_index=hp.get("ignore_index", IGNORE),
                                           reduction=_reduction(hp)),
-        jax=_jax_nll,
+        jax=_jax_rows(_jax_nll, "logp"),
         formulas={"forward": r"L = -\frac{\sum_n w_{t_n} \log p_{n,t_n}}{\sum_n w_{t_n}}",
                   "backward": r"\frac{\partial L}{\partial \log p_{nc}} = -\frac{w_{t_n} [c = t_n]}{\sum_m w_{t_m}}"},
         convention="PyTorch's nll_loss on log-probabilities: 'mean' divides by the summed class weights of "
@@ -925,9 +1056,18 @@ SPECS = [
                  why="target entries exactly 0: 0 log 0 = 0"),
             Case("log_target", _kl_pair(4, 3, log_target=True),
                  hparams={"reduction": "batchmean", "log_target": True}),
+            Case("target_grad", _kl_with_target(4, 3), hparams={"target_grad": True, "reduction": "sum"},
+                 why="the target as a differentiable input: dl/dp = log p + 1 - log q"),
+            Case("target_grad_log", _kl_with_target(4, 3, log_target=True),
+                 hparams={"target_grad": True, "log_target": True},
+                 why="log_target: dl/dt = e^t (t - log q + 1)"),
+            Case("batchmean_0d", lambda rng: CaseData(inputs={"logq": np.array(-0.7)},
+                                                      extra={"target": np.array(0.4)}),
+                 hparams={"reduction": "batchmean"},
+                 why="a 0-d input has no batch axis: batchmean is the sum, as PyTorch"),
         ],
-        torch=_torch_kl_div,
-        jax=_jax_kl_div,
+        torch=_target_input(_torch_kl_div, "target"),
+        jax=_target_input(_jax_kl_div, "target"),
         formulas={"forward": r"\ell_{nc} = p_{nc}\left(\log p_{nc} - \log q_{nc}\right)",
                   "backward": r"\frac{\partial \ell_{nc}}{\partial \log q_{nc}} = -p_{nc}"},
         convention="PyTorch's kl_div(input = log q, target = p): 'mean' averages over all elements "
@@ -962,6 +1102,10 @@ SPECS = [
             Case("none", _cosine_pairs(5, 4), hparams={"reduction": "none"}),
             Case("margin", _cosine_pairs(5, 4), hparams={"margin": -0.2},
                  why="a negative margin makes more dissimilar pairs count"),
+            Case("unbatched", lambda rng: CaseData(inputs={"x1": normal(rng, 4), "x2": normal(rng, 4)},
+                                                   extra={"y": np.array(-1.0)}),
+                 hparams={"margin": -0.5, "reduction": "none"},
+                 why="one pair of vectors (D,) and a 0-d label: a 0-d loss"),
         ],
         torch=lambda a, e, hp: F.cosine_embedding_loss(a["x1"], a["x2"], e["y"], margin=hp.get("margin", 0.0),
                                                        reduction=_reduction(hp)),
@@ -990,6 +1134,10 @@ SPECS = [
                  oracles=("torch",), why=IMPOSSIBLE_WHY),
             Case("impossible_zero_infinity", _ctc_batch((2, 4, 4), **IMPOSSIBLE),
                  hparams={"reduction": "mean", "zero_infinity": True}, oracles=("torch",), why=IMPOSSIBLE_WHY),
+            Case("concatenated_targets", _ctc_batch((3, 6, 4), [1, 2, 2, 3, 1, 1], [6, 5, 6], [3, 2, 1]),
+                 why="1-D targets: the label sequences one after another (sum of target_lengths)"),
+            Case("unbatched", _ctc_batch((6, 4), [1, 2, 2], 6, 3), hparams={"reduction": "sum"},
+                 why="one sequence: logits (T, C), targets (S,), 0-d lengths"),
         ],
         torch=_torch_ctc,
         jax=_jax_ctc,

@@ -1,7 +1,7 @@
 """Normalization: batch (training and evaluation), layer, instance and group normalization."""
 import numpy as np
 
-from ..frameworks import F, jnp, torch
+from ..frameworks import F, jax, jnp, torch
 from ..spec import Case, CaseData, OpSpec, Override
 from ._cases import batch_hint, normal
 from ._mistakes_norm import CATALOGUE as MISTAKES
@@ -39,13 +39,73 @@ def _two_rows(rng):
                     params={"gamma": 1.0 + normal(rng, 3, scale=0.3), "beta": normal(rng, 3, scale=0.3)})
 
 
-def _norm(x_shape, param_shape, offset=0.0, scale=1.0):
-    """x = offset + scale * N(0, 1); gamma around 1, beta around 0, of `param_shape`."""
+def _shift_invariant(run, running=False):
+    """The witness run on x - c, c = round(x[0]) when |x[0]| >= 64 (the 'large' cases):
+    normalization is invariant under a constant shift, so the output and every gradient
+    are those of x, and x - c is exact in float32 (the values share c's binade); the
+    running mean, which is not invariant, gets m c back. The witness's own float32 mean
+    is then that of values near 0, accurate to ~1e-6, instead of carrying torch's or
+    XLA's rounding of a mean near 1000 (see below)."""
+    def wrapped(a, e, hp):
+        x = a["x"]
+        if isinstance(x, torch.Tensor):
+            x0 = x.detach().reshape(-1)[0]
+            c = torch.where(x0.abs() >= 64, torch.round(x0), torch.zeros_like(x0))
+        else:                                    # a jax array, traced under vjp
+            x0 = jax.lax.stop_gradient(x.reshape(-1)[0])
+            c = jnp.where(jnp.abs(x0) >= 64, jnp.round(x0), jnp.zeros_like(x0))
+        result = run({**a, "x": x - c}, e, hp)
+        if not running:
+            return result
+        out, stats = result
+        m = hp.get("momentum", 0.1)
+        m = 1.0 / (hp.get("num_batches_tracked", 0) + 1) if m is None else m
+        return out, {**stats, "running_mean": stats["running_mean"] + m * c}
+    return wrapped
+
+
+# The false alarm of issue 16 (batch_norm / large / jax / float32, grad:gamma, margin 2.31
+# at seed 4242) was the float32 MEAN of the jax witness, not the layer. In the 'large'
+# cases (|x| ~ 1000, spread sigma ~ 10) an error d_mu of the mean shifts every xhat of a
+# channel by -d_mu / sigma, and so dgamma = sum(dy xhat) by -sum(dy) d_mu / sigma: with
+# sum(dy) ~ 16 over a channel's 60 values, d_mu = 1e-4 moves dgamma by 1.7e-4, three times
+# the float32 atol. jnp.mean was off by 0.9 to 2.3 ulp of 1000 (5e-5 to 1.4e-4) because
+# it rounds twice (the sum, then a multiplication by a rounded 1/M) and XLA's float32 sum
+# of 60 values near 1000 is itself rounded; the answer key's mean was 3e-5 from the exact
+# value. Two changes make every witness compute the same mean, rounded once:
+#   - the 'large' x hold multiples of 2^-8, so a channel's sum (|sum| < 2^16, 8 fractional
+#     bits: 24 significant bits) is exact in float32 in any summation order;
+#   - the jax witnesses take the mean as sum / M (one correctly rounded division), and
+#     both witnesses normalize x - round(x[0]) (_shift_invariant): the same output and
+#     gradients, with the mean taken of values near 0 (torch's float32 group_norm mean
+#     had the same ~1 ulp error at seed 7).
+# What the cases test, the variance of values far from 0, is unchanged: a naive
+# E[x^2] - mu^2 still loses the digits (x^2 needs 36 bits) and still fails.
+LARGE_QUANTUM = 2.0 ** -8
+
+
+def _jnp_mean(x, axis, keepdims=False):
+    """sum / M: one rounding (jnp.mean multiplies the sum by a rounded 1/M)."""
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    count = int(np.prod([x.shape[a] for a in axes]))
+    return jnp.sum(x, axis=axes, keepdims=keepdims) / count
+
+
+def _norm(x_shape, param_shape, offset=0.0, scale=1.0, quantum=None):
+    """x = offset + scale * N(0, 1) (rounded to multiples of `quantum` if given);
+    gamma around 1, beta around 0, of `param_shape`."""
     def make(rng):
-        return CaseData(inputs={"x": offset + normal(rng, *x_shape, scale=scale)},
+        x = offset + normal(rng, *x_shape, scale=scale)
+        if quantum:
+            x = np.round(x / quantum) * quantum
+        return CaseData(inputs={"x": x},
                         params={"gamma": 1.0 + normal(rng, *param_shape, scale=0.3),
                                 "beta": normal(rng, *param_shape, scale=0.3)})
     return make
+
+
+def _large(x_shape, param_shape):
+    return _norm(x_shape, param_shape, offset=1000.0, scale=10.0, quantum=LARGE_QUANTUM)
 
 
 def _channel(v, ndim):
@@ -57,41 +117,77 @@ def _torch_running(a, hp):
     return {k: torch.tensor(hp[k], dtype=x.dtype, device=x.device) for k in RUNNING}
 
 
+def _per_activation(run):
+    """x (N, C, H, W) normalized as (N, C*H*W) (per activation), the output shaped back."""
+    def wrapped(a, e, hp):
+        if not hp.get("per_activation"):
+            return run(a, e, hp)
+        x = a["x"]
+        out, running = run({**a, "x": x.reshape(x.shape[0], -1)}, e, hp)
+        return out.reshape(x.shape), running
+    return wrapped
+
+
+@_per_activation
 def _torch_batch_norm(a, e, hp):
-    running = _torch_running(a, hp)        # updated in place by F.batch_norm
-    out = F.batch_norm(a["x"], running["running_mean"], running["running_var"], a["gamma"],
-                       a["beta"], training=True, momentum=hp.get("momentum", 0.1), eps=1e-5)
+    x, running = a["x"], _torch_running(a, hp)        # updated in place by torch
+    eps = hp.get("eps", 1e-5)
+    if hp.get("momentum", 0.1) is None:
+        # torch.nn.BatchNorm's own cumulative average: the module counts the batches in
+        # its buffer num_batches_tracked and weighs the new batch by 1 / that count
+        module = (torch.nn.BatchNorm1d if x.ndim < 4 else torch.nn.BatchNorm2d)(
+            x.shape[1], eps=eps, momentum=None).to(dtype=x.dtype, device=x.device)
+        count = torch.tensor(hp.get("num_batches_tracked", 0), device=x.device)
+        out = torch.func.functional_call(module, {
+            "weight": a["gamma"], "bias": a["beta"], "num_batches_tracked": count,
+            "running_mean": running["running_mean"], "running_var": running["running_var"]}, (x,))
+        return out, running
+    m = hp.get("momentum", 0.1)
+    out = F.batch_norm(x, running["running_mean"], running["running_var"], a["gamma"],
+                       a["beta"], training=True, momentum=m, eps=eps)
+    if not hp.get("unbiased_running_var", True):
+        # torch averages the unbiased variance, var M / (M - 1); the biased one is torch's
+        # update less m var / (M - 1), with torch's own biased variance of the batch
+        axes = (0,) + tuple(range(2, x.ndim))
+        count = x.numel() // x.shape[1]
+        var = x.detach().var(dim=axes, unbiased=False)
+        running["running_var"] = running["running_var"] - m * var / (count - 1)
     return out, running
 
 
+@_per_activation
 def _jax_batch_norm(a, e, hp):
-    x, m = a["x"], hp.get("momentum", 0.1)
+    x, m, eps = a["x"], hp.get("momentum", 0.1), hp.get("eps", 1e-5)
+    if m is None:                         # the cumulative average after this batch
+        m = 1.0 / (hp.get("num_batches_tracked", 0) + 1)
     axes = (0,) + tuple(range(2, x.ndim))
     count = x.size // x.shape[1]
-    mu = jnp.mean(x, axis=axes)
-    var = jnp.mean((x - _channel(mu, x.ndim)) ** 2, axis=axes)
-    xhat = (x - _channel(mu, x.ndim)) / jnp.sqrt(_channel(var, x.ndim) + 1e-5)
+    mu = _jnp_mean(x, axes)
+    var = _jnp_mean((x - _channel(mu, x.ndim)) ** 2, axes)
+    xhat = (x - _channel(mu, x.ndim)) / jnp.sqrt(_channel(var, x.ndim) + eps)
     out = _channel(a["gamma"], x.ndim) * xhat + _channel(a["beta"], x.ndim)
     old_mean, old_var = (jnp.asarray(hp[k], dtype=x.dtype) for k in RUNNING)
+    correction = count / (count - 1) if hp.get("unbiased_running_var", True) else 1.0
     return out, {"running_mean": (1 - m) * old_mean + m * mu,
-                 "running_var": (1 - m) * old_var + m * var * count / (count - 1)}
+                 "running_var": (1 - m) * old_var + m * var * correction}
 
 
 def _torch_batch_norm_eval(a, e, hp):
     running = _torch_running(a, hp)
     return F.batch_norm(a["x"], running["running_mean"], running["running_var"], a["gamma"],
-                        a["beta"], training=False, eps=1e-5)
+                        a["beta"], training=False, eps=hp.get("eps", 1e-5))
 
 
 def _jax_batch_norm_eval(a, e, hp):
     x = a["x"]
     mean, var = (_channel(jnp.asarray(hp[k], dtype=x.dtype), x.ndim) for k in RUNNING)
-    return _channel(a["gamma"], x.ndim) * (x - mean) / jnp.sqrt(var + 1e-5) + _channel(a["beta"], x.ndim)
+    return (_channel(a["gamma"], x.ndim) * (x - mean) / jnp.sqrt(var + hp.get("eps", 1e-5))
+            + _channel(a["beta"], x.ndim))
 
 
 def _jax_standardize(x, axes):
-    mu = jnp.mean(x, axis=axes, keepdims=True)
-    var = jnp.mean((x - mu) ** 2, axis=axes, keepdims=True)
+    mu = _jnp_mean(x, axes, keepdims=True)
+    var = _jnp_mean((x - mu) ** 2, axes, keepdims=True)
     return (x - mu) / jnp.sqrt(var + 1e-5)
 
 
@@ -100,8 +196,22 @@ def _jax_layer_norm(a, e, hp):
     return a["gamma"] * _jax_standardize(x, tuple(range(x.ndim - k, x.ndim))) + a["beta"]
 
 
+def _unbatched(hp, x):
+    """torch's InstanceNorm{1,2,3}d read an input with one axis fewer as one sample."""
+    return hp.get("spatial_dims") is not None and x.ndim == hp["spatial_dims"] + 1
+
+
+def _torch_instance_norm(a, e, hp):
+    x = a["x"]
+    if _unbatched(hp, x):      # what torch's _InstanceNorm does with an unbatched input
+        return F.instance_norm(x.unsqueeze(0), weight=a["gamma"], bias=a["beta"], eps=1e-5).squeeze(0)
+    return F.instance_norm(x, weight=a["gamma"], bias=a["beta"], eps=1e-5)
+
+
 def _jax_instance_norm(a, e, hp):
     x = a["x"]
+    if _unbatched(hp, x):
+        return _jax_instance_norm({**a, "x": x[None]}, e, {})[0]
     xhat = _jax_standardize(x, tuple(range(2, x.ndim)))
     return _channel(a["gamma"], x.ndim) * xhat + _channel(a["beta"], x.ndim)
 
@@ -143,10 +253,25 @@ SPECS = [
                  why="batch size 1: the statistics run over the spatial axes alone"),
             Case("two_rows", _two_rows, RUNNING,
                  why="M = 2 values per channel: the unbiased running variance doubles the biased one"),
-            Case("large", _norm((3, 3, 4, 5), (3,), offset=1000.0, scale=10.0), RUNNING,
+            Case("large", _large((3, 3, 4, 5), (3,)), RUNNING,
                  oracles=("torch", "jax"), why=LARGE_NO_FD),
+            # the other conventions, each an option of the answer key
+            Case("cumulative", _norm((6, 3), (3,)), {**RUNNING, "momentum": None, "num_batches_tracked": 3},
+                 why="momentum=None: torch's cumulative average, the 4th batch weighted 1/4"),
+            Case("biased_running_var", _norm((6, 3), (3,)), {**RUNNING, "unbiased_running_var": False},
+                 why="the running variance averages the biased variance (CS231n, 『ゼロから作る』)"),
+            Case("nchw_biased_running_var", _norm((3, 3, 4, 5), (3,)),
+                 {**RUNNING, "unbiased_running_var": False},
+                 why="per channel of (N, C, H, W), biased running variance (CS231n's spatial batchnorm)"),
+            Case("book_eps", _norm((6, 3), (3,)), {**RUNNING, "eps": 1e-6, "unbiased_running_var": False},
+                 why="『ゼロから作る』's BatchNormalization: eps = 10e-7 and the biased running variance"),
+            Case("per_activation", _norm((4, 2, 2, 3), (12,)),
+                 {"running_mean": tuple(np.linspace(-1, 1, 12)), "running_var": tuple(np.linspace(0.5, 2, 12)),
+                  "eps": 1e-6, "unbiased_running_var": False, "per_activation": True},
+                 why="『ゼロから作る』 normalizes (N, C, H, W) per activation: as (N, C*H*W), 12 gammas"),
         ],
-        torch=_torch_batch_norm, jax=_jax_batch_norm, impl_extras=_bn_extras,
+        torch=_shift_invariant(_torch_batch_norm, running=True),
+        jax=_shift_invariant(_jax_batch_norm, running=True), impl_extras=_bn_extras,
         formulas={"forward": _stats("n,h,w") + r",\quad "
                              r"\hat{\mu} \leftarrow (1 - m)\hat{\mu} + m\mu,\quad "
                              r"\hat{\sigma}^2 \leftarrow (1 - m)\hat{\sigma}^2 + m \frac{M}{M-1}\sigma^2",
@@ -155,8 +280,12 @@ SPECS = [
                    "(divided by M, the values per channel); the running variance is updated with the "
                    "UNBIASED one (M / (M - 1)), momentum m = 0.1 weighting the new batch; eps = 1e-5. "
                    "The updated running_mean and running_var are checked against torch and jax as "
-                   "'out:running_mean' and 'out:running_var'. (CS231n uses momentum 0.9 for the old "
-                   "value and the biased variance; 『ゼロから作る』 normalizes 4-D input per activation.)",
+                   "'out:running_mean' and 'out:running_var'. Options, each a case: momentum=None (torch's "
+                   "cumulative average over num_batches_tracked batches); unbiased_running_var=False (the "
+                   "biased variance averaged in, as CS231n and 『ゼロから作る』 do); per_activation=True "
+                   "((N, C, H, W) normalized as (N, C*H*W), as 『ゼロから作る』 does); eps. CS231n's and the "
+                   "book's momentum (0.9) weights the OLD value: it is 1 - m here; the book hard-codes "
+                   "eps = 10e-7 (the book_eps case).",
         overrides=LARGE_OVERRIDES,
         hints=HINT,
     ),
@@ -167,6 +296,8 @@ SPECS = [
             Case("nc", _norm((6, 3), (3,)), {**RUNNING, "training": False}),
             Case("batch1", _norm((1, 3), (3,)), {**RUNNING, "training": False},
                  why="batch size 1 with one value per channel: fine in evaluation mode"),
+            Case("book_eps", _norm((6, 3), (3,)), {**RUNNING, "training": False, "eps": 1e-6},
+                 why="『ゼロから作る』's eps = 10e-7"),
         ],
         torch=lambda a, e, hp: _torch_batch_norm_eval(a, e, hp),
         jax=_jax_batch_norm_eval,
@@ -186,11 +317,12 @@ SPECS = [
             Case("rows", _norm((4, 5), (5,))),
             Case("last_two_axes", _norm((2, 3, 5), (3, 5)), why="normalized_shape of two axes"),
             Case("batch1", _norm((1, 3, 5), (5,)), why="batch size 1, a (batch, time, feature) input"),
-            Case("large", _norm((4, 5), (5,), offset=1000.0, scale=10.0),
+            Case("large", _large((4, 5), (5,)),
                  oracles=("torch", "jax"), why=LARGE_NO_FD),
         ],
-        torch=lambda a, e, hp: F.layer_norm(a["x"], tuple(a["gamma"].shape), a["gamma"], a["beta"], eps=1e-5),
-        jax=_jax_layer_norm,
+        torch=_shift_invariant(lambda a, e, hp: F.layer_norm(a["x"], tuple(a["gamma"].shape), a["gamma"],
+                                                             a["beta"], eps=1e-5)),
+        jax=_shift_invariant(_jax_layer_norm),
         formulas={"forward": _stats(r"\text{trailing axes}"), "backward": STANDARDIZE_BACKWARD},
         convention="PyTorch's LayerNorm with normalized_shape = gamma.shape: statistics per sample over "
                    "the trailing axes, biased variance, eps = 1e-5; gamma and beta element-wise.",
@@ -203,15 +335,22 @@ SPECS = [
             Case("nchw", _norm((2, 3, 4, 5), (3,))),
             Case("ncl", _norm((2, 3, 7), (3,)), why="InstanceNorm1d on (N, C, L)"),
             Case("batch1", _norm((1, 3, 4, 5), (3,)), why="batch size 1"),
-            Case("large", _norm((2, 3, 4, 5), (3,), offset=1000.0, scale=10.0),
+            Case("large", _large((2, 3, 4, 5), (3,)),
                  oracles=("torch", "jax"), why=LARGE_NO_FD),
+            Case("unbatched_cl", _norm((3, 7), (3,)), {"spatial_dims": 1},
+                 why="InstanceNorm1d on an unbatched (C, L): one sample"),
+            Case("unbatched_chw", _norm((3, 4, 5), (3,)), {"spatial_dims": 2},
+                 why="InstanceNorm2d on an unbatched (C, H, W): one sample"),
+            Case("batched_spatial_dims", _norm((2, 3, 4, 5), (3,)), {"spatial_dims": 2},
+                 why="spatial_dims=2 with a batch: (N, C, H, W) as before"),
         ],
-        torch=lambda a, e, hp: F.instance_norm(a["x"], weight=a["gamma"], bias=a["beta"], eps=1e-5),
-        jax=_jax_instance_norm,
+        torch=_shift_invariant(_torch_instance_norm),
+        jax=_shift_invariant(_jax_instance_norm),
         formulas={"forward": _stats("h,w"), "backward": STANDARDIZE_BACKWARD},
         convention="Statistics per sample and channel over the spatial axes, biased variance, "
                    "eps = 1e-5, learnable per-channel gamma and beta (torch's affine=True, no "
-                   "running statistics).",
+                   "running statistics). spatial_dims (torch's InstanceNorm1d/2d/3d) lets an input "
+                   "with one axis fewer be one unbatched sample, as torch reads it.",
         overrides=LARGE_OVERRIDES,
         hints=HINT,
     ),
@@ -225,11 +364,12 @@ SPECS = [
                  why="one channel per group: instance normalization"),
             Case("batch1_nc", _norm((1, 4), (4,)), {"num_groups": 2},
                  why="batch size 1 and no spatial axes: two channels per group"),
-            Case("large", _norm((2, 4, 3, 5), (4,), offset=1000.0, scale=10.0), {"num_groups": 2},
+            Case("large", _large((2, 4, 3, 5), (4,)), {"num_groups": 2},
                  oracles=("torch", "jax"), why=LARGE_NO_FD),
         ],
-        torch=lambda a, e, hp: F.group_norm(a["x"], hp["num_groups"], a["gamma"], a["beta"], eps=1e-5),
-        jax=_jax_group_norm,
+        torch=_shift_invariant(lambda a, e, hp: F.group_norm(a["x"], hp["num_groups"], a["gamma"],
+                                                             a["beta"], eps=1e-5)),
+        jax=_shift_invariant(_jax_group_norm),
         formulas={"forward": _stats(r"c \in \text{group},\,h,w"), "backward": STANDARDIZE_BACKWARD},
         convention="PyTorch's GroupNorm: C channels in num_groups groups of consecutive channels; "
                    "statistics per sample and group, biased variance, eps = 1e-5; per-channel gamma, beta.",

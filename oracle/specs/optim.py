@@ -11,7 +11,8 @@ import numpy as np
 from ...impl import optim as O
 from .. import jax_oracle, torch_oracle
 from ..frameworks import jax, jnp, optax, torch
-from ..impl_runner import layer_class
+from ..errors import NotAttempted
+from ..impl_runner import layer_class, unknown_options
 from ..spec import Case, CaseData, Mistake, OpSpec, with_mistakes
 from ._cases import normal
 
@@ -51,7 +52,12 @@ def _result(params, states):
 
 def _impl_optimizer(state_names):
     def run(spec, ctx):
-        optimizer = layer_class(spec, ctx.module)(**ctx.hp)
+        cls = layer_class(spec, ctx.module)
+        unknown = unknown_options(cls, ctx.hp)
+        if unknown:   # e.g. a learner's Adam without correction_in_lr, on that option's case
+            raise NotAttempted(f"{spec.impl} takes no argument {', '.join(map(repr, unknown))}: "
+                               f"this case is an option of the answer key")
+        optimizer = cls(**ctx.hp)
         params, grads = _start(ctx)
         for g in grads:
             optimizer.update(params, g)
@@ -161,6 +167,53 @@ def _tiny_gradients(hp, scale=1e-8, oracles=None, why=TINY_WHY):
 
 
 ADAM_STATES = _states_from_optax(m=("mu", lambda hp: 1.0), v=("nu", lambda hp: 1.0))
+BOOK_EPS = 1e-7      # 『ゼロから作る』 1 and 2 hard-code it in AdaGrad, RMSprop and Adam
+BOOK_WHY = "『ゼロから作る』's hard-coded eps = 1e-7"
+
+
+def _book_case(hp, why=BOOK_WHY, oracles=None):
+    return Case("ten_steps_book", _sequence(10), hparams={**hp, "eps": BOOK_EPS}, oracles=oracles, why=why)
+
+
+def _adam_eps(hp, t):
+    """The eps that gives correction_in_lr's update in the default form at step t:
+    lr sqrt(1 - b2^t) / (1 - b1^t) m / (sqrt(v) + eps) = lr m^ / (sqrt(v^) + eps / sqrt(1 - b2^t))."""
+    return hp["eps"] / np.sqrt(1 - hp["beta2"] ** t) if hp.get("correction_in_lr") else hp["eps"]
+
+
+def _TorchAdam(params, hp):
+    """torch.optim.Adam, its eps set before each step to _adam_eps (torch reads group['eps']
+    at every step), so that correction_in_lr is torch's own update with that eps. (Built
+    here, not at import: the frameworks load lazily.)"""
+    optimizer = torch.optim.Adam(params, lr=hp["lr"], betas=(hp["beta1"], hp["beta2"]), eps=hp["eps"],
+                                 weight_decay=_wd(hp))
+    step, steps = optimizer.step, [0]
+
+    def stepped(closure=None):
+        steps[0] += 1
+        for group in optimizer.param_groups:
+            group["eps"] = _adam_eps(hp, steps[0])
+        return step(closure)
+    optimizer.step = stepped
+    return optimizer
+
+
+def _optax_adam(hp):
+    """optax.adam with eps injected as a hyperparameter, set to _adam_eps before each step."""
+    inner = optax.inject_hyperparams(optax.adam)(learning_rate=hp["lr"], b1=hp["beta1"],
+                                                 b2=hp["beta2"], eps=hp["eps"])
+    if not hp.get("correction_in_lr"):
+        return _with_decay(hp, optax.adam(hp["lr"], b1=hp["beta1"], b2=hp["beta2"], eps=hp["eps"]))
+
+    def init(params):
+        return {"adam": inner.init(params), "t": 0}
+
+    def update(updates, state, params=None):
+        t = state["t"] + 1
+        state["adam"].hyperparams["eps"] = jnp.asarray(_adam_eps(hp, t))
+        updates, adam = inner.update(updates, state["adam"], params)
+        return updates, {"adam": adam, "t": t}
+    return _with_decay(hp, optax.GradientTransformation(init, update))
 
 SPECS = [
     _optimizer_spec(
@@ -193,7 +246,7 @@ SPECS = [
                    "book's Nesterov class (p <- p + mu^2 v - (1 + mu) eta g) is a different rule."),
     _optimizer_spec(
         "adagrad", "AdaGrad", ADAGRAD_HP,
-        lambda ps, hp: torch.optim.Adagrad(ps, lr=hp["lr"], eps=1e-10, weight_decay=_wd(hp)),
+        lambda ps, hp: torch.optim.Adagrad(ps, lr=hp["lr"], eps=hp.get("eps", 1e-10), weight_decay=_wd(hp)),
         # optax puts eps inside the root and starts the sum at 0.1: both set to 0 here; torch's
         # eps 1e-10 outside the root then differs by 1e-10 / sqrt(h) relative (a few 1e-9 for the
         # smallest h of these cases: the seed sweep's worst margin is 0.04)
@@ -201,7 +254,9 @@ SPECS = [
         state_names=("h",), torch_states=lambda state, hp: {"h": state["sum"]},
         extra_cases=[_tiny_gradients({"lr": 0.1}, scale=1e-10, oracles=("torch",),
                                      why=TINY_WHY.replace("~1e-8", "~1e-10") + "; optax's eps sits inside "
-                                         "the root, so torch is the witness")],
+                                         "the root, so torch is the witness"),
+                     _book_case(ADAGRAD_HP, oracles=("torch",),
+                                why=BOOK_WHY + " outside the root; optax's sits inside, so torch is the witness")],
         optax_states=_states_from_optax(h=("sum_of_squares", lambda hp: 1.0)),
         formulas={"forward": r"h \leftarrow h + g \odot g,\quad p \leftarrow p - \eta\,\frac{g}{\sqrt{h} + \epsilon}",
                   "backward": ""},
@@ -220,7 +275,8 @@ SPECS = [
                      Case("ten_steps_eps_in_sqrt", _sequence(10, grad_scale=1e-3),
                           hparams={**RMSPROP_HP, "eps": 1e-6, "eps_in_sqrt": True}, oracles=("jax",),
                           why=EPS_IN_SQRT_WHY + "; small gradients (1e-3) and eps 1e-6 make the "
-                              "placement matter")],
+                              "placement matter"),
+                     _book_case({**RMSPROP_HP, "decay_rate": 0.99}, why=BOOK_WHY + " and decay 0.99")],
         formulas={"forward": r"h \leftarrow \rho h + (1 - \rho)\, g \odot g,\quad "
                              r"p \leftarrow p - \eta\,\frac{g}{\sqrt{h} + \epsilon}", "backward": ""},
         convention="torch.optim.RMSprop (eps outside the root), which optax.rmsprop(eps_in_sqrt=False) "
@@ -228,16 +284,24 @@ SPECS = [
                    "the answer key checked against optax alone."),
     _optimizer_spec(
         "adam", "Adam", ADAM_HP,
-        lambda ps, hp: torch.optim.Adam(ps, lr=hp["lr"], betas=(hp["beta1"], hp["beta2"]), eps=hp["eps"],
-                                        weight_decay=_wd(hp)),
-        lambda hp: _with_decay(hp, optax.adam(hp["lr"], b1=hp["beta1"], b2=hp["beta2"], eps=hp["eps"])),
-        state_names=("m", "v"), optax_states=ADAM_STATES, extra_cases=[_tiny_gradients(ADAM_HP)],
+        lambda ps, hp: _TorchAdam(ps, hp),
+        _optax_adam,
+        state_names=("m", "v"), optax_states=ADAM_STATES,
+        extra_cases=[_tiny_gradients(ADAM_HP),
+                     Case("ten_steps_book", _sequence(10),
+                          hparams={"lr": 0.001, "beta1": 0.9, "beta2": 0.999, "eps": BOOK_EPS,
+                                   "correction_in_lr": True},
+                          why="『ゼロから作る』's Adam: the bias correction folded into the step size, "
+                              "eps = 1e-7 added to sqrt(v) before it (option correction_in_lr)")],
         torch_states=lambda state, hp: {"m": state["exp_avg"], "v": state["exp_avg_sq"]},
         formulas={"forward": r"\hat m = \frac{m}{1 - \beta_1^t},\ \hat v = \frac{v}{1 - \beta_2^t},\quad "
                              r"p \leftarrow p - \eta\,\frac{\hat m}{\sqrt{\hat v} + \epsilon}", "backward": ""},
         convention="torch.optim.Adam and optax.adam agree: eps outside the root of the bias-corrected v "
                    "(optax's eps_root = 0). Weight decay is the L2 term added to the gradient "
-                   "(torch's Adam weight_decay; optax: add_decayed_weights before adam)."),
+                   "(torch's Adam weight_decay; optax: add_decayed_weights before adam). Option "
+                   "correction_in_lr (『ゼロから作る』's Adam, the paper's efficient ordering): "
+                   "p <- p - eta sqrt(1 - b2^t) / (1 - b1^t) m / (sqrt(v) + eps), which is the default "
+                   "form with eps / sqrt(1 - b2^t): torch and optax are run with that eps at each step."),
     _optimizer_spec(
         "adamw", "AdamW", {**ADAM_HP, "weight_decay": 0.0},
         lambda ps, hp: torch.optim.AdamW(ps, lr=hp["lr"], betas=(hp["beta1"], hp["beta2"]), eps=hp["eps"],

@@ -7,6 +7,8 @@ from tests.learners.mistakes_cnn import honest
 
 class ScaledDotProductAttention(honest.ScaledDotProductAttention):
     def forward(self, q, k, v, mask=None):
+        if mask is not None and np.asarray(mask).dtype != bool:
+            raise NotImplementedError("a boolean mask only")
         self.s = self.scale if self.scale is not None else 1 / np.sqrt(q.shape[-1])
         self.m = self.allowed(q, k, mask)
         self.P = honest.softmax(q @ np.swapaxes(k, -1, -2) * self.s)

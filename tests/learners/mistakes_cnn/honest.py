@@ -10,9 +10,17 @@ def pair(v):
     return (v, v) if np.isscalar(v) else tuple(v)
 
 
+def one_batch(x):
+    """(N, C, H, W) only: an unbatched sample is not attempted."""
+    if np.ndim(x) != 4:
+        raise NotImplementedError("one batch (N, C, H, W) only")
+    return x
+
+
 class Conv2d:
     def __init__(self, W, b, stride=1, padding=0, dilation=1, groups=1):
-        if groups != 1 or dilation != 1 or not np.isscalar(stride) or not np.isscalar(padding):
+        if groups != 1 or dilation != 1 or not np.isscalar(stride) or not np.isscalar(padding) \
+                or isinstance(padding, str):
             raise NotImplementedError("square stride and padding, no dilation, no groups")
         self.params, self.grads = {"W": W, "b": b}, {}
         self.stride, self.pad = stride, padding
@@ -20,6 +28,7 @@ class Conv2d:
     def forward(self, x):
         W, b = self.params["W"], self.params["b"]
         FN, C, FH, FW = W.shape
+        x = one_batch(x)
         N, _, H, Wd = x.shape
         S, P = self.stride, self.pad
         OH, OW = (H + 2 * P - FH) // S + 1, (Wd + 2 * P - FW) // S + 1
@@ -58,13 +67,18 @@ class Conv2d:
 
 
 class MaxPool2d:
-    def __init__(self, kernel_size, stride=None, padding=0):
+    def __init__(self, kernel_size, stride=None, padding=0, **options):
+        defaults = {"dilation": 1, "ceil_mode": False, "count_include_pad": True,
+                    "divisor_override": None}
+        if set(options) - set(defaults) or any(options.get(k, d) != d for k, d in defaults.items()):
+            raise NotImplementedError("no dilation, ceil_mode or other pooling options")
         self.k = pair(kernel_size)
         self.s = pair(stride if stride is not None else kernel_size)
         self.p = pair(padding)
         self.params, self.grads = {}, {}
 
     def windows(self, x, fill):
+        x = one_batch(x)
         (kh, kw), (sh, sw), (ph, pw) = self.k, self.s, self.p
         xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
         OH, OW = (xp.shape[2] - kh) // sh + 1, (xp.shape[3] - kw) // sw + 1
@@ -192,6 +206,8 @@ class ScaledDotProductAttention:
         return allowed
 
     def forward(self, q, k, v, mask=None):
+        if mask is not None and np.asarray(mask).dtype != bool:
+            raise NotImplementedError("a boolean mask only")
         self.s = self.scale if self.scale is not None else 1 / np.sqrt(q.shape[-1])
         scores = q @ np.swapaxes(k, -1, -2) * self.s
         scores = np.where(self.allowed(q, k, mask), scores, -np.inf)

@@ -1,0 +1,344 @@
+"""What `grade()` and `check()` return: the records of a run, read per op and per quantity.
+
+    result = backprop_oracle.grade(my_layers)
+    result.passed, result.attempted        # checks passed / attempted (as the suite's grade)
+    result.ok                              # something attempted, and every attempted check passed
+    result["affine"].quantities["grad:W"]  # one op, one quantity (result.quantities: all)
+    result.problems                        # the distinct problems: one per (op, diagnosis)
+    print(result)                          # a terminal summary; Jupyter shows result's HTML
+
+A *check* is one (op, case, witness, device, dtype); it passes when every record of it
+passes (the unit of the pytest run's grade, conformance/grading.py). A *record* is one
+quantity of one check (`out`, `grad:W`, ...), exactly as in results.json.
+"""
+import os
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from .conformance import grading
+from .reports.model import counts, is_cross, write_results
+
+CHECK_KEY = ("op", "case", "oracle", "device", "dtype")
+FAILING = ("fail", "error")
+
+
+def _check_id(r):
+    return "-".join(str(r[k]) for k in CHECK_KEY)
+
+
+def _worst(records):
+    margins = [r["margin"] for r in records if r.get("margin") is not None]
+    return max(margins) if margins else None
+
+
+def _status(statuses):
+    """One status for several records or checks: the worst of them."""
+    return grading.check_status(set(statuses))
+
+
+def _what(r):
+    """The one line a problem is known by: the diagnosis, else the message's last line."""
+    text = (r.get("diagnosis") or r.get("message") or r["status"]).strip()
+    if r["status"] == "error" and not r.get("diagnosis"):
+        lines = [ln for ln in text.splitlines() if ln.strip()]
+        return lines[-1] if lines else text
+    return text
+
+
+# What varies from case to case inside one diagnosis (shapes, numbers, case names) is not
+# part of what a problem is known by: "transposed: shape (5, 4), expected (4, 5)" on one
+# case and "... (3, 4), expected (4, 3)" on another are one problem.
+_VARYING = re.compile(r"\([^()]*\)|\[[^\[\]]*\]|-?\d+(?:\.\d+)?(?:e[-+]?\d+)?|(?<=case )\S+")
+
+
+_AXES = re.compile(r"\bax[ie]s [\d, ]*\d")
+
+
+def problem_key(what):
+    return _VARYING.sub("#", _AXES.sub("axes", what))
+
+
+@dataclass
+class Problem:
+    """One distinct problem: every failing record of one op that says the same thing."""
+    op: str
+    family: str
+    status: str                 # "fail" or "error"
+    what: str                   # the diagnosis (a fail) or the error's last line
+    quantities: list            # the quantities it was seen in
+    checks: list                # ids of the checks it was seen in
+    worst: dict                 # the record with the largest margin (an error: the first)
+    detail: str = ""            # an error's excerpt: the learner's file, line and code
+    ops: list = field(default_factory=list)   # as displayed: every op saying the same error
+
+    @property
+    def count(self):
+        return len(self.checks)
+
+
+def problems(records):
+    """The distinct problems of the implementation's records: one per (op, what it says),
+    in the order the records came (op by op), each with where it was seen."""
+    groups, order = {}, []
+    for r in records:
+        if is_cross(r) or r["status"] not in FAILING:
+            continue
+        key = (r["op"], r["status"], problem_key(_what(r)))
+        if key not in groups:
+            groups[key] = []
+            order.append(key)
+        groups[key].append(r)
+    out = []
+    for key in order:
+        rs = groups[key]
+        op, status = key[0], key[1]
+        worst = max(rs, key=lambda r: -1.0 if r.get("margin") is None else r["margin"])
+        quantities = list(dict.fromkeys(r["quantity"] for r in rs))
+        checks = list(dict.fromkeys(_check_id(r) for r in rs))
+        detail = worst.get("message", "") if status == "error" else ""
+        out.append(Problem(op, rs[0]["family"], status, _what(worst), quantities, checks, worst,
+                           detail, [op]))
+    return out
+
+
+@dataclass
+class QuantityResult:
+    """One quantity of one op (`out`, `grad:W`) over every check that compared it."""
+    quantity: str
+    records: list = field(default_factory=list)
+
+    @property
+    def passed(self):
+        return sum(r["status"] == "pass" for r in self.records)
+
+    @property
+    def attempted(self):
+        return sum(r["status"] in ("pass", "fail", "error") for r in self.records)
+
+    @property
+    def status(self):
+        return _status(r["status"] for r in self.records)
+
+    @property
+    def worst_margin(self):
+        return _worst(self.records)
+
+    @property
+    def diagnoses(self):
+        return list(dict.fromkeys(_what(r) for r in self.records if r["status"] in FAILING))
+
+    def __repr__(self):
+        return (f"<{self.quantity}: {self.status}, {self.passed}/{self.attempted} records passed, "
+                f"worst margin {_num(self.worst_margin)}>")
+
+
+@dataclass
+class OpResult:
+    """One op: its checks (passed / attempted) and each quantity's records."""
+    op: str
+    family: str
+    records: list = field(default_factory=list)
+
+    def _tally(self):
+        return grading.grade(self.records)["ops"].get(self.op) or {"passed": 0, "attempted": 0}
+
+    @property
+    def passed(self):
+        return self._tally()["passed"]
+
+    @property
+    def attempted(self):
+        return self._tally()["attempted"]
+
+    @property
+    def status(self):
+        """"pass", "fail" (a fail or an error), "not_attempted" or "skipped"."""
+        status = _status(r["status"] for r in self.records if not is_cross(r))
+        return "fail" if status == "error" else status
+
+    @property
+    def quantities(self):
+        out = {}
+        for r in self.records:
+            if is_cross(r) or r["quantity"] == "*":
+                continue
+            out.setdefault(r["quantity"], QuantityResult(r["quantity"])).records.append(r)
+        return out
+
+    @property
+    def worst_margin(self):
+        return _worst([r for r in self.records if not is_cross(r)])
+
+    @property
+    def problems(self):
+        return problems(self.records)
+
+    @property
+    def reason(self):
+        """Why nothing was attempted (the first message), when nothing was."""
+        return next((r["message"] for r in self.records if r["status"] == "not_attempted"), "")
+
+    def __repr__(self):
+        return f"<{self.op}: {self.status}, {self.passed}/{self.attempted} checks passed>"
+
+
+def _num(value, fmt="{:.3g}"):
+    return "-" if value is None else fmt.format(value)
+
+
+class Result:
+    """The outcome of grade() or check(): the records and what they add up to."""
+
+    def __init__(self, records, meta, module=None):
+        self.records = list(records)
+        self._module = module           # for the sources on the report's op pages
+        self.meta = dict(meta)
+        self.grade = grading.grade(self.records)
+        self.meta["grade"] = self.grade
+        self._ops = None
+
+    # -- the grade -------------------------------------------------------------------
+    @property
+    def passed(self):
+        """Checks passed (a check: one op, case, witness, device and dtype)."""
+        return self.grade["overall"]["passed"]
+
+    @property
+    def attempted(self):
+        """Checks attempted: everything but "not attempted" and skipped."""
+        return self.grade["overall"]["attempted"]
+
+    @property
+    def failed(self):
+        return self.attempted - self.passed
+
+    @property
+    def ok(self):
+        """True when something was attempted and every attempted check passed."""
+        return self.attempted > 0 and self.passed == self.attempted
+
+    def __bool__(self):
+        return self.ok
+
+    @property
+    def counts(self):
+        """Records by status (the implementation's; witness-against-witness records aside)."""
+        return counts(self.records)
+
+    # -- per op, per quantity -----------------------------------------------------------
+    @property
+    def ops(self):
+        """{op: OpResult}, in the order of the run."""
+        if self._ops is None:
+            self._ops = {}
+            for r in self.records:
+                self._ops.setdefault(r["op"], OpResult(r["op"], r["family"])).records.append(r)
+        return self._ops
+
+    def __getitem__(self, op):
+        try:
+            return self.ops[op]
+        except KeyError:
+            raise KeyError(f"no op {op!r} in this result; it has: {', '.join(self.ops)}") from None
+
+    @property
+    def quantities(self):
+        """{op: {quantity: QuantityResult}}: every op's quantities (out, grad:W, ...)."""
+        return {op: o.quantities for op, o in self.ops.items()}
+
+    def attempted_ops(self):
+        return [o for o in self.ops.values() if o.attempted]
+
+    def not_attempted_ops(self):
+        return [o for o in self.ops.values() if not o.attempted and o.status == "not_attempted"]
+
+    @property
+    def problems(self):
+        """The distinct problems, one per (op, diagnosis): see Problem."""
+        return problems(self.records)
+
+    def shown_problems(self):
+        """The problems as displayed: an error that every op of several says alike (an import
+        that failed, say) is one row naming those ops."""
+        rows, seen = [], {}
+        for p in self.problems:
+            key = (p.status, p.what)
+            if p.status == "error" and key in seen:
+                first = seen[key]
+                first.ops.append(p.op)
+                first.checks = first.checks + p.checks
+                continue
+            p = Problem(**{**vars(p), "ops": [p.op]})
+            seen[key] = p
+            rows.append(p)
+        for p in rows:
+            shown = ", ".join(p.ops[:8])
+            p.op = shown if len(p.ops) <= 8 else f"{len(p.ops)} ops ({shown}, ...)"
+        return rows
+
+    @property
+    def diagnoses(self):
+        """{op: [what each distinct problem of the op says]}."""
+        out = defaultdict(list)
+        for p in self.problems:
+            out[p.op].append(p.what)
+        return dict(out)
+
+    # -- files ----------------------------------------------------------------------------
+    def write(self, out_dir, html_report=True):
+        """results.json (schema 1, as the pytest run writes it) and, with jinja2, the full
+        HTML report (index.html, op pages); returns the path of index.html or results.json."""
+        os.makedirs(out_dir, exist_ok=True)
+        path = os.path.join(out_dir, "results.json")
+        write_results(path, self.meta, self.records)
+        if not html_report:
+            return path
+        from .reports.render import render
+        return render({"meta": self.meta, "records": self.records}, out_dir, module=self._module)
+
+    # -- display ----------------------------------------------------------------------------
+    def summary(self):
+        """One line: the grade, and what was not attempted."""
+        g = self.grade["overall"]
+        who = self.meta.get("impl", "the implementation")
+        if not g["attempted"]:
+            return f"{who}: nothing attempted ({g['not_attempted']} checks not attempted)"
+        rest = f"; {len(self.not_attempted_ops())} ops not attempted" if self.not_attempted_ops() else ""
+        verdict = "all passed" if self.ok else f"{self.failed} failed"
+        return (f"{who}: {g['passed']}/{g['attempted']} checks passed ({g['percent']:g}%), "
+                f"{verdict}{rest}")
+
+    def __str__(self):
+        lines = [self.summary(), ""]
+        shown = self.attempted_ops()
+        if shown:
+            width = max(len(o.op) for o in shown)
+            lines.append(f"  {'op':<{width}}  {'checks':>9}  {'worst margin':>12}  failing quantities")
+            for o in shown:
+                bad = [q for q, qr in o.quantities.items() if qr.status in FAILING]
+                if not bad and o.status == "fail":
+                    bad = ["(the whole check)"]
+                lines.append(f"  {o.op:<{width}}  {o.passed:>4}/{o.attempted:<4}  "
+                             f"{_num(o.worst_margin):>12}  {', '.join(bad) or '-'}")
+        found = self.shown_problems()
+        if found:
+            lines += ["", f"problems ({len(found)} distinct):"]
+            for p in found:
+                quantities = ", ".join(q if q != "*" else "(the whole check)" for q in p.quantities)
+                lines.append(f"  {p.op} {quantities} [{p.status}, "
+                             f"{p.count} check{'s' if p.count != 1 else ''}]: {p.what}")
+                if p.detail:
+                    lines += [f"      {ln}" for ln in p.detail.splitlines()[:-1]]
+        missing = self.not_attempted_ops()
+        if missing and shown:
+            names = ", ".join(o.op for o in missing[:12]) + (", ..." if len(missing) > 12 else "")
+            lines += ["", f"not attempted ({len(missing)} ops): {names}"]
+        return "\n".join(lines)
+
+    def __repr__(self):
+        return f"<backprop_oracle.Result {self.summary()}>"
+
+    def _repr_html_(self):
+        from .result_html import result_html
+        return result_html(self)
