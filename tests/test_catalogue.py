@@ -40,9 +40,10 @@ def _learner(spec, mistake, monkeypatch):
     module = mistakes.namespace(spec, getattr(engine.reference_impl, spec.impl))
     real = engine.implementation_result
 
-    def planted(check, seed, mod):
-        if mod is not module:
-            return real(check, seed, mod)
+    def planted(check, seed, party=None):
+        # the engine passes a Party; a module is wrapped in one Party per module (as_party)
+        if engine.as_party(party) is not engine.as_party(module):
+            return real(check, seed, party)
         ctx = engine.context(check, seed, engine.reference_impl)
         try:
             planted_result = mistake.compute(ctx.data, dict(ctx.hp), ctx.dout)
@@ -123,3 +124,51 @@ def _changes(spec, mistake, case):
     with np.errstate(all="ignore"):
         return any(q in reference and not close(np.asarray(v, float), np.asarray(reference[q], float), tol)
                    for q, v in result.items())
+
+
+def _names_used(fn):
+    """Every name a function's code reads (attributes, globals), nested code included."""
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return set()
+    stack, names = [code], set()
+    while stack:
+        c = stack.pop()
+        names.update(c.co_names)
+        stack.extend(k for k in c.co_consts if hasattr(k, "co_names"))
+    return names
+
+
+def _members(cls, dunder=False):
+    """(name, function or None) for what `cls` defines itself, properties and static
+    methods unwrapped; `dunder`: with __init__ and the like."""
+    for name, value in vars(cls).items():
+        if name.startswith("__") and not dunder:
+            continue
+        for fn in (getattr(value, "__func__", None), getattr(value, "fget", None), value):
+            if callable(fn):
+                yield name, fn
+                break
+        else:
+            yield name, None
+
+
+def test_no_entry_overrides_what_the_answer_key_no_longer_has():
+    """A mistake class that defines a method or attribute its answer-key class does not
+    have, and that no code of the class calls, computes the answer key: the hook it
+    overrides was removed (as `derivative` was from the activations). Structural, cheap."""
+    dead = []
+    for spec in registry.all_specs():
+        key = getattr(engine.reference_impl, spec.impl, None) if spec.impl else None
+        for mistake in spec.mistakes:
+            layer = mistake.layer
+            if not (isinstance(layer, type) and isinstance(key, type) and issubclass(layer, key)):
+                continue
+            chain = layer.__mro__[:layer.__mro__.index(key)]      # the mistake's own classes
+            used = {n for cls in layer.__mro__ for _, fn in _members(cls, dunder=True)
+                    for n in _names_used(fn)}
+            dead += [f"{spec.name}/{mistake.name}: {cls.__name__}.{name}"
+                     for cls in chain for name, _fn in _members(cls)
+                     if not hasattr(key, name) and name not in used]
+    assert not dead, ("catalogue entries define what the answer key no longer has and nothing "
+                      f"calls, so they compute the answer key: {dead}")

@@ -46,7 +46,11 @@ def test_the_subset_covers_every_kind_of_mutation():
     kinds = {m.kind for m in _fixed_subset()}
     assert kinds == {"swap", "transpose", "axis", "sign", "scale", "drop"}
     functions = {m.function for m in _fixed_subset()}
-    assert {"LeakyRelu.derivative", "_Elementwise.backward", "Adam.direction", "XavierNormal.std"} <= functions
+    assert {"LeakyRelu.backward", "LSTMCell.backward", "_previous", "Adam.direction",
+            "XavierNormal.std", "Initializer.bound"} <= functions
+    modules = {m.file for m in _fixed_subset()}
+    assert {f"impl/{name}.py" for name in ("activations", "graph", "init", "linear", "losses",
+                                           "networks", "optim", "recurrent", "regularization")} <= modules
 
 
 HIERARCHY = '''

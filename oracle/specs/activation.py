@@ -72,7 +72,7 @@ class _ReluNoMask(A.Relu):
 
 class _ReluMaskInverted(A.Relu):
     def backward(self, dout):
-        return np.where(self.mask, 0.0, dout)
+        return np.where(self.mask, dout, 0.0)           # self.mask is x <= 0, where it should be cut
 
 
 class _ReluTimesOutput(A.Relu):
@@ -406,18 +406,18 @@ def _kink_case(name="kink", at=0.0, hparams=None, why=""):
 # ---- mistakes of the rest of the activations ---------------------------------------------
 
 class _LeakyWrongSide(A.LeakyRelu):
-    def derivative(self, x, y):
-        return np.where(x > 0, self.negative_slope, 1.0)
+    def backward(self, dout):
+        return np.where(self.x > 0, self.negative_slope * dout, dout)
 
 
 class _LeakyKinkGe(A.LeakyRelu):
-    def derivative(self, x, y):
-        return np.where(x >= 0, 1.0, self.negative_slope)
+    def backward(self, dout):
+        return np.where(self.x >= 0, dout, self.negative_slope * dout)
 
 
 class _LeakyNoSlope(A.LeakyRelu):
-    def derivative(self, x, y):
-        return (x > 0).astype(x.dtype)                  # relu's derivative
+    def backward(self, dout):
+        return np.where(self.x > 0, dout, 0.0)          # relu's derivative
 
 
 LEAKY_RELU_MISTAKES = [
@@ -469,18 +469,18 @@ PRELU_MISTAKES = [
 
 
 class _EluMissingAlpha(A.Elu):
-    def derivative(self, x, y):
-        return np.where(x > 0, 1.0, y)                  # y without + alpha
+    def backward(self, dout):
+        return np.where(self.x <= 0, dout * self.out, dout)          # y without + alpha
 
 
 class _EluExpWithoutAlpha(A.Elu):
-    def derivative(self, x, y):
-        return np.where(x > 0, 1.0, np.exp(np.minimum(x, 0)))
+    def backward(self, dout):
+        return np.where(self.x <= 0, dout * np.exp(np.minimum(self.x, 0)), dout)
 
 
 class _EluKinkGe(A.Elu):
-    def derivative(self, x, y):
-        return np.where(x >= 0, 1.0, y + self.alpha)
+    def backward(self, dout):
+        return np.where(self.x < 0, dout * (self.out + self.alpha), dout)   # slope 1 at x = 0
 
 
 ELU_MISTAKES = [
@@ -496,13 +496,19 @@ ELU_MISTAKES = [
 
 
 class _SeluNoScale(A.Selu):
-    def derivative(self, x, y):
-        return np.where(x > 0, 1.0, self.alpha * np.exp(np.minimum(x, 0)))   # lambda dropped
+    def backward(self, dout):
+        slope_left = A.SELU_ALPHA * np.exp(np.minimum(self.x, 0))            # lambda dropped
+        return np.where(self.x <= 0, dout * slope_left, dout)
 
 
 class _SeluAlphaUnscaled(A.Selu):
-    def derivative(self, x, y):
-        return np.where(x > 0, A.SELU_SCALE, y + self.alpha)                  # lambda alpha -> alpha
+    def forward(self, x):
+        self.out = super().forward(x)
+        return self.out
+
+    def backward(self, dout):
+        slope_left = self.out + A.SELU_ALPHA                                 # lambda alpha -> alpha
+        return np.where(self.x <= 0, dout * slope_left, dout * A.SELU_SCALE)
 
 
 SELU_MISTAKES = [
@@ -517,22 +523,26 @@ SELU_MISTAKES = [
 
 def _gelu_other_form(approximate):
     class _GeluOtherForm(A.Gelu):
-        def derivative(self, x, y):
-            return A.Gelu(approximate).derivative(x, y)
+        def backward(self, dout):
+            other = A.Gelu(approximate)                 # the other form's backward, same x
+            other.forward(self.x)
+            return other.backward(dout)
     return _GeluOtherForm
 
 
 class _GeluCdfOnly(A.Gelu):
-    def derivative(self, x, y):
+    def backward(self, dout):
+        x = self.x
         if self.approximate == "tanh":
-            return 0.5 * (1.0 + np.tanh(self.C * (x + self.K * x ** 3)))
-        return 0.5 * (1.0 + A._erf(x / np.sqrt(2.0)))   # Phi(x) without x phi(x)
+            return dout * 0.5 * (1.0 + np.tanh(self.C * (x + self.K * x ** 3)))
+        return dout * 0.5 * (1.0 + A._erf(x / np.sqrt(2.0)))   # Phi(x) without x phi(x)
 
 
 class _GeluTanhNoCubicTerm(A.Gelu):
-    def derivative(self, x, y):
+    def backward(self, dout):
+        x = self.x
         t = np.tanh(self.C * (x + self.K * x ** 3))
-        return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t ** 2) * self.C   # u' without 3 K x^2
+        return dout * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t ** 2) * self.C)   # u' without 3 K x^2
 
 
 GELU_MISTAKES = [
@@ -558,13 +568,13 @@ GELU_TANH_MISTAKES = [
 
 
 class _SoftplusNoBeta(A.Softplus):
-    def derivative(self, x, y):
-        return A.sigmoid(x)                             # sigmoid(x) for sigmoid(beta x)
+    def backward(self, dout):
+        return dout * A.sigmoid(self.x)                 # sigmoid(x) for sigmoid(beta x)
 
 
 class _SoftplusTimesBeta(A.Softplus):
-    def derivative(self, x, y):
-        return self.beta * A.sigmoid(self.beta * x)
+    def backward(self, dout):
+        return dout * self.beta * A.sigmoid(self.beta * self.x)
 
 
 SOFTPLUS_MISTAKES = [
@@ -578,14 +588,13 @@ SOFTPLUS_MISTAKES = [
 
 
 class _SiluSigmoidOnly(A.Silu):
-    def derivative(self, x, y):
-        return A.sigmoid(x)
+    def backward(self, dout):
+        return dout * self.s                            # s without x s (1 - s)
 
 
 class _SiluSigmoidDerivative(A.Silu):
-    def derivative(self, x, y):
-        s = A.sigmoid(x)
-        return s * (1.0 - s)
+    def backward(self, dout):
+        return dout * self.s * (1.0 - self.s)
 
 
 SILU_MISTAKES = [
@@ -599,13 +608,14 @@ SILU_MISTAKES = [
 
 
 class _HardtanhInclusive(A.Hardtanh):
-    def derivative(self, x, y):
-        return ((x >= self.min_val) & (x <= self.max_val)).astype(x.dtype)
+    def backward(self, dout):
+        clipped = (self.x < self.min_val) | (self.x > self.max_val)     # the bounds pass
+        return np.where(clipped, 0.0, dout)
 
 
 class _HardtanhNoMask(A.Hardtanh):
-    def derivative(self, x, y):
-        return np.ones_like(x)
+    def backward(self, dout):
+        return dout.copy()
 
 
 HARDTANH_MISTAKES = [
