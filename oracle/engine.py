@@ -211,6 +211,21 @@ def _hints(spec, ctx):
     return spec.hints(ctx.data, ctx.hp) if spec.hints and ctx.data is not None else {}
 
 
+# A case with a zero-size array (zero input features, an empty batch) holds the answer
+# key to torch's edge forms; the code learners write (x.reshape(-1, D), say) may fairly
+# refuse it. An exception there is "not attempted", named; a wrong value still fails.
+ZERO_SIZE_NOTE = ("a zero-size case (an edge form the answer key is held to; your code "
+                  "need not handle it) raised:\n")
+
+
+def _zero_size(check, seed):
+    if isinstance(registry.get(check.op).case(check.case), Golden):
+        return False
+    data = case_data(check.op, check.case, seed)
+    return any(np.size(v) == 0 for part in (data.inputs, data.params, data.extra)
+               for v in part.values())
+
+
 def run_check(check, party=None, seed=0):
     """Every record of one check. Never raises for the implementation's errors.
 
@@ -226,10 +241,11 @@ def run_check(check, party=None, seed=0):
     actual = implementation_result(check, seed, party)
     if isinstance(actual, NotAttempted):
         return [_record(check, spec, "not_attempted", message=str(actual))]
-    if isinstance(actual, parties.Failed):
-        return [_record(check, spec, "error", message=actual.message)]
-    if isinstance(actual, Exception):
-        return [_record(check, spec, "error", message=error_excerpt(actual))]
+    if isinstance(actual, (parties.Failed, Exception)):
+        message = actual.message if isinstance(actual, parties.Failed) else error_excerpt(actual)
+        if not party.is_answer_key and _zero_size(check, seed):
+            return [_record(check, spec, "not_attempted", message=ZERO_SIZE_NOTE + message)]
+        return [_record(check, spec, "error", message=message)]
     ctx = context(check, seed, party)
     if not isinstance(case, Golden):
         start = time.perf_counter()
