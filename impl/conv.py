@@ -297,10 +297,17 @@ def conv2d_loops(x, W, b, stride=1, padding=0, dilation=1, groups=1):
     return Conv2dLoops(W, b, stride, padding, dilation, groups).forward(x)
 
 
+@allow_unbatched(4)
 class DepthwiseConv2d(Conv2d):
-    """Depthwise convolution: each input channel has its own `multiplier` kernels.
+    """Depthwise convolution: each input channel c has its own m = `multiplier` kernels.
 
-    A grouped Conv2d with groups = C_in: W has shape (C_in * multiplier, 1, KH, KW).
+    A grouped Conv2d with groups = C_in: W has shape (C_in * m, 1, KH, KW), and output
+    channel o = c m + k is channel c's k-th kernel:
+        y[n, c m + k, i, j] = b[c m + k] + sum_{p, q} W[c m + k, 0, p, q] x_pad[n, c, i*sh + p*dh, j*sw + q*dw]
+    Backward, the chain rule on that one sum (windows as in Conv2d):
+        db[o]          = sum_{n, i, j} dy[n, o, i, j]
+        dW[c m + k]    = sum_{n, i, j} dy[n, c m + k, i, j] window_{n, c}(i, j)
+        dx_pad[n, c]  += sum_k dy[n, c m + k, i, j] W[c m + k]   (overlapping windows add up)
     """
 
     def __init__(self, W, b, stride=1, padding=0, dilation=1, multiplier=1):
@@ -311,6 +318,34 @@ class DepthwiseConv2d(Conv2d):
             raise ValueError(f"DepthwiseConv2d: 'multiplier' must be a positive int dividing "
                              f"the {W.shape[0]} kernels of W, got {multiplier!r}")
         super().__init__(W, b, stride, padding, dilation, groups=W.shape[0] // multiplier)
+        self.multiplier = multiplier
+
+    def _depthwise_kernels(self):
+        """W as (C_in, m, KH, KW): channel c's m kernels."""
+        W = self.params["W"]
+        return W.reshape(self.groups, self.multiplier, *W.shape[2:])
+
+    def forward(self, x):
+        W, b = self.params["W"], self.params["b"]
+        x = _check_input(self, x, self.groups, W.shape[2:], self.stride, self.padding,
+                         self.dilation)
+        self.windows = im2col(x, W.shape[2:], **self._geometry())      # windows[n, c, i, j, p, q]
+        n, c, oh, ow = self.windows.shape[:4]
+        self.x_shape = x.shape
+        # y[n, c, k, i, j] = sum_{p, q} W[c, k, p, q] window[n, c, i, j, p, q]
+        y = np.einsum("ckpq,ncijpq->nckij", self._depthwise_kernels(), self.windows)
+        return y.reshape(n, c * self.multiplier, oh, ow) + b[:, None, None]
+
+    def backward(self, dout):
+        require_forward(self, "windows")
+        W = self.params["W"]
+        n, c, oh, ow = self.windows.shape[:4]
+        dout = upstream(self, dout, (n, W.shape[0], oh, ow))
+        dy = dout.reshape(n, c, self.multiplier, oh, ow)                # o = c m + k
+        self.grads["b"] = dout.sum(axis=(0, 2, 3))
+        self.grads["W"] = np.einsum("nckij,ncijpq->ckpq", dy, self.windows).reshape(W.shape)
+        dwindows = np.einsum("nckij,ckpq->ncijpq", dy, self._depthwise_kernels())
+        return col2im(dwindows, self.x_shape, **self._geometry())
 
 
 @allow_unbatched(3)
