@@ -8,6 +8,8 @@ The Python API (stable; documented in the README's "Python API"):
     check(forward, backward, inputs, params=None, ..., torch=None, jax=None) -> Result
         check one NumPy forward/backward pair, gradcheck-like
     Result, OpResult, QuantityResult, Problem: what they return
+    load_results(path) -> {"meta", "records"}
+        a run's results.json (schema 1 or 2), each record a dict of oracle.records.FIELDS
 
 Subpackages (the repository's top-level folders, installed under this one name):
 
@@ -27,10 +29,11 @@ try:
 except _metadata.PackageNotFoundError:   # a source tree that is not installed
     __version__ = "0+unknown"
 
-__all__ = ["grade", "check", "Result", "OpResult", "QuantityResult", "Problem", "__version__"]
+__all__ = ["grade", "check", "Result", "OpResult", "QuantityResult", "Problem", "load_results",
+           "__version__"]
 
 _API = {"grade": "api", "check": "api", "Result": "result", "OpResult": "result",
-        "QuantityResult": "result", "Problem": "result"}
+        "QuantityResult": "result", "Problem": "result", "load_results": "reports.model"}
 
 
 def __getattr__(name):            # PEP 562: the API on first use

@@ -13,6 +13,8 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+from backprop_oracle.reports.model import load_results
+
 from .kernels import ROOT
 
 PROBE_DIR_ENV = "BACKPROP_BENCH_PROBE_DIR"
@@ -65,8 +67,7 @@ def run_suite(label, args, workdir, jax_cache, env_overrides=None, timeout=900):
     results_path = os.path.join(report_dir, "results.json")
     results = {"meta": {}, "records": []}
     if os.path.exists(results_path):
-        with open(results_path) as f:
-            results = json.load(f)
+        results = load_results(results_path)
     statuses = {}
     for r in results["records"]:
         statuses[r["status"]] = statuses.get(r["status"], 0) + 1

@@ -25,7 +25,6 @@ import pytest
 from ..oracle import party as parties, registry
 from ..oracle.records import error as error_record
 from ..oracle.engine import all_checks, implementation_result, run_check
-from ..oracle.spec import Golden
 from ..reports import publish
 from ..reports.i18n import default_lang
 from ..reports.model import is_cross

@@ -1,11 +1,17 @@
 """results.json: the public record of a run, and how it is written and read.
 
-    {"schema": 1,
+    {"schema": 2,
      "meta": {"impl", "seed", "oracles", "devices", "dtypes", "versions", "host",
               "started", "finished", "partial", ...},
-     "records": [{"op", "family", "case", "oracle", "device", "dtype", "quantity",
-                  "status", "max_abs", "max_rel", "margin", "atol", "rtol",
-                  "diagnosis", "message", ...}]}
+     "fields": ["op", "family", "case", "oracle", "device", "dtype", "quantity",
+                "status", "max_abs", "max_rel", "margin", "atol", "rtol", ...],
+     "records": [["affine", "linear", "batch3", "torch", "cpu", "float64", "out",
+                  "pass", 4.4e-16, ...], ...]}
+
+Each record is a row of a table whose columns `fields` names (the layout pandas
+calls "split"): one line per record, and no key repeated 11,000 times, which was
+half of schema 1's file. `load_results` gives the records back as dicts and reads
+schema 1 files too (a record an object), so runs of an older version still merge.
 
 Files are written atomically (a temporary file renamed over the target), so a
 reader never sees half a file, even when the run is interrupted.
@@ -16,8 +22,9 @@ import math
 import os
 import tempfile
 
-SCHEMA = 1
-from ..oracle.records import STATUSES  # noqa: E402  (the record's one definition)
+SCHEMA = 2
+READABLE_SCHEMAS = (1, 2)    # 1: each record an object with its keys
+from ..oracle.records import FIELDS, STATUSES  # noqa: E402  (the record's one definition)
 RECORD_FIELDS = ("op", "family", "case", "oracle", "device", "dtype", "quantity", "status",
                  "max_abs", "max_rel", "margin", "atol", "rtol", "diagnosis", "message")
 
@@ -63,10 +70,16 @@ def _clean(value, digits=None):
 FLOAT32_FIELDS = ("expected_at_worst", "actual_at_worst")
 
 
-def _record_line(r):
+def _columns(records):
+    """The fields the records carry, in the record's defined order, then any other key."""
+    carried = dict.fromkeys(k for r in records for k in r)
+    return [k for k in FIELDS if k in carried] + [k for k in carried if k not in FIELDS]
+
+
+def _record_line(r, columns):
     float32 = r.get("dtype") == "float32"
-    return json.dumps({k: _clean(v, 9 if float32 and k in FLOAT32_FIELDS else SIGNIFICANT.get(k))
-                       for k, v in r.items()}, separators=(",", ":"), ensure_ascii=False)
+    return json.dumps([_clean(r.get(k), 9 if float32 and k in FLOAT32_FIELDS else SIGNIFICANT.get(k))
+                       for k in columns], separators=(",", ":"), ensure_ascii=False)
 
 
 # A tolerance override's reason is a paragraph, and every record of the op repeats it: the
@@ -100,21 +113,41 @@ def _restore_reasons(data):
 
 
 def write_results(path, meta, records):
-    """One record per line: compact, and still readable and diffable."""
+    """One record per line, a row under `fields`: compact, and still readable and diffable."""
     records, reasons = _shared_reasons(records)
     if reasons:
         meta = dict(meta, tolerance_reasons=reasons)
-    lines = ",\n".join(_record_line(r) for r in records)
-    head = json.dumps({"schema": SCHEMA, "meta": meta}, separators=(",", ":"),
-                      ensure_ascii=False)[:-1]
-    write_atomic(path, f'{head},\n"records":[\n{lines}\n]}}\n')
+    columns = _columns(records)
+    lines = ",\n".join(_record_line(r, columns) for r in records)
+    compact = dict(separators=(",", ":"), ensure_ascii=False)
+    head = json.dumps({"schema": SCHEMA, "meta": meta}, **compact)[:-1]
+    write_atomic(path, f'{head},\n"fields":{json.dumps(columns, **compact)},\n'
+                       f'"records":[\n{lines}\n]}}\n')
+
+
+def _rows_to_records(data, source):
+    """Schema 2's rows as dicts (in place); schema 1's records are dicts already."""
+    if data["schema"] == 1:
+        return data
+    columns = data.pop("fields", None)
+    if not isinstance(columns, list):
+        raise SchemaError(f"{source}: schema 2 without its 'fields' list")
+    rows = data.get("records", [])
+    for i, row in enumerate(rows):
+        if not isinstance(row, list) or len(row) != len(columns):
+            raise SchemaError(f"{source}: record {i} is not a row of {len(columns)} fields")
+        rows[i] = dict(zip(columns, row))
+    return data
 
 
 def validate(data, source="results"):
+    """`data` (parsed JSON) checked against the schema, with schema 2's rows made dicts."""
     if not isinstance(data, dict) or "schema" not in data:
         raise SchemaError(f"{source}: not a backprop-oracle results file (no 'schema' field)")
-    if data["schema"] != SCHEMA:
-        raise SchemaError(f"{source}: schema {data['schema']!r}, this version reads schema {SCHEMA}")
+    if data["schema"] not in READABLE_SCHEMAS:
+        raise SchemaError(f"{source}: schema {data['schema']!r}, this version reads schemas "
+                          f"{' and '.join(map(str, READABLE_SCHEMAS))}")
+    _rows_to_records(data, source)
     for i, record in enumerate(data.get("records", [])):
         missing = [f for f in RECORD_FIELDS if f not in record]
         if missing:

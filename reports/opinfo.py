@@ -5,11 +5,8 @@ overrides; the implementation module gives the class's source. Both are read
 at render time; an op that this version does not know (a results file from
 another version) gets a page with its records only.
 """
-import importlib
-import importlib.util
 import inspect
 import os
-import sys
 
 import numpy as np
 

@@ -1,6 +1,5 @@
 """The Python API: grade() and check() give the pytest run's records, through the same
 engine and the same kind of sandbox, and say what is wrong in text and HTML."""
-import json
 import os
 import subprocess
 import sys
@@ -11,6 +10,7 @@ import pytest
 import backprop_oracle as bo
 from backprop_oracle.impl import Affine as _Affine, Relu as _Relu, Sigmoid as _Sigmoid
 from tests.conftest import ROOT, run_suite
+
 
 LEARNERS = os.path.join(ROOT, "tests", "learners")
 FAST = {"oracles": "fd", "dtypes": "float64"}     # no framework: quick, and exact
@@ -55,7 +55,7 @@ def test_grade_records_are_the_pytest_runs(tmp_path):
     done = run_suite("--impl", path, "--op", ops, "--oracle", oracles, "--dtype", "float64",
                      "-n", "0", "--report-dir", str(tmp_path))
     assert done.returncode == 1, done.stdout[-2000:]    # sigmoid's sign is wrong
-    suite = json.loads((tmp_path / "results.json").read_text())["records"]
+    suite = bo.load_results(tmp_path / "results.json")["records"]
     api = bo.grade(path, ops=ops, oracles=oracles, dtypes="float64").records
     key = lambda r: (r["op"], r["case"], r["oracle"], r["device"], r["dtype"], r["quantity"])
     fields = ("status", "diagnosis", "worst_index", "atol", "rtol", "tolerance")
@@ -241,8 +241,8 @@ def test_result_write_gives_the_report(tmp_path):
     pytest.importorskip("jinja2")
     result = bo.grade({"Affine": TransposedAffine}, ops="affine", **FAST)
     index = result.write(str(tmp_path))
-    data = json.loads((tmp_path / "results.json").read_text())
-    assert data["schema"] == 1 and len(data["records"]) == len(result.records)
+    data = bo.load_results(tmp_path / "results.json")
+    assert data["schema"] == 2 and len(data["records"]) == len(result.records)
     assert data["meta"]["grade"]["overall"]["attempted"] == result.attempted
     page = open(index, encoding="utf-8").read()
     assert "affine" in page and "transpose" in page

@@ -15,6 +15,7 @@ from backprop_oracle import catalogue, cli
 from backprop_oracle.oracle import registry
 from backprop_oracle.oracle.spec import ORACLES
 from tests.conftest import ROOT
+from backprop_oracle.reports.model import load_results
 
 SUBCOMMANDS = ("grade", "template", "merge", "render", "sweep", "mutate", "list")
 
@@ -211,7 +212,7 @@ def test_installed_the_suite_runs_by_its_module_name_from_anywhere(installed, tm
         cwd=tmp_path, env=_env(PYTHONPATH=str(installed["site"])), capture_output=True, text=True,
         timeout=300)
     assert done.returncode == 0, done.stdout[-3000:]
-    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    results = load_results(tmp_path / "out" / "results.json")
     assert results["records"] and {r["op"] for r in results["records"]} == {"add", "mul"}
     assert "passed" in done.stdout
 
@@ -265,7 +266,7 @@ def test_grade_on_the_command_line(tmp_path):
                     "float64", "--report-dir", str(tmp_path / "out"), cwd=tmp_path)
     assert done.returncode == 1, done.stdout + done.stderr      # not everything passed
     assert "sign flipped" in done.stdout and "sigmoid" in done.stdout
-    assert json.loads((tmp_path / "out" / "results.json").read_text())["records"]
+    assert load_results(tmp_path / "out" / "results.json")["records"]
     fine = _command("grade", learner, "--op", "relu", "--oracle", "fd", "--dtype", "float64",
                     cwd=tmp_path)
     assert fine.returncode == 0 and "all passed" in fine.stdout

@@ -1,7 +1,6 @@
 """CUDA hygiene, tested without a GPU: TF32 off unless measured as its own column,
 deterministic kernels, highest jax matmul precision, and a CUDA failure on one case
 recorded as an error of that case, never a crash of the run."""
-import json
 import os
 
 import pytest
@@ -10,6 +9,7 @@ from backprop_oracle.conformance import options
 from backprop_oracle.oracle import engine, frameworks, torch_oracle
 from backprop_oracle.oracle.engine import Check, all_checks, run_check
 from backprop_oracle.oracle import registry
+from backprop_oracle.reports.model import load_results
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -139,8 +139,7 @@ def test_a_cuda_failure_on_one_case_does_not_stop_the_run(suite, tmp_path):
     result = suite("-p", "tests.fake_cuda_failure", "--op", "affine,relu", "--oracle", "torch",
                    "--device", "cpu", "-n", "0", "--report-dir", str(tmp_path))
     assert result.returncode == 1, result.stdout[-3000:]
-    with open(tmp_path / "results.json", encoding="utf-8") as f:
-        data = json.load(f)
+    data = load_results(tmp_path / "results.json")
     errors = [r for r in data["records"] if r["status"] == "error"]
     assert [(r["op"], r["case"], r["dtype"]) for r in errors] == [("affine", "batch3", "float32")]
     assert "CUDA out of memory" in errors[0]["message"]

@@ -8,7 +8,7 @@ records with the same numbers; only the timings ("seconds") and the run's meta
 Both modes run the checks with one compute thread (conformance/reporting.py,
 same_threads): -n 0 in the controller, -n N in workers that inherit its environment.
 """
-import json
+from backprop_oracle.reports.model import load_results
 
 # Ops whose torch results depend on torch's thread count (convolutions' and norms' reductions
 # split across threads): with -n 0 on more threads than the workers' one, 72 records of the
@@ -18,8 +18,7 @@ TIMING_FIELDS = ("seconds",)
 
 
 def _records(path):
-    with open(path, encoding="utf-8") as f:
-        data = json.load(f)
+    data = load_results(path)
     keyed = {}
     for r in data["records"]:
         key = (r["op"], r["case"], r["oracle"], r["device"], r["dtype"], r["quantity"])

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from backprop_oracle.oracle import engine, party, wire
+from backprop_oracle.reports.model import load_results
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 HOSTILE = os.path.join("tests", "hostile")
@@ -27,8 +28,7 @@ def hostile(name):
 
 
 def results(report_dir):
-    with open(os.path.join(report_dir, "results.json"), encoding="utf-8") as f:
-        return json.load(f)
+    return load_results(os.path.join(report_dir, "results.json"))
 
 
 def checks_of(records):
@@ -84,7 +84,7 @@ def test_the_battery(suite, tmp_path, shared_dir, monkeypatch, mode):
                    timeout=240)
     assert result.returncode == 1, result.stdout[-3000:]
     written = (report / "results.json").read_text()
-    data = json.loads(written)
+    data = load_results(report / "results.json")
     checks = checks_of(data["records"])
 
     def statuses(op, case="batch1", oracle=None):

@@ -1,16 +1,16 @@
 """Learner code must not take the run down: an endless loop is stopped and recorded, an
 exception is an error record, a worker that dies is recorded and the run goes on. And
 the grade: checks passed out of checks attempted."""
-import json
 import os
 
 from backprop_oracle.conformance.grading import grade, summary_lines
+from backprop_oracle.reports.model import load_results
 
 LEARNERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "learners")
 
 
 def records_of(report_dir):
-    data = json.loads((report_dir / "results.json").read_text())
+    data = load_results(report_dir / "results.json")
     return data["meta"], data["records"]
 
 

@@ -1,5 +1,4 @@
 """Learners' code in the two common teaching styles, graded as it is through an adapter."""
-import json
 import os
 
 import numpy as np
@@ -10,6 +9,7 @@ from backprop_oracle.conformance.adapters._common import permute_gates
 from backprop_oracle.conformance.loading import load_implementation
 from backprop_oracle.oracle import registry
 from backprop_oracle.oracle.engine import all_checks, run_check
+from backprop_oracle.reports.model import load_results
 
 LEARNERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "learners")
 CORE = ["affine", "relu", "sigmoid", "softmax_cross_entropy"]
@@ -75,7 +75,7 @@ def test_the_report_says_which_adapter_was_used(suite, tmp_path):
                    "--op", "affine,relu", "--oracle", "torch", "--dtype", "float64",
                    "--report-dir", str(tmp_path))
     assert result.returncode == 0, result.stdout[-2000:]
-    meta = json.loads((tmp_path / "results.json").read_text())["meta"]
+    meta = load_results(tmp_path / "results.json")["meta"]
     assert meta["impl_style"] == "book"
     assert meta["adapter"] == "book: conformance/adapters/book.py"
     assert meta["impl"].endswith("book_style.py")

@@ -9,7 +9,6 @@ the named differences below, which are real properties of that code. Planted mis
 import os
 import types
 
-import numpy as np
 import pytest
 
 from backprop_oracle.conformance.adapters import adapt

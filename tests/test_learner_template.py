@@ -2,7 +2,6 @@
 "not attempted", nothing red."""
 import ast
 import inspect
-import json
 import subprocess
 import sys
 
@@ -12,6 +11,7 @@ import pytest
 from backprop_oracle import impl
 from backprop_oracle.conformance.template import make_template, template_classes, template_functions
 from tests.conftest import ROOT
+from backprop_oracle.reports.model import load_results
 
 SMALL_SELECTION = "add,mul,affine,relu,softmax,softmax_cross_entropy,mse,mlp"
 
@@ -106,7 +106,7 @@ def test_the_unchanged_template_runs_cleanly(suite, tmp_path, options):
     result = suite("--impl", str(out), "--op", SMALL_SELECTION, "--oracle", "fd,golden",
                    "--dtype", "float64", "--report-dir", str(tmp_path / "report"))
     assert result.returncode == 0, result.stdout[-3000:]
-    records = json.loads((tmp_path / "report" / "results.json").read_text())["records"]
+    records = load_results(tmp_path / "report" / "results.json")["records"]
     assert records
     attempted = [r for r in records if r["status"] != "skipped"]   # fd on a kink case is skipped
     assert attempted and all(r["status"] == "not_attempted" for r in attempted), \

@@ -10,7 +10,7 @@ from backprop_oracle.oracle import engine, registry
 from backprop_oracle.oracle.spec import Override
 from backprop_oracle.reports import __main__ as cli
 from backprop_oracle.reports.merge import MergeError, merge
-from backprop_oracle.reports.model import counts, load_results, write_results
+from backprop_oracle.reports.model import SchemaError, counts, load_results, write_results
 from backprop_oracle.reports.render import render
 
 
@@ -120,7 +120,7 @@ def test_merge_refuses_another_implementation_or_schema(tmp_path, capsys):
     (tmp_path / "old").mkdir()
     (tmp_path / "old" / "results.json").write_text(json.dumps({"schema": 0, "records": []}))
     assert cli.main(["merge", str(mine), str(tmp_path / "old"), "-o", str(tmp_path / "o")]) == 2
-    assert "schema 0, this version reads schema 1" in capsys.readouterr().err
+    assert "schema 0, this version reads schemas 1 and 2" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
 
 
@@ -201,7 +201,38 @@ def test_a_tolerance_reason_is_written_once_and_read_back_in_every_record(tmp_pa
     records = [dict(record(case=c), tolerance=reason) for c in ("a", "b", "c")] + [record()]
     write_results(str(tmp_path / "results.json"), meta(), records)
     text = (tmp_path / "results.json").read_text(encoding="utf-8")
-    assert text.count("a long written reason") == 5 and '"tolerance":"override #0"' in text
+    assert text.count("a long written reason") == 5 and '"override #0"' in text
     back = load_results(tmp_path / "results.json")
     assert [r["tolerance"] for r in back["records"]] == [reason] * 3 + ["policy"]
     assert "tolerance_reasons" not in back["meta"]
+
+
+def test_records_are_rows_under_fields_and_read_back_as_dicts(tmp_path):
+    records = [record(case=c, quantity=q) for c in ("a", "b") for q in ("out", "grad:x")]
+    records[0]["diagnosis"] = "dW is transposed"
+    write_results(str(tmp_path / "results.json"), meta(), records)
+    lines = (tmp_path / "results.json").read_text(encoding="utf-8").splitlines()
+    assert lines[1].startswith('"fields":["op","family","case"')
+    rows = [json.loads(line.rstrip(",")) for line in lines[3:-1]]
+    assert len(rows) == 4 and all(isinstance(row, list) for row in rows)   # one line each
+    assert load_results(tmp_path / "results.json")["records"] == records
+
+
+def test_a_schema_1_run_still_loads_and_merges(tmp_path):
+    old = tmp_path / "old"
+    old.mkdir()
+    records = [record(device="cuda")]
+    (old / "results.json").write_text(json.dumps({"schema": 1, "meta": meta(devices=("cuda",)),
+                                                  "records": records}))
+    assert load_results(old / "results.json")["records"] == records
+    new = run_dir(tmp_path, "new", [record()])
+    merged = merge([str(new), str(old)])
+    assert {r["device"] for r in merged["records"]} == {"cpu", "cuda"}
+
+
+def test_a_row_of_the_wrong_length_is_named(tmp_path):
+    write_results(str(tmp_path / "results.json"), meta(), [record()])
+    text = (tmp_path / "results.json").read_text(encoding="utf-8").replace('"policy",', "", 1)
+    (tmp_path / "results.json").write_text(text, encoding="utf-8")
+    with pytest.raises(SchemaError, match=f"record 0 is not a row of {len(record())} fields"):
+        load_results(tmp_path / "results.json")

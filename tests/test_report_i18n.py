@@ -111,8 +111,7 @@ def test_a_japanese_diagnosis_is_shown_where_the_record_has_one(tmp_path):
     assert "dW が転置されています" in read(tmp_path / "ops" / "affine.html")
     render({"meta": meta(), "records": records}, str(tmp_path / "en"), lang="en")
     assert "dW is transposed" in read(tmp_path / "en" / "index.html")
-    check = plugin.Run.__new__(plugin.Run)   # the terminal's text of one failing check
-    from backprop_oracle.oracle.engine import Check
+    from backprop_oracle.oracle.engine import Check    # the terminal's text of one failing check
     text = plugin.failure_text(Check("affine", "batch3", "torch", "cpu", "float64"), records, "ja")
     assert "dW が転置されています" in text and "不合格" in text
 

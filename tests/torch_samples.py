@@ -430,7 +430,6 @@ OPS = {
 
 def module_mapper(name, module, fwd_args, fwd_kwargs):
     """A ModuleInfo sample as a functional sample of the op it is."""
-    fn = torch.nn.functional
     p = dict(module.named_parameters())
     if name in ("Conv1d", "Conv2d", "ConvTranspose2d"):
         kw = dict(stride=module.stride, padding=module.padding, dilation=module.dilation,
