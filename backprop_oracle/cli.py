@@ -1,7 +1,7 @@
 """The `backprop-oracle` command: everything that is not a test run.
 
     backprop-oracle grade my_layers.py [--op affine,relu]  grade a learner's layers (no pytest)
-    backprop-oracle template OUT.py [--with-forward]       a learner's template
+    backprop-oracle template OUT.py [--with-forward] [--lang ja]  a learner's template
     backprop-oracle merge RUN_DIR... -o OUT_DIR            several runs, one report
     backprop-oracle render RUN_DIR [-o OUT_DIR]            re-render one run's report
     backprop-oracle sweep [--seeds N]                      every check over several seeds

@@ -43,9 +43,9 @@ Written by `backprop-oracle template{options}`.
 
 各 `raise NotImplementedError` を自分の実装に書き換え、次のコマンドで採点します:
 
-    pytest conformance --impl {filename} -n auto
+    pytest conformance --impl {filename} -n auto --lang ja
 
-NotImplementedError のままのレイヤーは「未着手」(灰色) で、失敗にはなりません。
+NotImplementedError のままのレイヤーは「未実装」(灰色) で、失敗にはなりません。
 --op で一つずつ採点できます (例: --op affine,relu)。
 各クラスの docstring に forward と backward の式があります。「given」と書かれたコード
 (レイヤーの約束事、入力のチェック、再帰レイヤーの多層化・双方向化) は自分のクラスから

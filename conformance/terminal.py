@@ -9,7 +9,7 @@ clear the screen, move the cursor or hide a line of the grade.
 import re
 
 from ..reports.commands import check_command
-from ..reports.i18n import diagnosis_text, quantity_label, t
+from ..reports.i18n import diagnosis_text, phrase, quantity_label, t
 from ..reports.model import counts, distinct_problems
 
 from . import grading
@@ -47,7 +47,7 @@ def failure_text(check, records, lang="en"):
     lines = []
     for r in bad[:4]:
         figures = f" margin {r['margin']:.3g}" if r.get("margin") is not None else ""
-        what = diagnosis_text(r, lang) or _last_line(r.get("message"))
+        what = diagnosis_text(r, lang) or phrase(_last_line(r.get("message")), lang)
         lines.append(f"  {r['quantity']} {t(r['status'], lang)}{figures}: {_short(what)}")
         where = _where(r.get("message"))
         if where and not diagnosis_text(r, lang):
@@ -76,7 +76,8 @@ def problem_lines(records, options, suite, lang="en", limit=MAX_PROBLEMS):
     lines = [t("problems_title", lang, n=len(problems))]
     for p in problems[:limit]:
         quantities = ", ".join(quantity_label(q, lang) for q in p["quantities"])
-        words = diagnosis_text(p["record"], lang) if p["record"].get("diagnosis") else p["problem"]
+        words = (diagnosis_text(p["record"], lang) if p["record"].get("diagnosis")
+                 else phrase(p["problem"], lang))
         lines.append(f"  {p['op']}: {_short(words)}")
         lines.append(f"      {t('problem_count', lang, records=p['records'], checks=p['checks'])}"
                      f"; {quantities}")
@@ -96,7 +97,7 @@ def summary_lines(records, meta, lang="en"):
     """The end of the run: record counts, the grade, then each distinct problem once."""
     c = counts(records)
     line = ", ".join(f"{n} {t(s, lang)}" for s, n in c.items())
-    partial = f"  [{t('partial', lang)}: {plain(meta['partial_reason'])}]" if meta.get("partial") else ""
+    partial = f"  [{t('partial', lang)}: {plain(phrase(meta['partial_reason'], lang))}]" if meta.get("partial") else ""
     lines = [f"{t('records', lang)}: {line}{partial}"]
     lines += grading.summary_lines(meta["grade"], lang)
     lines += problem_lines(records, meta.get("rerun_options") or [], meta.get("suite_path") or "conformance",

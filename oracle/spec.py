@@ -17,7 +17,7 @@ checked as the quantities "out:<name>". Ops that are not layers (optimizer
 steps, initializers) give their own runners instead (`runners`).
 """
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Callable, Optional
 
 ORACLES = ("torch", "jax", "fd", "golden")
 
@@ -41,7 +41,7 @@ class Case:
 
     `oracles` restricts which witnesses check it (e.g. a case sitting exactly on a
     kink is checked by torch and jax, never by finite differences) and `why`
-    says why it exists (shown in the report).
+    says why it exists (shown in the report; `why_ja` the same in Japanese).
 
     `upstream` names extra outputs (as returned in "out:<name>", e.g. ("h_n", "c_n"))
     that receive an upstream gradient of their own in this case: every witness sees
@@ -53,6 +53,7 @@ class Case:
     oracles: Optional[tuple] = None
     why: str = ""
     upstream: tuple = ()
+    why_ja: str = ""
 
 
 @dataclass(frozen=True)
@@ -92,10 +93,11 @@ class Mistake:
 
 @dataclass(frozen=True)
 class Override:
-    """A tolerance that departs from the policy table, and why."""
+    """A tolerance that departs from the policy table, and why (`reason_ja`: in Japanese)."""
     rtol: float
     atol: float
     reason: str
+    reason_ja: str = ""
 
 
 @dataclass
@@ -119,6 +121,10 @@ class OpSpec:
     # (CaseData, hp) -> the shape of dout, for an op the answer key has no class for
     # (backprop_oracle.check); None: the shape of the answer key's forward output
     upstream_shape: Optional[Callable] = None
+    # the report in Japanese: the convention and the unavailable reasons in Japanese
+    # (English where a text has none)
+    convention_ja: str = ""
+    unavailable_ja: dict = field(default_factory=dict)  # oracle -> why, in Japanese
 
     def __post_init__(self):
         names = [c.name for c in self.cases]

@@ -8,6 +8,7 @@ The Japanese follows the lecture notes' terms (勾配, 逆伝播, 順伝播, 忘
 formulas stay as they are in both languages: they are what the code says.
 """
 import os
+import re
 
 LANGS = ("en", "ja")
 
@@ -178,6 +179,67 @@ MESSAGES = {
     "no_spec": {"en": "This version of backprop-oracle has no spec named {op}: only its records are shown.",
                 "ja": "この版の backprop-oracle には {op} という仕様がありません。記録だけを示します。"},
     "tolerance_heading": {"en": "Tolerances", "ja": "許容誤差"},
+    # -- the implementation's use of the answer key --
+    "uses_answer_key": {"en": "uses the answer key", "ja": "模範解答を使っています"},
+    "uses_answer_key_how": {"en": "(imports, derives from or delegates to backprop_oracle.impl)",
+                            "ja": "（backprop_oracle.impl を import、継承、または呼び出しています）"},
+    "imports_answer_key": {"en": "its module imports the answer key",
+                           "ja": "このモジュールは模範解答を import しています"},
+    "col_index": {"en": "index", "ja": "位置"},
+    "formula_forward": {"en": "forward", "ja": "順伝播"},
+    "formula_backward": {"en": "backward", "ja": "逆伝播"},
+    # -- the worked example --
+    "worked_heading": {"en": "Worked example", "ja": "計算例"},
+    "worked_intro": {"en": "The smallest case of this op, {case}: every number of the forward and "
+                           "the backward, computed by the answer key ({dtype}, seed {seed}; "
+                           "{numbers} numbers, shown to 4 significant digits). These are the "
+                           "arrays every witness checks for this case.",
+                     "ja": "この演算のいちばん小さいケース {case} の、順伝播と逆伝播のすべての数です。"
+                           "模範解答で計算しています（{dtype}、シード {seed}、{numbers} 個の数を"
+                           "有効数字 4 桁で表示）。このケースで各検証器が確かめる配列そのものです。"},
+    "worked_forward": {"en": "Forward", "ja": "順伝播"},
+    "worked_backward": {"en": "Backward", "ja": "逆伝播"},
+    "col_array": {"en": "array", "ja": "配列"},
+    "col_role": {"en": "role", "ja": "役割"},
+    "col_shape": {"en": "shape", "ja": "形"},
+    "col_values": {"en": "values", "ja": "値"},
+    "role_input": {"en": "input", "ja": "入力"},
+    "role_parameter": {"en": "parameter", "ja": "パラメータ"},
+    "role_extra": {"en": "extra input (not differentiated)", "ja": "補助の入力（微分しない）"},
+    "role_output": {"en": "output", "ja": "出力"},
+    "role_dout": {"en": "upstream gradient", "ja": "上流から伝わる勾配"},
+    "role_gradient": {"en": "gradient", "ja": "勾配"},
+    "role_result": {"en": "result", "ja": "結果"},
+    # -- the tolerance page --
+    "tol_rule": {"en": "A record passes when every element satisfies |a − b| ≤ atol + rtol·|b| "
+                       "(a: the implementation, b: the witness). Its margin is the worst "
+                       "|a − b| / (atol + rtol·|b|).",
+                 "ja": "記録は、すべての要素が |a − b| ≤ atol + rtol·|b| を満たすとき合格です"
+                       "（a: 実装、b: 検証器）。マージンは |a − b| / (atol + rtol·|b|) の最大値です。"},
+    "tol_policy": {"en": "Policy", "ja": "基準の表"},
+    "tol_cross": {"en": "Two witnesses compared with each other (torch~jax) use the larger of their "
+                        "two tolerances. This page shows the policy of the version that rendered "
+                        "the report.",
+                  "ja": "検証器どうしの比較（torch~jax）では、2 つの許容誤差の大きいほうを使います。"
+                        "このページはレポートを作った版の基準を示します。"},
+    "tol_why": {"en": "Why these numbers", "ja": "この値にした理由"},
+    "tol_overrides": {"en": "Overrides ({n})", "ja": "演算ごとの例外（{n}）"},
+    "tol_overrides_intro": {"en": "An op may depart from the table only with a written reason. Keys: "
+                                  "witness, witness/dtype or */dtype. Each reason once, with the ops "
+                                  "and keys it applies to.",
+                            "ja": "演算が表と違う値を使うには、書かれた理由が必要です。キーは "
+                                  "witness、witness/dtype、*/dtype のいずれかです。理由は 1 回ずつ、"
+                                  "適用する演算とキーを添えて示します。"},
+    "col_reason": {"en": "reason", "ja": "理由"},
+    "col_applies": {"en": "applies to (op: key, rtol, atol)", "ja": "適用先（演算: キー, rtol, atol）"},
+    "col_applies_to": {"en": "applies to (op: witness)", "ja": "適用先（演算: 検証器）"},
+    "tol_no_overrides": {"en": "None: every op uses the policy table.",
+                         "ja": "ありません。すべての演算が表の値を使います。"},
+    "tol_unavailable": {"en": "Witnesses that cannot check an op ({n})",
+                        "ja": "演算を確かめられない検証器（{n}）"},
+    "tol_unavailable_intro": {"en": "Each reason once, with the ops and witnesses it applies to.",
+                              "ja": "理由は 1 回ずつ、適用する演算と検証器を添えて示します。"},
+    "none": {"en": "None.", "ja": "ありません。"},
 }
 
 STATUS_KEYS = ("pass", "fail", "error", "not_attempted", "skipped")
@@ -216,3 +278,59 @@ def diagnosis_text(record, lang="en"):
     if lang == "ja" and record.get("diagnosis_ja"):
         return record["diagnosis_ja"]
     return record.get("diagnosis") or ""
+
+
+# Sentences the harness writes into results.json in English: why a run is partial, why a
+# device is absent, what a class owes the answer key, why a check was not attempted. The
+# record keeps its English (it is the record); the report and the terminal show these in
+# Japanese through the patterns below. A sentence no pattern knows (a learner's exception,
+# a spec's own prose) is shown as it is.
+PHRASES_JA = [(re.compile(pattern, re.S), ja) for pattern, ja in (
+    (r"the run was interrupted", "実行が中断されました"),
+    (r"a worker crashed while running (?P<what>.+)", "{what} の実行中にワーカーが異常終了しました"),
+    (r"only (?P<done>\d+) of (?P<total>\d+) checks finished",
+     "{total} チェックのうち終わったのは {done} チェックだけです"),
+    (r"no NVIDIA GPU on this machine \(no /dev/nvidiactl, no nvidia-smi\)",
+     "この機械には NVIDIA GPU がありません（/dev/nvidiactl も nvidia-smi もありません）"),
+    (r"--tf32 needs a CUDA device: (?P<why>.+)", "--tf32 には CUDA デバイスが必要です: {why}"),
+    (r"none selected", "選ばれていません"),
+    (r"(?P<name>\w+) is the answer key's own class \((?P<where>[\w.]+)\)",
+     "{name} は模範解答のクラスそのものです（{where}）"),
+    (r"(?P<name>\w+) derives from the answer key's (?P<where>[\w.]+)",
+     "{name} は模範解答の {where} を継承しています"),
+    (r"(?P<name>\w+) uses the answer key \((?P<used>[^()]*)\)", "{name} は模範解答（{used}）を使っています"),
+    (r"(?P<name>\w+) uses the answer key", "{name} は模範解答を使っています"),
+    (r"its module imports backprop_oracle's answer key",
+     "このモジュールは backprop_oracle の模範解答を import しています"),
+    (r"(?P<what>[\w.]+) raises NotImplementedError", "{what} は NotImplementedError を送出します（未実装）"),
+    (r"(?P<what>[\w.]+) raises NotImplementedError: (?P<why>.+)",
+     "{what} は NotImplementedError を送出します（未実装）: {why}"),
+    (r"(?P<module>\S+) has no class (?P<name>\w+)", "{module} には {name} クラスがありません"),
+    (r"the implementation has no (?P<name>\w+)", "実装には {name} がありません"),
+    (r"the implementation's sources were not recorded in this run's results",
+     "この実行の結果には実装のソースが記録されていません"),
+    (r"source of (?P<name>\w+) not available(?P<why>.*)", "{name} のソースは得られません{why}"),
+    (r"a zero-size case \(an edge form the answer key is held to; your code need not handle "
+     r"it\) raised:\n(?P<error>.*)",
+     "大きさ 0 のケース（模範解答には課している境界の形で、自分のコードで扱う必要はありません）で"
+     "例外が出ました:\n{error}"),
+)]
+
+
+def phrase(text, lang="en"):
+    """`text` (a sentence the harness wrote in English) in `lang`, where a pattern knows it.
+    Several runs' reasons joined by "; " (a merged report), each "source: reason", are each
+    translated."""
+    if lang != "ja" or not text:
+        return text
+    for pattern, ja in PHRASES_JA:
+        found = pattern.fullmatch(text)
+        if found:
+            return ja.format(**{k: phrase(v or "", lang) if k in ("why", "what") else (v or "")
+                                for k, v in found.groupdict().items()})
+    if "; " in text:
+        return "; ".join(phrase(part, lang) for part in text.split("; "))
+    source, sep, rest = text.partition(": ")
+    if sep and " " not in source and phrase(rest, lang) != rest:
+        return f"{source}: {phrase(rest, lang)}"
+    return text

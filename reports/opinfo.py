@@ -5,7 +5,6 @@ overrides; the implementation module gives the class's source. Both are read
 at render time; an op that this version does not know (a results file from
 another version) gets a page with its records only.
 """
-import inspect
 import os
 
 import numpy as np
@@ -87,30 +86,31 @@ def op_info(op, classes):
     source, where, answer_key_note = class_source(classes, spec.impl)
     return {
         "impl": spec.impl, "family": spec.family, "doc": spec.doc, "convention": spec.convention,
+        "convention_ja": spec.convention_ja,
         "formulas": [(part, latex, formula_mathml(latex)) for part, latex in spec.formulas.items()],
-        "cases": [{"name": c.name, "why": c.why, "hparams": dict(c.hparams), "shapes": _shapes(c),
+        "cases": [{"name": c.name, "why": c.why, "why_ja": c.why_ja, "hparams": dict(c.hparams), "shapes": _shapes(c),
                    "oracles": c.oracles} for c in spec.cases],
         "golden": [{"name": g.name, "source": g.source, "expected": g.expected}
                    for g in spec.golden],
         "overrides": overrides_of(spec),
-        "unavailable": dict(spec.unavailable),
+        "unavailable": dict(spec.unavailable), "unavailable_ja": dict(spec.unavailable_ja),
         "source": source, "source_where": where, "answer_key_note": answer_key_note,
     }
 
 
 def overrides_of(spec):
-    return [{"op": spec.name, "key": key, "rtol": o.rtol, "atol": o.atol, "reason": o.reason}
+    return [{"op": spec.name, "key": key, "rtol": o.rtol, "atol": o.atol, "reason": o.reason,
+             "reason_ja": o.reason_ja}
             for key, o in spec.overrides.items()]
 
 
 def tolerance_policy():
-    """The policy table, its reasons (the module docstring) and every override of every spec."""
+    """The policy table, its reasons (tolerance.WHY) and every override of every spec."""
     from ..oracle import registry, tolerance
     specs = registry.all_specs()
     return {
         "policy": dict(tolerance.POLICY),
-        "reasons": inspect.getdoc(tolerance) or "",
         "overrides": [o for s in specs for o in overrides_of(s)],
-        "unavailable": [{"op": s.name, "oracle": k, "why": v}
+        "unavailable": [{"op": s.name, "oracle": k, "why": v, "why_ja": s.unavailable_ja.get(k, "")}
                         for s in specs for k, v in s.unavailable.items()],
     }

@@ -44,10 +44,19 @@ def _environment(lang):
     env.filters["prose"] = prose
     env.filters["qlabel"] = lambda q: i18n.quantity_label(q, lang)
     env.filters["diagnosis"] = lambda r: i18n.diagnosis_text(r, lang)
+    env.filters["phrase"] = lambda text: i18n.phrase(text, lang)
     env.globals.update(statuses=STATUSES, lang=lang,
-                       t=lambda key, **fields: i18n.t(key, lang, **fields),
+                       t=lambda key, **fields: _message(key, lang, fields),
+                       said=lambda en, ja="": ja if lang == "ja" and ja else en,
                        label=lambda s: i18n.t(s, lang) if s in i18n.STATUS_KEYS else s.replace("_", " "))
     return env
+
+
+def _message(key, lang, fields):
+    """A message for a template: its text escaped, and each field escaped unless it is markup
+    already (a fragment the template built, such as a bold case name)."""
+    text = Markup(escape(i18n.t(key, lang)))
+    return text.format(**fields) if fields else text
 
 
 def page_name(op):
@@ -364,7 +373,7 @@ def render(results, out_dir, module=None, lang="en"):
         with open(os.path.join(TEMPLATES, asset), encoding="utf-8") as f:
             _write(os.path.join(out_dir, asset), f.read())
     _write(os.path.join(out_dir, "tolerance.html"),
-                 env.get_template("tolerance.html").render(meta=meta, **tolerance_page()))
+                 env.get_template("tolerance.html").render(meta=meta, **tolerance_page(lang)))
     grade = grade_of(results)
     html = env.get_template("index.html").render(
         meta=meta, counts=counts(records), table=table, columns=columns,
@@ -426,22 +435,24 @@ def _render_op(env, ops_dir, op, records, meta, module, options, suite):
     return written
 
 
-def tolerance_page():
-    """The policy, its reasons as paragraphs, and the overrides grouped by reason (each once)."""
+def tolerance_page(lang="en"):
+    """The policy with each row's reason, the overrides and the witnesses that cannot check
+    an op, each grouped by reason: every reason once."""
+    from ..oracle.tolerance import WHY
     policy = opinfo.tolerance_policy()
-    by_reason = defaultdict(list)
-    for o in policy["overrides"]:
-        by_reason[o["reason"]].append(o)
-    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", policy["reasons"]) if p.strip()]
-    return dict(policy, reasons=[{"text": " ".join(p.split()), "pre": _is_block(p)} if not _is_block(p)
-                                 else {"text": p, "pre": True} for p in paragraphs],
-                reasons_grouped=[{"reason": reason, "overrides": os_} for reason, os_ in by_reason.items()])
+    return dict(policy,
+                reasons=[{"witnesses": ", ".join(w.witnesses), "dtype": w.dtype,
+                          "text": w.ja if lang == "ja" else w.en} for w in WHY],
+                reasons_grouped=_by_reason(policy["overrides"], "reason"),
+                unavailable_grouped=_by_reason(policy["unavailable"], "why"))
 
 
-def _is_block(paragraph):
-    """A paragraph laid out by its spaces (a table, code): kept as it is."""
-    lines = paragraph.splitlines()
-    return len(lines) > 1 and sum(line.startswith("    ") or "  " in line.strip() for line in lines) > len(lines) / 2
+def _by_reason(entries, field):
+    grouped = defaultdict(list)
+    for e in entries:
+        grouped[e[field]].append(e)
+    return [{"reason": reason, "reason_ja": group[0].get(field + "_ja", ""), "overrides": group}
+            for reason, group in grouped.items()]
 
 
 def _remove_stale(ops_dir, written):

@@ -114,15 +114,15 @@ def worked_example(spec, module=None, seed=SEED):
         return None
     forward = [_entry(k, v, "input") for k, v in ctx.data.inputs.items()]
     forward += [_entry(k, v, "parameter") for k, v in ctx.data.params.items()]
-    forward += [_entry(k, v, "data (not differentiated)") for k, v in ctx.data.extra.items()]
+    forward += [_entry(k, v, "extra") for k, v in ctx.data.extra.items()]
     outputs = [_entry(k.replace("out:", "") if k != "out" else "out", v, "output")
                for k, v in result.items() if k == "out" or k.startswith("out:")]
-    backward = [] if ctx.dout is None else [_entry("dout", ctx.dout, "upstream gradient")]
+    backward = [] if ctx.dout is None else [_entry("dout", ctx.dout, "dout")]
     backward += [_entry("d" + k[len("grad:"):], v, "gradient") for k, v in result.items()
                  if k.startswith("grad:")]
     others = [_entry(k, v, "result") for k, v in result.items()
               if not (k == "out" or k.startswith("out:") or k.startswith("grad:"))]
-    return {"op": spec.name, "impl": spec.impl, "case": case.name, "why": case.why,
+    return {"op": spec.name, "impl": spec.impl, "case": case.name, "why": case.why, "why_ja": case.why_ja,
             "hparams": dict(case.hparams), "seed": seed, "dtype": DTYPE,
             "numbers": sum(np.size(e["value"]) for e in forward + outputs + backward + others),
             "code": _call_lines(spec, case, ctx.data, {**result, **({"dout": 1} if ctx.dout is not None else {})}),

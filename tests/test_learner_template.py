@@ -2,6 +2,7 @@
 "not attempted", nothing red."""
 import ast
 import inspect
+import os
 import subprocess
 import sys
 
@@ -79,7 +80,7 @@ def test_no_method_a_learner_writes_is_copied():
 
 def test_the_japanese_template_says_it_in_japanese():
     text = make_template("mine.py", lang="ja")
-    assert "自分のレイヤー" in text and "未着手" in text and "--lang ja" in text
+    assert "自分のレイヤー" in text and "未実装" in text and "--lang ja" in text
     assert "class LSTM(Layer):" in text and text.count("raise NotImplementedError") == \
         make_template("mine.py").count("raise NotImplementedError")          # the same code
     with pytest.raises(ValueError, match="lang"):
@@ -164,3 +165,17 @@ def test_a_learners_one_layer_lstm_is_checked_stacked_through_the_given_stack(tm
         records = [r for r in run_check(Check("lstm", case.name, "torch", "cpu", "float64"), module)
                    if r["oracle"] == "torch"]
         assert records and all(r["status"] == "pass" for r in records), (case.name, records[:1])
+
+
+def test_the_template_command_writes_japanese_instructions_with_lang_ja(tmp_path):
+    out = tmp_path / "mine.py"
+    made = subprocess.run([sys.executable, "-m", "backprop_oracle.cli", "template", str(out),
+                           "--lang", "ja"], cwd=ROOT, capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+    assert "採点するには" in made.stdout and "--lang ja" in made.stdout
+    text = out.read_text(encoding="utf-8")
+    assert "自分のレイヤー" in text and "--lang ja" in text.split('"""')[1]
+    english = subprocess.run([sys.executable, "-m", "backprop_oracle.cli", "template",
+                              str(tmp_path / "en.py")], cwd=ROOT, capture_output=True, text=True,
+                             env={**os.environ, "LANG": "C.UTF-8", "LC_ALL": ""})
+    assert english.returncode == 0 and "grade it with" in english.stdout

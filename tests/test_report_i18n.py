@@ -65,7 +65,14 @@ def test_the_tolerance_page_gives_each_reason_once_as_prose(tmp_path):
     shown = str(prose(repeated))
     assert reasons_html.count(shown[:60]) == 1
     why = page.split('id="reasons"')[1].split('id="overrides"')[0]
-    assert "<p>" in why
+    from backprop_oracle.oracle.tolerance import POLICY, WHY
+    assert why.count("<dd>") == len(WHY)                     # one reason per row of the table
+    rows = [(w, y.dtype) for y in WHY for w in y.witnesses]
+    assert sorted(rows) == sorted(POLICY)                    # every row has exactly one
+    unavailable = page.split('id="unavailable"')[1]
+    whys = [v for s in registry.all_specs() for v in s.unavailable.values()]
+    for reason in set(whys):
+        assert unavailable.count(str(prose(reason))[:50]) == 1, reason
 
 
 def test_a_locale_of_japan_means_japanese_unless_told_otherwise():
@@ -119,3 +126,36 @@ def test_a_japanese_diagnosis_is_shown_where_the_record_has_one(tmp_path):
 def test_identifiers_of_code_in_prose_stay_text():
     html = str(prose("weights in torch's layout weight_ih_l0, num_layers=2, h_n and c_n"))
     assert "weight_ih_l0" in html and "num_layers=2" in html and html.count("<math") == 2
+
+
+def test_the_frame_of_every_page_is_japanese_and_the_harness_reasons_too(tmp_path):
+    """What the harness writes (headings, the worked example, the tolerance page, a partial
+    run's and an absent device's reasons) is Japanese; spec prose is Japanese where the spec
+    gives it."""
+    partial = dict(meta(partial=True), partial_reason="only 3 of 10 checks finished",
+                   devices_absent={"cuda": "no NVIDIA GPU on this machine (no /dev/nvidiactl, "
+                                           "no nvidia-smi)"})
+    render({"meta": partial, "records": [record()]}, str(tmp_path), lang="ja")
+    index = read(tmp_path / "index.html")
+    assert "10 チェックのうち終わったのは 3 チェックだけです" in index
+    assert "NVIDIA GPU がありません" in index and "no nvidia-smi" not in index
+    page = read(tmp_path / "ops" / "affine.html")
+    assert "計算例" in page and "Worked example" not in page and "上流から伝わる勾配" in page
+    tolerance = read(tmp_path / "tolerance.html")
+    for english in ("Why these numbers", "Overrides", "A record passes", "Witnesses that cannot"):
+        assert english not in tolerance, english
+    from backprop_oracle.oracle.tolerance import WHY
+    assert all(w.ja in tolerance for w in WHY)
+    render({"meta": partial, "records": [record()]}, str(tmp_path / "en"), lang="en")
+    assert "only 3 of 10 checks finished" in read(tmp_path / "en" / "index.html")
+    assert all(w.en.replace("'", "&#39;") in read(tmp_path / "en" / "tolerance.html") for w in WHY)
+
+
+def test_a_harness_sentence_is_translated_and_a_learners_is_left_as_it_is():
+    assert i18n.phrase("Affine raises NotImplementedError", "ja") == \
+        "Affine は NotImplementedError を送出します（未実装）"
+    assert i18n.phrase("cpu-box: the run was interrupted; gpu-box: only 1 of 2 checks finished",
+                       "ja") == "cpu-box: 実行が中断されました; gpu-box: 2 チェックのうち終わったのは 1 チェックだけです"
+    learner = "ValueError: shapes (3,4) and (5,4) not aligned; see x.py:12"
+    assert i18n.phrase(learner, "ja") == learner
+    assert i18n.phrase("the run was interrupted", "en") == "the run was interrupted"

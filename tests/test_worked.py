@@ -56,11 +56,11 @@ def test_format_array_rounds_and_elides_honestly():
     assert long.endswith("the first 10 of 300 numbers (row-major)")
 
 
-def test_the_partial_renders_on_its_own():
-    import jinja2
-    from pathlib import Path
-    import backprop_oracle.reports as reports
-    folder = Path(reports.__file__).parent / "templates"
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(folder)), autoescape=True)
-    html = env.get_template("_worked.html").render(worked=worked_example(registry.get("lstm")))
+def test_the_partial_renders_in_the_reports_environment_in_both_languages():
+    from backprop_oracle.reports.render import _environment
+    worked = worked_example(registry.get("lstm"))
+    html = _environment("en").get_template("_worked.html").render(worked=worked)
     assert "Worked example" in html and "dweight_hh_l0" in html and "layer.backward(dout)" in html
+    assert "upstream gradient" in html and "<b>" + worked["case"] + "</b>" in html
+    ja = _environment("ja").get_template("_worked.html").render(worked=worked)
+    assert "計算例" in ja and "逆伝播" in ja and "上流から伝わる勾配" in ja and "Worked example" not in ja
