@@ -29,6 +29,7 @@ from .conformance.options import DEVICES, DTYPES, ORACLES, cuda_present, measure
 from .oracle import engine, registry
 from .oracle.engine import Check, all_checks
 from .oracle.spec import CaseData, Case, OpSpec, Override
+from .reports.i18n import LANGS, default_lang, t
 from .result import Result
 
 DEFAULT_TIMEOUT = 60.0        # seconds the implementation may take on one request
@@ -122,7 +123,16 @@ def _version(dist):
         return "not installed"
 
 
-def _meta(impl, style, seed, selection, started, the_party):
+def _lang(lang):
+    """The language asked for, or the locale's; a clear error for any other."""
+    if lang is None:
+        return default_lang()
+    if lang not in LANGS:
+        raise ValueError(f"lang: expected one of {', '.join(LANGS)}, got {lang!r}")
+    return lang
+
+
+def _meta(impl, style, seed, selection, started, the_party, lang="en"):
     return {
         "impl": _describe_impl(impl) if impl is not None else "impl (the answer key)",
         "impl_name": impl if isinstance(impl, str) else ("impl" if impl is None else "(in memory)"),
@@ -138,7 +148,7 @@ def _meta(impl, style, seed, selection, started, the_party):
         "host": platform.node(), "platform": platform.platform(),
         "started": started, "finished": _now(),
         "protections": the_party.protections() if the_party is not None else {},
-        "partial": False, "partial_reason": "",
+        "partial": False, "partial_reason": "", "lang": lang,
     }
 
 
@@ -158,7 +168,7 @@ def run(checks, the_party, seed, progress=None):
 
 # -- grade ---------------------------------------------------------------------------------
 def grade(impl, ops=None, oracles=None, dtypes=None, style="native", seed=0, *, devices=None,
-          timeout=DEFAULT_TIMEOUT, memory_bytes=None, progress=None):
+          timeout=DEFAULT_TIMEOUT, memory_bytes=None, progress=None, lang=None):
     """Grade an implementation of the answer key's layers; returns a Result.
 
     impl: the implementation under test, as the suite's --impl takes it: a module, the
@@ -178,6 +188,8 @@ def grade(impl, ops=None, oracles=None, dtypes=None, style="native", seed=0, *, 
     timeout: seconds the implementation may take on one case (0 or None: no limit);
         memory_bytes: its address-space limit beyond what its process starts with.
     progress: called as progress(check, records_so_far) after each check.
+    lang: "en" or "ja", the language of print(result), the notebook's cell and
+        result.write()'s report (None: ja under a Japanese locale, else en).
 
     The implementation runs in a process of its own (a fork of this one for classes in
     memory, which also serves files and modules: the harness is already loaded there),
@@ -185,13 +197,14 @@ def grade(impl, ops=None, oracles=None, dtypes=None, style="native", seed=0, *, 
     """
     if style not in STYLES:
         raise ValueError(f"style: expected one of {', '.join(STYLES)}, got {style!r}")
+    lang = _lang(lang)
     selection = _selection(ops, oracles, dtypes, devices)
     specs = [registry.get(name) for name in selection["ops"]]
     started = _now()
     the_party = _party(impl, style, timeout, memory_bytes)
     try:
         records = run(_checks(specs, selection), the_party, seed, progress)
-        meta = _meta(impl, style, seed, selection, started, the_party)
+        meta = _meta(impl, style, seed, selection, started, the_party, lang)
         meta.update(_party_meta(the_party, specs))
     finally:
         if not the_party.is_answer_key:
@@ -325,7 +338,7 @@ def _reference(fn, input_names, param_names):
 
 def check(forward, backward, inputs, params=None, *, extra=None, hparams=None, cache=False,
           torch=None, jax=None, oracles=None, dtypes=None, devices=None, seed=0, name=None,
-          rtol=None, atol=None, timeout=DEFAULT_TIMEOUT, memory_bytes=None):
+          rtol=None, atol=None, timeout=DEFAULT_TIMEOUT, memory_bytes=None, lang=None):
     """Check a NumPy forward/backward pair, as torch.autograd.gradcheck does for autograd.
 
     The pair is checked by finite differences of its own forward (always) and, when
@@ -354,9 +367,11 @@ def check(forward, backward, inputs, params=None, *, extra=None, hparams=None, c
     rtol, atol: the tolerance of every witness instead of the policy table (the
         records say so).
     name: the op name in the records (default: forward's name).
+    lang: as grade()'s.
 
     Like grade(), the pair runs in a process of its own, forked from this one.
     """
+    lang = _lang(lang)
     inputs = _float_arrays(inputs, "inputs")
     params = _float_arrays(params, "params")
     extra = {k: np.array(v, copy=True) for k, v in dict(extra or {}).items()}
@@ -411,7 +426,7 @@ def check(forward, backward, inputs, params=None, *, extra=None, hparams=None, c
             shape = _output_shape(the_party, spec, seed)
             spec.upstream_shape = lambda data, hp: () if shape is None else shape
             records = run(_checks([spec], selection), the_party, seed)
-            meta = _meta(f"{op} (check)", "native", seed, selection, started, the_party)
+            meta = _meta(f"{op} (check)", "native", seed, selection, started, the_party, lang)
         finally:
             the_party.close()
             _forget(the_party, op=spec.name)
@@ -451,20 +466,25 @@ def main(argv=None, prog=None):
     parser.add_argument("--dtype", help="float64, float32 (default: both)")
     parser.add_argument("--device", help="cpu, cuda (default: every device present)")
     parser.add_argument("--style", default="native", choices=tuple(STYLES),
-                        help="native, book or cs231n (an adapter maps the last two)")
+                        help="native, book (the books' layers), cs231n (forward/backward functions) "
+                             "or functions (E資格 f / d_f pairs): an adapter maps all but native")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
                         help=f"seconds per case in the implementation (default {DEFAULT_TIMEOUT:g})")
     parser.add_argument("--report-dir", help="also write results.json and the HTML report here")
+    parser.add_argument("--lang", choices=LANGS, default=None,
+                        help="the language of the summary and the report (default: ja under a "
+                             "Japanese locale, else en)")
     args = parser.parse_args(argv)
     try:
         result = grade(args.impl, ops=args.op, oracles=args.oracle, dtypes=args.dtype,
-                       devices=args.device, style=args.style, seed=args.seed, timeout=args.timeout)
+                       devices=args.device, style=args.style, seed=args.seed, timeout=args.timeout,
+                       lang=args.lang)
     except (ValueError, TypeError, FileNotFoundError) as err:
         parser.error(str(err))
     print(result)
     if args.report_dir:
-        print(f"\nreport: {result.write(args.report_dir)}")
+        print(f"\n{t('report_at', result.lang)}: {result.write(args.report_dir)}")
     return 0 if result.ok else 1
 
 

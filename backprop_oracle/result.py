@@ -13,10 +13,12 @@ quantity of one check (`out`, `grad:W`, ...), exactly as in results.json.
 """
 import os
 import re
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 from .conformance import grading
+from .reports.i18n import diagnosis_text, phrase, t
 from .reports.model import counts, is_cross, write_results
 
 CHECK_KEY = ("op", "case", "oracle", "device", "dtype")
@@ -75,6 +77,14 @@ class Problem:
     @property
     def count(self):
         return len(self.checks)
+
+    def said(self, lang="en"):
+        """`what` in `lang`: the Japanese diagnosis where the record has one."""
+        if lang == "en":
+            return self.what
+        if self.worst.get("diagnosis"):
+            return diagnosis_text(self.worst, lang)
+        return phrase(self.what, lang)
 
 
 def problems(records):
@@ -183,6 +193,13 @@ class OpResult:
         return f"<{self.op}: {self.status}, {self.passed}/{self.attempted} checks passed>"
 
 
+def _pad(text, width, align="<"):
+    """`text` padded to `width` terminal columns (a CJK character takes two)."""
+    columns = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    fill = " " * max(0, width - columns)
+    return text + fill if align == "<" else fill + text
+
+
 def _num(value, fmt="{:.3g}"):
     return "-" if value is None else fmt.format(value)
 
@@ -194,6 +211,7 @@ class Result:
         self.records = list(records)
         self._module = module           # for the sources on the report's op pages
         self.meta = dict(meta)
+        self.lang = self.meta.get("lang") or "en"     # of print(result), the cell, the report
         self.grade = grading.grade(self.records)
         self.meta["grade"] = self.grade
         self._ops = None
@@ -287,53 +305,59 @@ class Result:
 
     # -- files ----------------------------------------------------------------------------
     def write(self, out_dir, html_report=True):
-        """results.json (schema 1, as the pytest run writes it) and, with jinja2, the full
-        HTML report (index.html, op pages); returns the path of index.html or results.json."""
+        """results.json (as the pytest run writes it) and, with jinja2, the full HTML report
+        (index.html, op pages, in self.lang); returns the path of index.html or results.json."""
         os.makedirs(out_dir, exist_ok=True)
         path = os.path.join(out_dir, "results.json")
         write_results(path, self.meta, self.records)
         if not html_report:
             return path
         from .reports.render import render
-        return render({"meta": self.meta, "records": self.records}, out_dir, module=self._module)
+        return render({"meta": self.meta, "records": self.records}, out_dir, module=self._module,
+                      lang=self.lang)
 
     # -- display ----------------------------------------------------------------------------
     def summary(self):
         """One line: the grade, and what was not attempted."""
-        g = self.grade["overall"]
+        g, lang = self.grade["overall"], self.lang
         who = self.meta.get("impl", "the implementation")
         if not g["attempted"]:
-            return f"{who}: nothing attempted ({g['not_attempted']} checks not attempted)"
-        rest = f"; {len(self.not_attempted_ops())} ops not attempted" if self.not_attempted_ops() else ""
-        verdict = "all passed" if self.ok else f"{self.failed} failed"
-        return (f"{who}: {g['passed']}/{g['attempted']} checks passed ({g['percent']:g}%), "
-                f"{verdict}{rest}")
+            return t("res_nothing", lang, who=who, n=g["not_attempted"])
+        missing = self.not_attempted_ops()
+        rest = t("res_ops_not_attempted", lang, n=len(missing)) if missing else ""
+        verdict = t("res_all_passed", lang) if self.ok else t("res_failed", lang, n=self.failed)
+        return t("res_summary", lang, who=who, passed=g["passed"], attempted=g["attempted"],
+                 percent=f"{g['percent']:g}", verdict=verdict, rest=rest)
 
     def __str__(self):
+        lang = self.lang
         lines = [self.summary(), ""]
         shown = self.attempted_ops()
+        whole = t("q_all", lang)
         if shown:
             width = max(len(o.op) for o in shown)
-            lines.append(f"  {'op':<{width}}  {'checks':>9}  {'worst margin':>12}  failing quantities")
+            lines.append(f"  {_pad(t('col_op', lang), width)}  {_pad(t('res_checks', lang), 9, '>')}  "
+                         f"{_pad(t('res_worst', lang), 12, '>')}  {t('res_failing', lang)}")
             for o in shown:
                 bad = [q for q, qr in o.quantities.items() if qr.status in FAILING]
                 if not bad and o.status == "fail":
-                    bad = ["(the whole check)"]
+                    bad = [f"({whole})"]
                 lines.append(f"  {o.op:<{width}}  {o.passed:>4}/{o.attempted:<4}  "
                              f"{_num(o.worst_margin):>12}  {', '.join(bad) or '-'}")
         found = self.shown_problems()
         if found:
-            lines += ["", f"problems ({len(found)} distinct):"]
+            lines += ["", t("res_problems", lang, n=len(found))]
             for p in found:
-                quantities = ", ".join(q if q != "*" else "(the whole check)" for q in p.quantities)
-                lines.append(f"  {p.op} {quantities} [{p.status}, "
-                             f"{p.count} check{'s' if p.count != 1 else ''}]: {p.what}")
+                quantities = ", ".join(q if q != "*" else f"({whole})" for q in p.quantities)
+                count = (t("res_n_checks", lang, n=p.count) if lang != "en" or p.count != 1
+                         else "1 check")
+                lines.append(f"  {p.op} {quantities} [{t(p.status, lang)}, {count}]: {p.said(lang)}")
                 if p.detail:
                     lines += [f"      {ln}" for ln in p.detail.splitlines()[:-1]]
         missing = self.not_attempted_ops()
         if missing and shown:
             names = ", ".join(o.op for o in missing[:12]) + (", ..." if len(missing) > 12 else "")
-            lines += ["", f"not attempted ({len(missing)} ops): {names}"]
+            lines += ["", t("res_not_attempted", lang, n=len(missing), names=names)]
         return "\n".join(lines)
 
     def __repr__(self):

@@ -8,6 +8,7 @@ the records (a learner's messages) is escaped.
 """
 from html import escape
 
+from .reports.i18n import t
 from .reports.model import is_cross
 from .reports.render import BANDS, column_groups, matrix
 
@@ -37,17 +38,18 @@ def _num(value):
     return "" if value is None else f"{value:.3g}"
 
 
-def _cell(cell):
+def _cell(cell, lang):
     if cell is None:
         return '<td class="cell"></td>'
-    title = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in cell["statuses"].items())
+    title = ", ".join(f"{n} {t(s, lang)}" for s, n in cell["statuses"].items())
     worst = f"<br><small>{_num(cell['worst'])}</small>" if cell["worst"] is not None else ""
     label = (f"{cell['passed']}/{cell['total']}" if cell["state"] in ("pass", "fail")
-             else cell["state"].replace("_", " "))
+             else t(cell["state"], lang))
     return f'<td class="cell {cell["band"]}" title="{escape(title)}">{label}{worst}</td>'
 
 
 def _matrix(result):
+    lang = result.lang
     shown = {o.op for o in result.attempted_ops()}
     records = [r for r in result.records if r["op"] in shown and not is_cross(r)]
     if not records:
@@ -61,17 +63,18 @@ def _matrix(result):
         for op, cells in ops.items():
             o = result.ops[op]
             rows.append(f'<tr><th>{escape(op)}</th><td class="num">{o.passed}/{o.attempted}</td>'
-                        + "".join(_cell(cells[c]) for c in columns) + "</tr>")
-    legend = " ".join(f'<span class="{band[0]}">&nbsp;margin &lt; {band[1]:g}&nbsp;</span>'
+                        + "".join(_cell(cells[c], lang) for c in columns) + "</tr>")
+    legend = " ".join(f'<span class="{band[0]}">&nbsp;'
+                      f'{escape(t("res_margin_below", lang, bound=f"{band[1]:g}"))}&nbsp;</span>'
                       for band in BANDS)     # (class, upper bound of the worst margin)
-    return (f'<table><tr><th rowspan="2">op</th><th rowspan="2">checks</th>{head1}</tr>'
+    return (f'<table><tr><th rowspan="2">{t("col_op", lang)}</th>'
+            f'<th rowspan="2">{t("res_checks", lang)}</th>{head1}</tr>'
             f"<tr>{head2}</tr>{''.join(rows)}</table>"
-            f"<small>cell: records passed / records, worst margin below "
-            f"(|a - b| / (atol + rtol |b|), at most 1 passes). {legend}</small>")
+            f"<small>{escape(t('res_cell', lang))} {legend}</small>")
 
 
 def _problems(result):
-    found = result.shown_problems()
+    found, lang = result.shown_problems(), result.lang
     if not found:
         return ""
     rows = []
@@ -82,13 +85,14 @@ def _problems(result):
                    if w.get("margin") is not None else "")
         where_in_code = "\n".join(p.detail.splitlines()[:-1])   # the last line is `what`
         detail = f"<pre>{escape(where_in_code)}</pre>" if where_in_code else ""
-        quantities = ", ".join(q if q != "*" else "(the whole check)" for q in p.quantities)
+        quantities = ", ".join(q if q != "*" else f"({t('q_all', lang)})" for q in p.quantities)
         rows.append(f'<tr><th>{escape(p.op)}</th><td>{escape(quantities)}</td>'
-                    f'<td class="{p.status}">{p.status}</td>'
-                    f"<td>{escape(p.what)}{detail}</td>"
+                    f'<td class="{p.status}">{t(p.status, lang)}</td>'
+                    f"<td>{escape(p.said(lang))}{detail}</td>"
                     f'<td class="num">{p.count}</td><td>{where}<br><small>{figures}</small></td></tr>')
-    return (f"<h4>Problems ({len(found)} distinct)</h4><table><tr><th>op</th><th>quantities</th>"
-            f"<th>status</th><th>what is wrong</th><th>checks</th><th>worst seen at</th></tr>"
+    heads = ("col_op", "col_quantities", "col_status", "res_what", "res_checks", "res_worst_at")
+    return (f"<h4>{escape(t('res_problems_heading', lang, n=len(found)))}</h4><table><tr>"
+            + "".join(f"<th>{escape(t(h, lang))}</th>" for h in heads) + "</tr>"
             + "".join(rows) + "</table>")
 
 
@@ -98,7 +102,8 @@ def result_html(result):
     note = ""
     if missing and result.attempted_ops():
         names = ", ".join(o.op for o in missing[:20]) + (", ..." if len(missing) > 20 else "")
-        note = f"<p><small>not attempted ({len(missing)} ops): {escape(names)}</small></p>"
+        note = (f"<p><small>{escape(t('res_not_attempted', result.lang, n=len(missing), names=names))}"
+                f"</small></p>")
     return (f'<div class="bo-result"><style>{STYLE}</style>'
             f'<div class="verdict {verdict}">{escape(result.summary())}</div>'
             f"{_matrix(result)}{_problems(result)}{note}</div>")

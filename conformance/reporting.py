@@ -61,8 +61,10 @@ def setup(run, config):
 RESULT_OPTIONS = (("impl", "--impl"), ("impl_style", "--impl-style"), ("seed", "--seed"),
                   ("dtype", "--dtype"), ("device", "--device"), ("oracle", "--oracle"),
                   ("tf32", "--tf32"), ("check_timeout", "--check-timeout"),
-                  ("impl_memory", "--impl-memory"))
+                  ("impl_memory", "--impl-memory"),
+                  ("lang", "--lang"))      # not a result, but the rerun should read the same
 DEFAULTS = {"impl": None, "impl_style": "native", "seed": 0, "tf32": False, "check_timeout": None,
+            "lang": None,
             "impl_memory": 4.0,
             "device": None, "dtype": ",".join(options_module.DTYPES),
             "oracle": ",".join(options_module.ORACLES)}

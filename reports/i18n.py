@@ -240,6 +240,28 @@ MESSAGES = {
     "tol_unavailable_intro": {"en": "Each reason once, with the ops and witnesses it applies to.",
                               "ja": "理由は 1 回ずつ、適用する演算と検証器を添えて示します。"},
     "none": {"en": "None.", "ja": "ありません。"},
+    # -- grade() / check() results (print(result), the notebook's cell) --
+    "res_nothing": {"en": "{who}: nothing attempted ({n} checks not attempted)",
+                    "ja": "{who}: 実施なし（未実装のチェック {n}）"},
+    "res_summary": {"en": "{who}: {passed}/{attempted} checks passed ({percent}%), {verdict}{rest}",
+                    "ja": "{who}: {passed}/{attempted} チェック合格 ({percent}%)、{verdict}{rest}"},
+    "res_all_passed": {"en": "all passed", "ja": "すべて合格"},
+    "res_failed": {"en": "{n} failed", "ja": "{n} 不合格"},
+    "res_ops_not_attempted": {"en": "; {n} ops not attempted", "ja": "、未実装の演算 {n}"},
+    "res_checks": {"en": "checks", "ja": "チェック"},
+    "res_worst": {"en": "worst margin", "ja": "最悪のマージン"},
+    "res_failing": {"en": "failing quantities", "ja": "不合格の量"},
+    "res_problems": {"en": "problems ({n} distinct):", "ja": "問題（{n} 件）:"},
+    "res_problems_heading": {"en": "Problems ({n} distinct)", "ja": "問題（{n} 件）"},
+    "res_n_checks": {"en": "{n} checks", "ja": "{n} チェック"},
+    "res_not_attempted": {"en": "not attempted ({n} ops): {names}", "ja": "未実装（{n} 演算）: {names}"},
+    "res_what": {"en": "what is wrong", "ja": "何が違うか"},
+    "res_worst_at": {"en": "worst seen at", "ja": "最悪の記録"},
+    "res_cell": {"en": "cell: records passed / records, worst margin below "
+                       "(|a - b| / (atol + rtol |b|), at most 1 passes).",
+                 "ja": "セル: 合格した記録 / 記録、その下に最悪のマージン"
+                       "（|a - b| / (atol + rtol |b|)、1 以下なら合格）。"},
+    "res_margin_below": {"en": "margin < {bound}", "ja": "マージン < {bound}"},
 }
 
 STATUS_KEYS = ("pass", "fail", "error", "not_attempted", "skipped")

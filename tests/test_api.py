@@ -376,3 +376,19 @@ def test_the_api_is_exported_and_importing_the_package_stays_light():
             "print(sorted(m for m in ('torch', 'jax', 'backprop_oracle.api') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert done.stdout.strip() == "[]", done.stdout + done.stderr
+
+
+def test_a_result_in_japanese(tmp_path):
+    result = bo.grade({"Affine": TransposedAffine}, ops="affine", lang="ja", **FAST)
+    text = str(result)
+    assert "チェック合格" in text and "問題" in text and "不合格" in text
+    said = [r["diagnosis_ja"] for r in result.records if r.get("diagnosis_ja")]
+    assert said and said[0].split(":")[0] in text          # the diagnosis, in Japanese
+    html = result._repr_html_()
+    assert "何が違うか" in html and "what is wrong" not in html
+    index = result.write(str(tmp_path))
+    assert '<html lang="ja">' in open(index, encoding="utf-8").read()
+    english = bo.grade({"Affine": TransposedAffine}, ops="affine", lang="en", **FAST)
+    assert "checks passed" in str(english) and "what is wrong" in english._repr_html_()
+    with pytest.raises(ValueError, match="lang: expected one of en, ja, got 'fr'"):
+        bo.grade({"Affine": TransposedAffine}, ops="affine", lang="fr", **FAST)

@@ -125,11 +125,12 @@ class FakeConfig:
 
 def test_rerun_options_keep_everything_that_changes_the_result():
     config = FakeConfig(impl=["a.py", "b dir/c.py"], impl_style="book", seed=7, tf32=True,
-                        dtype="float32", device="cpu", oracle="torch,fd", check_timeout=2.5)
+                        dtype="float32", device="cpu", oracle="torch,fd", check_timeout=2.5,
+                        lang="ja")
     assert reporting.rerun_options(config) == [
         "--impl", "a.py", "--impl", "b dir/c.py", "--impl-style", "book", "--seed", "7",
         "--dtype", "float32", "--device", "cpu", "--oracle", "torch,fd", "--tf32",
-        "--check-timeout", "2.5"]
+        "--check-timeout", "2.5", "--lang", "ja"]
     assert reporting.rerun_options(FakeConfig()) == []          # defaults: nothing to repeat
 
 
