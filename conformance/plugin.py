@@ -79,6 +79,7 @@ class Run:
         # imported here (nor in any xdist worker): it answers from its own process.
         self.module = loading.load_implementation(None) if self.is_answer_key else None
         self.expected_ids, self.finished_ids, self.crashes = None, set(), []
+        self.workers_up = set()     # xdist workers ready and not yet down (the controller)
         specs = [s for s in registry.all_specs()
                  if self.selection["ops"] is None or s.name in self.selection["ops"]]
         if self.selection["ops"]:
@@ -452,6 +453,26 @@ class XdistHooks:
         self.run.collected_ids = {c.id for c in map(self.run.check_of, ids) if c}
         self.run.expected_ids = len(self.run.collected_ids)
 
+    @pytest.hookimpl
+    def pytest_testnodeready(self, node):
+        self.run.workers_up.add(node.gateway.id)
+
+    @pytest.hookimpl
+    def pytest_testnodedown(self, node, error):
+        self.run.workers_up.discard(node.gateway.id)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session, exitstatus):
+        """Every worker has finished (its records and its party's description are on disk):
+        the report is written now, while xdist waits for the workers' processes to exit
+        (seconds of interpreter and JAX teardown). An interrupted run, or one with a
+        worker still up, is reported after xdist has stopped them (below)."""
+        run = self.run
+        if run.is_worker or session.config.option.collectonly or run.workers_up \
+                or exitstatus == pytest.ExitCode.INTERRUPTED:
+            return
+        run.finish(exitstatus)
+
 
 def op_scheduling(run, config, log):
     from xdist.scheduler import LoadScopeScheduling
@@ -524,7 +545,7 @@ def pytest_sessionfinish(session, exitstatus):
         return
     if run.is_worker:
         run.write_party_meta()
-    elif not session.config.option.collectonly:
+    elif not session.config.option.collectonly and not hasattr(run, "summary"):
         run.finish(exitstatus)   # party_meta() ends the sandboxes before results are written
     parties.close_all()          # the sandboxes, and whatever learner code left running
 
