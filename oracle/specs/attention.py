@@ -150,18 +150,25 @@ SPECS = [
     OpSpec(
         name="scaled_dot_product_attention", family="attention", impl="ScaledDotProductAttention", mistakes=MISTAKES["scaled_dot_product_attention"],
         cases=[
-            Case("cross", _qkv((2,), 3, 4, 5, 2), why="Lq != Lk, d != dv: no square shortcut"),
-            Case("batch1", _qkv((1,), 3, 4, 5, 2), why="batch size 1"),
-            Case("heads", _qkv((2, 3), 4, 4, 2, 2), why="batch and head axes (N, H, L, d)"),
+            Case("cross", _qkv((2,), 3, 4, 5, 2), why="Lq != Lk, d != dv: no square shortcut",
+                 why_ja="Lq != Lk、d != dv: 正方行列を前提にした近道は通らない"),
+            Case("batch1", _qkv((1,), 3, 4, 5, 2), why="batch size 1", why_ja="バッチサイズ 1"),
+            Case("heads", _qkv((2, 3), 4, 4, 2, 2), why="batch and head axes (N, H, L, d)",
+                 why_ja="バッチとヘッドの軸 (N, H, L, d)"),
             Case("mask", _qkv((2,), 3, 4, 5, 2, mask="shared"),
-                 why="a boolean mask (True = may attend) shared by the batch"),
+                 why="a boolean mask (True = may attend) shared by the batch",
+                 why_ja="バッチで共有する真偽値のマスク（True = 注意を向けてよい）"),
             Case("mask_per_batch", _qkv((2,), 3, 4, 5, 2, mask="per_batch"), {"scale": 0.5},
-                 why="one mask per sample, and an explicit scale instead of 1/sqrt(d)"),
+                 why="one mask per sample, and an explicit scale instead of 1/sqrt(d)",
+                 why_ja="サンプルごとに 1 つのマスク。スケールは 1/sqrt(d) ではなく明示的に与える"),
             Case("causal", _qkv((2, 3), 4, 4, 2, 2), {"causal": True},
-                 why="causal: query i attends to keys 0..i"),
+                 why="causal: query i attends to keys 0..i",
+                 why_ja="因果的: クエリ i はキー 0..i に注意を向ける"),
             Case("float_mask", _qkv((2,), 3, 4, 5, 2, mask="float"),
                  why="a floating-point mask is added to the scores (PyTorch's float attn_mask); "
-                     "its -inf entries block a pair"),
+                     "its -inf entries block a pair",
+                 why_ja="浮動小数点のマスクをスコアに足す（PyTorch の float の attn_mask）。-inf の要素は"
+                        "その組を遮る"),
         ],
         torch=_torch_sdpa, jax=_jax_sdpa,
         formulas={"forward": SDPA_FORWARD, "backward": SDPA_BACKWARD},
@@ -169,25 +176,39 @@ SPECS = [
                    "attend; causal is the top-left lower triangle tril(ones(Lq, Lk)); the default scale is "
                    "1/sqrt(d). A masked score is -inf, so its weight is exactly 0; a query with no allowed "
                    "key is refused (torch would return NaN).",
+        convention_ja="PyTorch の F.scaled_dot_product_attention: 真偽値のマスクは、クエリが注意を向けてよい"
+                      "ところで True。causal は左上から始まる下三角 tril(ones(Lq, Lk))。スケールの既定値は "
+                      "1/sqrt(d)。マスクされたスコアは -inf なので、その重みはちょうど 0。許されるキーが 1 つも"
+                      "ないクエリは受け付けない（torch なら NaN を返す）。",
     ),
     OpSpec(
         name="multi_head_attention", family="attention", impl="MultiHeadAttention", mistakes=MISTAKES["multi_head_attention"],
         cases=[
-            Case("heads2", _mha(2, 3, 4, 6), {"num_heads": 2}, why="cross-attention, Lq != Lk"),
-            Case("heads3_batch1", _mha(1, 3, 4, 6), {"num_heads": 3}, why="batch size 1, head size 2"),
-            Case("one_head", _mha(2, 3, 4, 6), {"num_heads": 1}, why="a single head: plain attention"),
-            Case("causal", _mha(2, 4, 4, 6), {"num_heads": 2, "causal": True}, why="a causal decoder"),
+            Case("heads2", _mha(2, 3, 4, 6), {"num_heads": 2}, why="cross-attention, Lq != Lk",
+                 why_ja="クロスアテンション、Lq != Lk"),
+            Case("heads3_batch1", _mha(1, 3, 4, 6), {"num_heads": 3}, why="batch size 1, head size 2",
+                 why_ja="バッチサイズ 1、ヘッドの大きさ 2"),
+            Case("one_head", _mha(2, 3, 4, 6), {"num_heads": 1}, why="a single head: plain attention",
+                 why_ja="ヘッドが 1 つ: ふつうのアテンション"),
+            Case("causal", _mha(2, 4, 4, 6), {"num_heads": 2, "causal": True}, why="a causal decoder",
+                 why_ja="因果的なデコーダ"),
             Case("mask", _mha(2, 3, 4, 6, mask=True), {"num_heads": 2},
-                 why="a boolean mask shared by batch and heads"),
+                 why="a boolean mask shared by batch and heads",
+                 why_ja="バッチとヘッドで共有する真偽値のマスク"),
             Case("torch_masks", _mha(2, 3, 4, 6, torch_masks=True), {"num_heads": 2},
                  why="nn.MultiheadAttention's key_padding_mask (True = a padded key) and a float "
-                     "attn_mask added to the scores"),
+                     "attn_mask added to the scores",
+                 why_ja="nn.MultiheadAttention の key_padding_mask（True = パディングしたキー）と、スコアに"
+                        "足す float の attn_mask"),
             Case("unbatched", _mha(None, 3, 4, 6), {"num_heads": 2},
-                 why="one sample: query (Lq, E), key and value (Lk, E)"),
+                 why="one sample: query (Lq, E), key and value (Lk, E)",
+                 why_ja="1 サンプル: query (Lq, E)、key と value (Lk, E)"),
             Case("bias_kv_zero_attn", _mha(2, 3, 4, 6, mask=True, bias_kv=True),
                  {"num_heads": 2, "add_zero_attn": True},
                  why="nn.MultiheadAttention's add_bias_kv (a learned extra key and value, bias_k and "
-                     "bias_v) and add_zero_attn (a zero key and value per head), with a mask"),
+                     "bias_v) and add_zero_attn (a zero key and value per head), with a mask",
+                 why_ja="nn.MultiheadAttention の add_bias_kv（学習する追加のキーと値 bias_k, bias_v）と "
+                        "add_zero_attn（ヘッドごとにゼロのキーと値）、マスクつき"),
         ],
         torch=_torch_mha, jax=_jax_mha,
         formulas={"forward": r"\mathrm{head}_h = \operatorname{Attention}(X_q W_q^{(h)} + b_q^{(h)},\ "
@@ -203,5 +224,10 @@ SPECS = [
                    "keeps the book's (in, out) layout), head h takes features h*E/H..(h+1)*E/H. Inputs are "
                    "batch first (N, L, E). The answer key's mask is True where a query may attend; "
                    "nn.MultiheadAttention's boolean attn_mask means the opposite, so the spec inverts it.",
+        convention_ja="nn.MultiheadAttention の並びで、torch の F.multi_head_attention_forward と照らし合わせる: "
+                      "in_proj_weight = [W_q^T; W_k^T; W_v^T]、out_proj.weight = W_o^T（模範解答は本の "
+                      "(in, out) の並びのまま）、ヘッド h は特徴 h*E/H..(h+1)*E/H を受け持つ。入力はバッチ優先 "
+                      "(N, L, E)。模範解答のマスクはクエリが注意を向けてよいところで True。nn.MultiheadAttention "
+                      "の真偽値の attn_mask は逆の意味なので、spec が反転して渡す。",
     ),
 ]

@@ -129,6 +129,7 @@ SPECS = [
                   "backward": r"\frac{\partial L}{\partial x} = \frac{\partial L}{\partial z}, "
                               r"\quad \frac{\partial L}{\partial y} = \frac{\partial L}{\partial z}"},
         convention="No broadcasting: x and y must have the same shape.",
+        convention_ja="ブロードキャストはしない: x と y は同じ形でなければならない。",
         golden=[Golden("square_of_sum", square_of_sum, {"out": 49.0, "grad:x": 14.0, "grad:y": 14.0},
                        source="seed 000: z = t^2, t = x + y, dz/dx = 2(x + y)"),
                 Golden("apple_orange", apple_orange,
@@ -146,6 +147,7 @@ SPECS = [
                   "backward": r"\frac{\partial L}{\partial x} = \frac{\partial L}{\partial z}\, y, "
                               r"\quad \frac{\partial L}{\partial y} = \frac{\partial L}{\partial z}\, x"},
         convention="Element-wise product; x and y must have the same shape.",
+        convention_ja="要素ごとの積。x と y は同じ形でなければならない。",
         golden=[Golden("apple", apple,
                        {"out": 220.0, "grad:apple": 2.2, "grad:apple_num": 110.0, "grad:tax": 200.0},
                        source="seed 000: 100 yen x 2 apples x tax 1.1 = 220")],

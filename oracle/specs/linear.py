@@ -97,13 +97,19 @@ SPECS = [
         name="affine", family="linear", impl="Affine",
         cases=[
             Case("batch3", _affine(3, 4)),
-            Case("batch1", _affine(1, 4, out=3), why="batch size 1: db must still be a vector"),
-            Case("wide", _affine(2, 9, out=2), why="non-square: a transposed dW has the wrong shape"),
-            Case("square", _affine(4, 4, out=4), why="square W: a transposed dW has the right shape"),
-            Case("leading_dims", _affine(2, 3, 4), why="x of shape (2, 3, 4): any leading batch shape"),
+            Case("batch1", _affine(1, 4, out=3), why="batch size 1: db must still be a vector",
+                 why_ja="バッチサイズ 1: それでも db はベクトルでなければならない"),
+            Case("wide", _affine(2, 9, out=2), why="non-square: a transposed dW has the wrong shape",
+                 why_ja="正方でない: 転置した dW は形が合わない"),
+            Case("square", _affine(4, 4, out=4), why="square W: a transposed dW has the right shape",
+                 why_ja="正方の W: 転置した dW でも形は合ってしまう"),
+            Case("leading_dims", _affine(2, 3, 4), why="x of shape (2, 3, 4): any leading batch shape",
+                 why_ja="形 (2, 3, 4) の x: 先頭のバッチの軸の形は任意"),
             Case("zero_features", _affine(3, 0, out=2),
                  why="no input features (W is 0 x 2): y = b for every row, dW is empty; "
-                     "reshaping with -1 cannot tell the batch size from 0 elements"),
+                     "reshaping with -1 cannot tell the batch size from 0 elements",
+                 why_ja="入力の特徴がない（W は 0 x 2）: どの行も y = b で、dW は空。要素が 0 個では "
+                        "-1 を使った reshape でバッチサイズを決められない"),
         ],
         # torch stores Linear weights as (out, in); the answer key uses the book's (in, out).
         torch=lambda a, e, hp: F.linear(a["x"], a["W"].T, a["b"]),
@@ -113,6 +119,7 @@ SPECS = [
                               r"\frac{\partial L}{\partial W} = X^{\top} \frac{\partial L}{\partial Y},\quad "
                               r"\frac{\partial L}{\partial b} = \sum_n \frac{\partial L}{\partial Y_n}"},
         convention="W has the book's layout (in, out); torch's nn.Linear stores W^T.",
+        convention_ja="W は本の並び (in, out)。torch の nn.Linear は W^T を持つ。",
         hints=_hints,
         mistakes=AFFINE_MISTAKES,
     ),
@@ -225,13 +232,18 @@ SPECS += [
         name="matmul", family="linear", impl="MatMul",
         cases=[
             Case("batch3", _matmul(3, 4)),
-            Case("batch1", _matmul(1, 4, out=3), why="batch size 1"),
-            Case("wide", _matmul(2, 9, out=2), why="non-square: a transposed dW has the wrong shape"),
-            Case("square", _matmul(4, 4, out=4), why="square W: a transposed dW or W in dx has the right shape"),
-            Case("leading_dims", _matmul(2, 3, 4), why="x of shape (2, 3, 4): any leading batch shape"),
+            Case("batch1", _matmul(1, 4, out=3), why="batch size 1", why_ja="バッチサイズ 1"),
+            Case("wide", _matmul(2, 9, out=2), why="non-square: a transposed dW has the wrong shape",
+                 why_ja="正方でない: 転置した dW は形が合わない"),
+            Case("square", _matmul(4, 4, out=4), why="square W: a transposed dW or W in dx has the right shape",
+                 why_ja="正方の W: 転置した dW でも、dx に W を使っても形は合ってしまう"),
+            Case("leading_dims", _matmul(2, 3, 4), why="x of shape (2, 3, 4): any leading batch shape",
+                 why_ja="形 (2, 3, 4) の x: 先頭のバッチの軸の形は任意"),
             Case("zero_features", _matmul(2, 3, 0, out=2),
                  why="no input features: y = 0, dW is empty; reshaping with -1 cannot tell the "
-                     "batch size from 0 elements"),
+                     "batch size from 0 elements",
+                 why_ja="入力の特徴がない: y = 0 で、dW は空。要素が 0 個では -1 を使った reshape で"
+                        "バッチサイズを決められない"),
         ],
         torch=lambda a, e, hp: a["x"] @ a["W"],
         jax=lambda a, e, hp: a["x"] @ a["W"],
@@ -239,6 +251,7 @@ SPECS += [
                   "backward": r"\frac{\partial L}{\partial X} = \frac{\partial L}{\partial Y} W^{\top},\quad "
                               r"\frac{\partial L}{\partial W} = X^{\top} \frac{\partial L}{\partial Y}"},
         convention="W has the book's layout (in, out), as the book's MatMul (vol. 2).",
+        convention_ja="W は本の並び (in, out) で、本の MatMul（第 2 巻）と同じ。",
         hints=_hints,
         mistakes=MATMUL_MISTAKES,
     ),
@@ -246,10 +259,14 @@ SPECS += [
         name="embedding", family="linear", impl="Embedding",
         cases=[
             Case("repeated", _embedding(6, 3, [1, 4, 1, 1, 5]),
-                 why="index 1 appears three times: its row must receive the sum of three gradients"),
-            Case("batch_of_sequences", _embedding(7, 4, (3, 5)), why="indices (N, T) -> output (N, T, dim)"),
-            Case("single", _embedding(5, 2, [3]), why="one index: every other row's gradient is 0"),
-            Case("all_same", _embedding(4, 3, [[2, 2], [2, 2]]), why="every position picks row 2"),
+                 why="index 1 appears three times: its row must receive the sum of three gradients",
+                 why_ja="インデックス 1 が 3 回現れる: その行には 3 つの勾配の和が入らなければならない"),
+            Case("batch_of_sequences", _embedding(7, 4, (3, 5)), why="indices (N, T) -> output (N, T, dim)",
+                 why_ja="インデックス (N, T) -> 出力 (N, T, dim)"),
+            Case("single", _embedding(5, 2, [3]), why="one index: every other row's gradient is 0",
+                 why_ja="インデックスが 1 つ: ほかのすべての行の勾配は 0"),
+            Case("all_same", _embedding(4, 3, [[2, 2], [2, 2]]), why="every position picks row 2",
+                 why_ja="どの位置も行 2 を選ぶ"),
         ],
         torch=lambda a, e, hp: F.embedding(e["idx"], a["W"]),
         jax=_jax_embedding,
@@ -257,14 +274,18 @@ SPECS += [
                   "backward": r"\frac{\partial L}{\partial W_{v,:}} = \sum_{t:\ i_t = v} \frac{\partial L}{\partial y_t}"},
         convention="The indices are an integer `extra` input, not differentiable: no gradient is checked "
                    "for them (and none by finite differences). Repeated indices accumulate (np.add.at).",
+        convention_ja="インデックスは整数の `extra` 入力で、微分しない: その勾配は確かめない（数値微分でも"
+                      "確かめない）。繰り返し現れるインデックスの勾配は足し込む (np.add.at)。",
         mistakes=EMBEDDING_MISTAKES,
     ),
     OpSpec(
         name="flatten", family="linear", impl="Flatten",
         cases=[
-            Case("images", _flatten(2, 3, 4, 5), why="(N, C, H, W) -> (N, C*H*W), row-major"),
-            Case("batch1", _flatten(1, 2, 3), why="batch size 1"),
-            Case("already_flat", _flatten(3, 4), why="a 2-D input passes through unchanged"),
+            Case("images", _flatten(2, 3, 4, 5), why="(N, C, H, W) -> (N, C*H*W), row-major",
+                 why_ja="(N, C, H, W) -> (N, C*H*W)、行優先"),
+            Case("batch1", _flatten(1, 2, 3), why="batch size 1", why_ja="バッチサイズ 1"),
+            Case("already_flat", _flatten(3, 4), why="a 2-D input passes through unchanged",
+                 why_ja="2 次元の入力はそのまま通る"),
         ],
         torch=lambda a, e, hp: torch.flatten(a["x"], start_dim=1),
         jax=lambda a, e, hp: a["x"].reshape(a["x"].shape[0], -1),
@@ -272,6 +293,8 @@ SPECS += [
                   "backward": r"\frac{\partial L}{\partial x} = \operatorname{reshape}\left(\frac{\partial L}{\partial y}, \operatorname{shape}(x)\right)"},
         convention="Row-major (C order) flattening of every axis but the first, as torch.flatten(x, 1) "
                    "and nn.Flatten.",
+        convention_ja="最初の軸以外のすべての軸を行優先（C の順）で平坦化する。torch.flatten(x, 1) や "
+                      "nn.Flatten と同じ。",
         mistakes=FLATTEN_MISTAKES,
     ),
 ]

@@ -251,6 +251,8 @@ SPECS = [
                         r"\frac{\partial E}{\partial \theta^{l}} = \delta^{l}"},
         convention="Seed 002's three-layer sigmoid network; w^l has shape (units of l, units of l-1), "
                    "as torch.nn.Linear; E sums over the samples of the batch.",
+        convention_ja="講義ノート 002 の 3 層の sigmoid ネットワーク。w^l の形は torch.nn.Linear と同じ"
+                      "（l 層のユニット数, l-1 層のユニット数）。E はバッチのサンプルについての和。",
         hints=lambda d, hp: {"batch_size": d.inputs["x"].shape[0]},
         mistakes=MLP_MISTAKES,
     ),
@@ -258,8 +260,10 @@ SPECS = [
         name="cnn", family="network", impl="CNN",
         cases=[
             Case("batch3", _cnn(3, 6, 6)),
-            Case("batch1", _cnn(1, 6, 6), why="batch size 1: batch norm over the 36 pixels alone"),
-            Case("non_square", _cnn(2, 4, 6), why="4x6 images, 2x3 pooled maps"),
+            Case("batch1", _cnn(1, 6, 6), why="batch size 1: batch norm over the 36 pixels alone",
+                 why_ja="バッチサイズ 1: バッチ正規化は 36 画素だけにわたる"),
+            Case("non_square", _cnn(2, 4, 6), why="4x6 images, 2x3 pooled maps",
+                 why_ja="4x6 の画像、プーリング後のマップは 2x3"),
         ],
         torch=_torch_cnn, jax=_jax_cnn,
         formulas={"forward": r"L = \mathrm{CE}\big(\mathrm{flatten}(\mathrm{maxpool}(\mathrm{relu}("
@@ -271,6 +275,10 @@ SPECS = [
                    "variance) -> relu -> 2x2 max pooling -> flatten (torch's C, H, W order) -> affine "
                    "(book layout W (in, out)) -> softmax cross-entropy with mean reduction. Every "
                    "parameter gradient is checked end to end.",
+        convention_ja="3x3 の畳み込み（padding 1）-> 学習モードのバッチ正規化（バッチの統計量、偏りのある分散）"
+                      "-> relu -> 2x2 の最大プーリング -> 平坦化（torch の C, H, W の順）-> affine（本の並び "
+                      "W (in, out)）-> 平均をとる softmax 交差エントロピー。すべてのパラメータの勾配を、"
+                      "ネットワーク全体を通して確かめる。",
         hints=lambda d, hp: {"batch_size": d.inputs["x"].shape[0]},
         mistakes=CNN_MISTAKES,
     ),
@@ -278,8 +286,9 @@ SPECS = [
         name="residual_block", family="network", impl="ResidualBlock",
         cases=[
             Case("basic", _residual(2, 3, 5, 6)),
-            Case("batch1", _residual(1, 3, 5, 6), why="batch size 1"),
-            Case("kernel1", _residual(2, 3, 5, 6, kernel=1), why="1x1 convolutions, no padding"),
+            Case("batch1", _residual(1, 3, 5, 6), why="batch size 1", why_ja="バッチサイズ 1"),
+            Case("kernel1", _residual(2, 3, 5, 6, kernel=1), why="1x1 convolutions, no padding",
+                 why_ja="1x1 の畳み込み、パディングなし"),
         ],
         torch=_torch_residual, jax=_jax_residual,
         formulas={"forward": r"h = \mathrm{relu}(W_1 * x + b_1),\quad y = \mathrm{relu}(x + W_2 * h + b_2)",
@@ -289,6 +298,8 @@ SPECS = [
         convention="Basic residual block without normalization; kernels (C, C, K, K) with K odd and "
                    "padding K // 2 ('same'); the gradient of the skip connection adds to the "
                    "convolution path's.",
+        convention_ja="正規化のない基本の残差ブロック。カーネルは (C, C, K, K) で K は奇数、padding は K // 2"
+                      "（'same'）。スキップ接続の勾配は畳み込みの経路の勾配に足される。",
         hints=lambda d, hp: {"batch_size": d.inputs["x"].shape[0]},
         mistakes=RESIDUAL_MISTAKES,
     ),

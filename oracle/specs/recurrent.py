@@ -73,25 +73,32 @@ def seq_hparams(num_layers=1, bidirectional=False, **hp):
 def standard_seq_cases(kind):
     """T=1, a long sequence, batch 1, zero and random states, stacked + bidirectional, lengths."""
     return [
-        Case("T1", seq_case(kind, T=1), seq_hparams(), why="one step: no gradient through time"),
+        Case("T1", seq_case(kind, T=1), seq_hparams(), why="one step: no gradient through time",
+             why_ja="1 ステップ: 時間方向の勾配はない"),
         Case("long_T20", seq_case(kind, N=2, T=20), seq_hparams(),
-             why="20 steps: the gradient through time must survive every step back"),
+             why="20 steps: the gradient through time must survive every step back",
+             why_ja="20 ステップ: 時間をさかのぼる勾配が、すべてのステップを通り抜けて伝わらなければならない"),
         Case("batch1_zero_state", seq_case(kind, N=1, zero_state=True), seq_hparams(),
-             why="batch 1 and h0 (c0) = 0"),
-        Case("random_state", seq_case(kind), seq_hparams(), why="random h0 (c0): dh0 is checked"),
+             why="batch 1 and h0 (c0) = 0", why_ja="バッチサイズ 1 で h0 (c0) = 0"),
+        Case("random_state", seq_case(kind), seq_hparams(), why="random h0 (c0): dh0 is checked",
+             why_ja="ランダムな h0 (c0): dh0 も確かめる"),
         Case("stacked_bidirectional", seq_case(kind, num_layers=2, bidirectional=True),
-             seq_hparams(2, True), why="num_layers=2, bidirectional: directions concatenated"),
+             seq_hparams(2, True), why="num_layers=2, bidirectional: directions concatenated",
+             why_ja="num_layers=2、双方向: 両方向の出力を連結する"),
         Case("lengths", seq_case(kind, num_layers=2, bidirectional=True, lengths=[5, 2, 3]),
-             seq_hparams(2, True), why="variable lengths (packed sequences), two layers, both directions"),
+             seq_hparams(2, True), why="variable lengths (packed sequences), two layers, both directions",
+             why_ja="可変長の系列（packed sequences）、2 層、両方向"),
         Case("lengths_one_layer", seq_case(kind, lengths=[2, 5, 1]), seq_hparams(),
-             why="variable lengths on one layer in one direction (the layer given lengths itself)"),
+             why="variable lengths on one layer in one direction (the layer given lengths itself)",
+             why_ja="1 層・一方向での可変長の系列（層そのものに lengths を渡す）"),
     ]
 
 
 def cell_cases(kind):
     return [Case("batch3", cell_case(kind)),
-            Case("batch1", cell_case(kind, N=1), why="batch size 1"),
-            Case("zero_state", cell_case(kind, zero_state=True), why="h (c) = 0")]
+            Case("batch1", cell_case(kind, N=1), why="batch size 1", why_ja="バッチサイズ 1"),
+            Case("zero_state", cell_case(kind, zero_state=True), why="h (c) = 0",
+                 why_ja="状態 h (c) = 0")]
 
 
 FINAL_STATES = {"rnn": ("h_n",), "gru": ("h_n",), "gru_cho": ("h_n",),
@@ -102,14 +109,19 @@ def upstream_seq_cases(kind):
     """An upstream gradient into every output: the sequence and the final states."""
     states = FINAL_STATES[kind]
     into = " and ".join(f"d{s}" for s in states)
+    into_ja = " と ".join(f"d{s}" for s in states)
     return [
         Case("upstream_state", seq_case(kind), seq_hparams(), upstream=states,
              why=f"{into} != 0 as well: backward(dout, {', '.join('d' + s for s in states)}) "
-                 f"must start BPTT from them"),
+                 f"must start BPTT from them",
+             why_ja=f"{into_ja} も 0 でない: backward(dout, {', '.join('d' + s for s in states)}) "
+                    f"はこれらの勾配からも BPTT を始めなければならない"),
         Case("upstream_state_lengths", seq_case(kind, num_layers=2, bidirectional=True, lengths=[5, 2, 3]),
              seq_hparams(2, True), upstream=states,
              why=f"{into} != 0 with variable lengths, two layers, both directions: the final "
-                 f"state of a short sequence is its state at its last valid step"),
+                 f"state of a short sequence is its state at its last valid step",
+             why_ja=f"可変長・2 層・両方向で {into_ja} != 0: 短い系列の最終状態は、"
+                    f"その系列の最後の有効なステップでの状態"),
     ]
 
 
@@ -139,6 +151,9 @@ def relu_kink_seq(N=3, T=5, D=3, H=4):
 KINK_WHY = ("relu at its kink: pre-activations exactly 0 (x = 0, h = 0, b_hh = -b_ih), where "
             "relu'(0) = 0 as torch and jax take it (a mask u >= 0 is wrong); finite differences "
             "would straddle the kink, so torch and jax check it")
+KINK_WHY_JA = ("折れ点での relu: 活性化前の値がちょうど 0（x = 0, h = 0, b_hh = -b_ih）。torch と jax と"
+               "同じく relu'(0) = 0 とする（マスク u >= 0 は誤り）。数値微分は折れ点をまたいでしまうので、"
+               "torch と jax が確かめる")
 
 
 # --------------------------------------------------------------------------------------
@@ -362,18 +377,27 @@ SEQ_CONVENTION = ("Batch first: x (N, T, D), output (N, T, directions*H) with th
                   "step 0, started at step length-1), as torch's packed sequences. h_n/c_n are checked as "
                   "outputs; the upstream gradient flows into the output sequence only, except in the "
                   "upstream_* cases, where h_n (and c_n) get their own: backward(dout, dh_n, dc_n).")
+SEQ_CONVENTION_JA = ("バッチ優先: x (N, T, D)、出力 (N, T, directions*H) は順方向が先。h0/c0 と h_n/c_n は "
+                     "torch と同じ (num_layers*directions, N, H)。重みは torch の並びで weight_ih (G*H, D)。"
+                     "可変長: 系列の終わりより後の出力は 0 で、状態はそこから変わらない。よって h_n は最後の"
+                     "有効なステップでの状態（逆方向では、ステップ length-1 から始めてステップ 0 の後の状態）で、"
+                     "torch の packed sequences と同じ。h_n/c_n は出力として確かめる。上流の勾配は出力系列に"
+                     "だけ流れる。ただし upstream_* のケースでは h_n（と c_n）にもそれぞれの上流の勾配が入る: "
+                     "backward(dout, dh_n, dc_n)。")
 
 
-def sequence_spec(name, impl, kind, cases, formulas, convention, torch_ref=None, unavailable=None):
+def sequence_spec(name, impl, kind, cases, formulas, convention, torch_ref=None, unavailable=None,
+                  convention_ja="", unavailable_ja=None):
     return OpSpec(name=name, family="recurrent", impl=impl, cases=cases,
                   torch=torch_ref, jax=jax_sequence(kind), formulas=formulas,
                   convention=SEQ_CONVENTION + " " + convention, unavailable=unavailable or {},
+                  convention_ja=SEQ_CONVENTION_JA + convention_ja, unavailable_ja=unavailable_ja or {},
                   impl_extras=seq_extras, hints=seq_hints(kind), mistakes=catalogue("seq", kind))
 
 
-def cell_spec(name, impl, kind, cases, formulas, convention):
+def cell_spec(name, impl, kind, cases, formulas, convention, convention_ja=""):
     return OpSpec(name=name, family="recurrent", impl=impl, cases=cases, torch=torch_cell(kind),
-                  jax=jax_cell(kind), formulas=formulas, convention=convention,
+                  jax=jax_cell(kind), formulas=formulas, convention=convention, convention_ja=convention_ja,
                   impl_extras=final_states(("c", "c_next")) if _lstm_like(kind) else None,
                   hints=cell_hints(kind), mistakes=catalogue("cell", kind))
 
@@ -381,42 +405,65 @@ def cell_spec(name, impl, kind, cases, formulas, convention):
 NO_PEEPHOLE = "torch has no LSTM with peephole connections; jax and finite differences check it"
 NO_CHO = ("torch's GRU applies the reset gate after the hidden matmul only; "
           "jax and finite differences check the original formulation")
+NO_PEEPHOLE_JA = "torch にはピープホール結合つきの LSTM がない。jax と数値微分が確かめる"
+NO_CHO_JA = ("torch の GRU はリセットゲートを隠れ状態の行列積の後にしか掛けない。元の定式化は "
+             "jax と数値微分が確かめる")
 
 SPECS = [
     cell_spec("rnn_cell", "RNNCell", "rnn",
               cell_cases("rnn") + [
-                  Case("relu", cell_case("rnn"), {"nonlinearity": "relu"}, why="f = relu"),
-                  Case("sigmoid", cell_case("rnn"), {"nonlinearity": "sigmoid"}, why="f = sigmoid, as the seed"),
+                  Case("relu", cell_case("rnn"), {"nonlinearity": "relu"}, why="f = relu",
+                       why_ja="活性化関数 f = relu"),
+                  Case("sigmoid", cell_case("rnn"), {"nonlinearity": "sigmoid"}, why="f = sigmoid, as the seed",
+                       why_ja="活性化関数 f = sigmoid（講義ノートのとおり）"),
                   Case("relu_kink", relu_kink_cell(), {"nonlinearity": "relu"}, oracles=("torch", "jax"),
-                       why=KINK_WHY)],
-              RNN_FORMULAS, "torch.nn.RNNCell; sigmoid (torch has none) checked against torch operations."),
+                       why=KINK_WHY, why_ja=KINK_WHY_JA)],
+              RNN_FORMULAS, "torch.nn.RNNCell; sigmoid (torch has none) checked against torch operations.",
+              "torch.nn.RNNCell。sigmoid（torch にはない）は torch の演算で書いたものと照らし合わせる。"),
     sequence_spec("rnn", "RNN", "rnn", standard_seq_cases("rnn") + [
-        Case("relu", seq_case("rnn"), seq_hparams(nonlinearity="relu"), why="f = relu"),
+        Case("relu", seq_case("rnn"), seq_hparams(nonlinearity="relu"), why="f = relu",
+             why_ja="活性化関数 f = relu"),
         Case("sigmoid", seq_case("rnn"), seq_hparams(nonlinearity="sigmoid"),
-             why="f = sigmoid as in the seed's binary addition; torch's reference is a loop of torch ops"),
+             why="f = sigmoid as in the seed's binary addition; torch's reference is a loop of torch ops",
+             why_ja="講義ノートの 2 進数の足し算と同じ f = sigmoid。torch の参照は torch の演算のループ"),
         Case("relu_kink", relu_kink_seq(), seq_hparams(nonlinearity="relu"), oracles=("torch", "jax"),
-             why=KINK_WHY)] + upstream_seq_cases("rnn"),
-        RNN_FORMULAS, "W_(in) = weight_ih, W = weight_hh, b = bias_ih + bias_hh (seed 001).", torch_rnn),
+             why=KINK_WHY, why_ja=KINK_WHY_JA)] + upstream_seq_cases("rnn"),
+        RNN_FORMULAS, "W_(in) = weight_ih, W = weight_hh, b = bias_ih + bias_hh (seed 001).", torch_rnn,
+        convention_ja="W_(in) = weight_ih、W = weight_hh、b = bias_ih + bias_hh（講義ノート 001）。"),
     cell_spec("lstm_cell", "LSTMCell", "lstm", cell_cases("lstm") + [
                   Case("upstream_c", cell_case("lstm"), upstream=("c",),
-                       why="an upstream gradient into c' too: backward(dh_next, dc_next) with dc_next != 0")],
+                       why="an upstream gradient into c' too: backward(dh_next, dc_next) with dc_next != 0",
+                       why_ja="c' にも上流の勾配が入る: dc_next != 0 で backward(dh_next, dc_next)")],
               LSTM_FORMULAS,
               "torch.nn.LSTMCell, gates i, f, g, o; forward returns h', c' is checked as out:c "
-              "(case upstream_c gives c' an upstream gradient, backward(dh_next, dc_next))."),
+              "(case upstream_c gives c' an upstream gradient, backward(dh_next, dc_next)).",
+              "torch.nn.LSTMCell、ゲートは i, f, g, o。forward は h' を返し、c' は out:c として確かめる"
+              "（ケース upstream_c では c' にも上流の勾配を与える: backward(dh_next, dc_next)）。"),
     sequence_spec("lstm", "LSTM", "lstm", standard_seq_cases("lstm") + upstream_seq_cases("lstm"),
                   LSTM_FORMULAS,
-                  "torch.nn.LSTM: gates i, f, g, o; both bias vectors.", torch_sequence("lstm")),
+                  "torch.nn.LSTM: gates i, f, g, o; both bias vectors.", torch_sequence("lstm"),
+                  convention_ja="torch.nn.LSTM: ゲートは i, f, g, o。バイアスのベクトルは 2 つとも使う。"),
     sequence_spec("lstm_peephole", "PeepholeLSTM", "lstm_peephole", standard_seq_cases("lstm_peephole") + upstream_seq_cases("lstm_peephole"),
                   PEEPHOLE_FORMULAS, "Diagonal peepholes weight_ci/cf/co_l{k} (H,): i and f see c^{t-1}, "
-                  "o sees c^t (Gers and Schmidhuber).", unavailable={"torch": NO_PEEPHOLE}),
+                  "o sees c^t (Gers and Schmidhuber).", unavailable={"torch": NO_PEEPHOLE},
+                  convention_ja="対角のピープホール weight_ci/cf/co_l{k} (H,): i と f は c^{t-1} を、"
+                                "o は c^t を見る（Gers and Schmidhuber）。",
+                  unavailable_ja={"torch": NO_PEEPHOLE_JA}),
     cell_spec("gru_cell", "GRUCell", "gru", cell_cases("gru"), GRU_FORMULAS,
-              "torch.nn.GRUCell: gates r, z, n; reset after the hidden matmul; h' = (1-z) n + z h."),
+              "torch.nn.GRUCell: gates r, z, n; reset after the hidden matmul; h' = (1-z) n + z h.",
+              "torch.nn.GRUCell: ゲートは r, z, n。リセットゲートは隠れ状態の行列積の後に掛ける。"
+              "h' = (1-z) n + z h。"),
     sequence_spec("gru", "GRU", "gru", standard_seq_cases("gru") + upstream_seq_cases("gru"), GRU_FORMULAS,
                   "torch.nn.GRU: gates r, z, n; reset after the hidden matmul; h' = (1-z) n + z h.",
-                  torch_sequence("gru")),
+                  torch_sequence("gru"),
+                  convention_ja="torch.nn.GRU: ゲートは r, z, n。リセットゲートは隠れ状態の行列積の後に掛ける。"
+                                "h' = (1-z) n + z h。"),
     sequence_spec("gru_cho", "ChoGRU", "gru_cho", standard_seq_cases("gru_cho") + upstream_seq_cases("gru_cho"), CHO_FORMULAS,
                   "Cho et al. 2014 / Keras reset_after=False: r multiplies h before W_hn; "
-                  "weights in torch's layout, h' = (1-z) n + z h.", unavailable={"torch": NO_CHO}),
+                  "weights in torch's layout, h' = (1-z) n + z h.", unavailable={"torch": NO_CHO},
+                  convention_ja="Cho et al. 2014 / Keras の reset_after=False: r は W_hn を掛ける前の h に掛かる。"
+                                "重みは torch の並び、h' = (1-z) n + z h。",
+                  unavailable_ja={"torch": NO_CHO_JA}),
 ]
 
 
@@ -536,9 +583,11 @@ def time_hints(name):
 SPECS += [
     OpSpec(
         name="time_affine", family="recurrent", mistakes=TIME_AFFINE_MISTAKES, impl="TimeAffine",
-        cases=[Case("batch2_T5", time_affine_case(2, 5)), Case("T1", time_affine_case(3, 1), why="T = 1"),
-               Case("batch1", time_affine_case(1, 5), why="batch 1"),
-               Case("long_T20", time_affine_case(2, 20), why="20 steps: dW sums over N*T rows")],
+        cases=[Case("batch2_T5", time_affine_case(2, 5)),
+               Case("T1", time_affine_case(3, 1), why="T = 1", why_ja="系列長 T = 1"),
+               Case("batch1", time_affine_case(1, 5), why="batch 1", why_ja="バッチサイズ 1"),
+               Case("long_T20", time_affine_case(2, 20), why="20 steps: dW sums over N*T rows",
+                    why_ja="20 ステップ: dW は N*T 行にわたる和")],
         torch=lambda a, e, hp: F.linear(a["x"], a["W"].T, a["b"]),
         jax=lambda a, e, hp: a["x"] @ a["W"] + a["b"],
         formulas={"forward": r"y^t = x^t W + b",
@@ -546,28 +595,37 @@ SPECS += [
                               r"\frac{\partial L}{\partial b} = \sum_{n,t} \frac{\partial L}{\partial y^t_n},\quad "
                               r"\frac{\partial L}{\partial x^t} = \frac{\partial L}{\partial y^t} W^{\top}"},
         convention="x (N, T, D), W (D, O) in the book's layout (torch's Linear stores W^T).",
+        convention_ja="x (N, T, D)、W (D, O) は本の並び（torch の Linear は W^T を持つ）。",
         hints=time_hints("x"),
     ),
     OpSpec(
         name="time_embedding", family="recurrent", mistakes=TIME_EMBEDDING_MISTAKES, impl="TimeEmbedding",
-        cases=[Case("batch2_T5", embedding_case(2, 5), why="a repeated id: its gradients must add up"),
-               Case("T1", embedding_case(3, 1), why="T = 1"),
-               Case("batch1", embedding_case(1, 5), why="batch 1"),
-               Case("long_T20", embedding_case(2, 20), why="20 steps, many repeated ids")],
+        cases=[Case("batch2_T5", embedding_case(2, 5), why="a repeated id: its gradients must add up",
+                    why_ja="繰り返し現れる ID: その勾配は足し合わせなければならない"),
+               Case("T1", embedding_case(3, 1), why="T = 1", why_ja="系列長 T = 1"),
+               Case("batch1", embedding_case(1, 5), why="batch 1", why_ja="バッチサイズ 1"),
+               Case("long_T20", embedding_case(2, 20), why="20 steps, many repeated ids",
+                    why_ja="20 ステップ、繰り返し現れる ID が多い")],
         torch=lambda a, e, hp: F.embedding(e["idx"], a["W"]),
         jax=lambda a, e, hp: a["W"][e["idx"]],
         formulas={"forward": r"y_{nt} = W_{\mathrm{idx}_{nt}}",
                   "backward": r"\frac{\partial L}{\partial W_v} = \sum_{(n,t):\,\mathrm{idx}_{nt} = v} \frac{\partial L}{\partial y_{nt}}"},
         convention="idx (N, T) integer ids (not differentiable), W (V, D); backward returns None.",
+        convention_ja="idx (N, T) は整数の ID（微分しない）、W (V, D)。backward は None を返す。",
         hints=lambda d, hp: {"batch_size": d.extra["idx"].shape[0], "seq_len": d.extra["idx"].shape[1]},
     ),
     OpSpec(
         name="time_softmax_cross_entropy", family="recurrent", mistakes=TIME_CE_MISTAKES, impl="TimeSoftmaxCrossEntropy",
-        cases=[Case("ignored", time_ce_case(2, 5), why="two positions ignored (t = -1): divide by 8, not 10"),
-               Case("none_ignored", time_ce_case(2, 5, ignored=0), why="no position ignored"),
-               Case("sum", time_ce_case(2, 5), {"reduction": "sum"}, why="reduction='sum'"),
-               Case("batch1_T1", time_ce_case(1, 1, ignored=0), why="batch 1, T = 1"),
-               Case("long_T20", time_ce_case(2, 20, ignored=5), why="20 steps, five ignored")],
+        cases=[Case("ignored", time_ce_case(2, 5), why="two positions ignored (t = -1): divide by 8, not 10",
+                    why_ja="2 つの位置を無視する (t = -1): 10 ではなく 8 で割る"),
+               Case("none_ignored", time_ce_case(2, 5, ignored=0), why="no position ignored",
+                    why_ja="無視する位置がない"),
+               Case("sum", time_ce_case(2, 5), {"reduction": "sum"}, why="reduction='sum'",
+                    why_ja="reduction='sum'（和をとる）"),
+               Case("batch1_T1", time_ce_case(1, 1, ignored=0), why="batch 1, T = 1",
+                    why_ja="バッチサイズ 1、T = 1"),
+               Case("long_T20", time_ce_case(2, 20, ignored=5), why="20 steps, five ignored",
+                    why_ja="20 ステップ、5 つの位置を無視")],
         torch=torch_time_ce, jax=jax_time_ce,
         formulas={"forward": r"L = -\frac{1}{K}\sum_{(n,t):\,t_{nt} \neq -1} \log \mathrm{softmax}(x_{nt})_{t_{nt}}",
                   "backward": r"\frac{\partial L}{\partial x_{nt}} = \frac{1}{K}\left(\mathrm{softmax}(x_{nt}) - "
@@ -575,31 +633,44 @@ SPECS += [
         convention="x (N, T, V), t (N, T); t = -1 (ignore_index) marks ignored positions. 'mean' divides by "
                    "K, the number of positions NOT ignored (torch's cross_entropy with ignore_index; the "
                    "book's TimeSoftmaxWithLoss), not by N*T.",
+        convention_ja="x (N, T, V)、t (N, T)。t = -1（ignore_index）は無視する位置を表す。'mean' は N*T では"
+                      "なく、無視「しない」位置の数 K で割る（torch の ignore_index つき cross_entropy、本の "
+                      "TimeSoftmaxWithLoss と同じ）。",
         hints=time_hints("x"),
     ),
     OpSpec(
         name="lstm_tbptt", family="recurrent", impl="TruncatedBPTTLSTM",
-        cases=[Case("T20_chunk5", tbptt_case(), {"chunk_size": 5}, why="four chunks of five steps"),
-               Case("uneven_chunks", tbptt_case(T=7), {"chunk_size": 3}, why="chunks of 3, 3 and 1 steps"),
+        cases=[Case("T20_chunk5", tbptt_case(), {"chunk_size": 5}, why="four chunks of five steps",
+                    why_ja="5 ステップのチャンクが 4 つ"),
+               Case("uneven_chunks", tbptt_case(T=7), {"chunk_size": 3}, why="chunks of 3, 3 and 1 steps",
+                    why_ja="3、3、1 ステップのチャンク"),
                Case("batch1_zero_state", tbptt_case(N=1, T=6, zero_state=True), {"chunk_size": 2},
-                    why="batch 1, h0 = c0 = 0"),
-               Case("T1", tbptt_case(T=1), {"chunk_size": 4}, why="one step, shorter than a chunk")],
+                    why="batch 1, h0 = c0 = 0", why_ja="バッチサイズ 1、h0 = c0 = 0"),
+               Case("T1", tbptt_case(T=1), {"chunk_size": 4}, why="one step, shorter than a chunk",
+                    why_ja="1 ステップで、チャンクより短い")],
         torch=torch_tbptt, jax=jax_tbptt,
         formulas={"forward": r"(h^{t}, c^{t}) = \mathrm{LSTM}(x^t, h^{t-1}, c^{t-1})\ \text{over every step}",
                   "backward": r"\frac{\partial E}{\partial h^{kC-1}} \leftarrow 0,\ \frac{\partial E}{\partial c^{kC-1}} "
                               r"\leftarrow 0\ \text{at each chunk boundary } kC;\ \text{parameter gradients summed over chunks}"},
         convention="One LSTM layer, batch first; the state is carried between chunks of chunk_size steps and "
                    "the gradient is cut there (torch: h.detach(), c.detach()); dh0, dc0 come from the first chunk.",
+        convention_ja="LSTM 1 層、バッチ優先。状態は chunk_size ステップごとのチャンクの間で引き継ぎ、勾配は"
+                      "そこで切る（torch: h.detach(), c.detach()）。dh0, dc0 は最初のチャンクから得る。",
         impl_extras=seq_extras, hints=seq_hints("lstm"), mistakes=tbptt_catalogue(),
         unavailable={"fd": "the truncated gradient is by design not the derivative of the output: "
                            "finite differences measure the full BPTT gradient (they agree only for one chunk)"},
+        unavailable_ja={"fd": "打ち切った勾配は設計上、出力の微分ではない: 数値微分が測るのは打ち切らない "
+                              "BPTT の勾配である（一致するのはチャンクが 1 つのときだけ）"},
     ),
     OpSpec(
         name="seq2seq", family="recurrent", impl="Seq2Seq",
-        cases=[Case("batch2", seq2seq_case()), Case("batch1", seq2seq_case(N=1), why="batch 1"),
+        cases=[Case("batch2", seq2seq_case()),
+               Case("batch1", seq2seq_case(N=1), why="batch 1", why_ja="バッチサイズ 1"),
                Case("long_source", seq2seq_case(Tx=20, Ty=6, ignored=3),
-                    why="a 20-step source: attention and the encoder's final state both carry gradient"),
-               Case("T1", seq2seq_case(Tx=1, Ty=1, ignored=0), why="one step each")],
+                    why="a 20-step source: attention and the encoder's final state both carry gradient",
+                    why_ja="20 ステップの入力系列: アテンションとエンコーダの最終状態の両方を勾配が流れる"),
+               Case("T1", seq2seq_case(Tx=1, Ty=1, ignored=0), why="one step each",
+                    why_ja="入力も出力も 1 ステップ")],
         torch=torch_seq2seq, jax=jax_seq2seq,
         formulas={"forward": r"h^s = \mathrm{Enc}(x),\ h^d = \mathrm{Dec}(y; h^s_{T}, c^s_{T}),\ "
                              r"a = \mathrm{softmax}(h^d [h^s]^{\top}),\ L = \mathrm{CE}([a h^s, h^d] W + b, t)",
@@ -609,6 +680,9 @@ SPECS += [
         convention="One-layer LSTM encoder from zero state; the decoder starts from the encoder's final (h, c) "
                    "and reads given inputs ys (teacher forcing); dot-product attention over all encoder "
                    "states; W (2H, V) acts on [context, decoder state]; loss as time_softmax_cross_entropy.",
+        convention_ja="1 層の LSTM エンコーダはゼロ状態から始める。デコーダはエンコーダの最終 (h, c) から始め、"
+                      "与えられた入力 ys を読む（教師強制）。エンコーダのすべての状態に対する内積アテンション。"
+                      "W (2H, V) は [文脈, デコーダの状態] に掛かる。損失は time_softmax_cross_entropy と同じ。",
         hints=lambda d, hp: {"batch_size": d.inputs["xs"].shape[0]},
     ),
 ]

@@ -116,17 +116,22 @@ SPECS = [
         name="dropout", family="regularization", impl="Dropout",
         cases=[
             Case("p0.5", _dropout(4, 5), {"p": 0.5}),
-            Case("p0.2_rank4", _dropout(2, 3, 2, 2, p=0.2), {"p": 0.2}, why="another rate, any shape"),
-            Case("p0.9_batch1", _dropout(1, 8, p=0.9), {"p": 0.9}, why="batch size 1, most units dropped: scale 10"),
-            Case("p0", _dropout(3, 4, p=0.0), {"p": 0.0}, why="p = 0: the identity"),
+            Case("p0.2_rank4", _dropout(2, 3, 2, 2, p=0.2), {"p": 0.2}, why="another rate, any shape",
+                 why_ja="別の率、任意の形"),
+            Case("p0.9_batch1", _dropout(1, 8, p=0.9), {"p": 0.9}, why="batch size 1, most units dropped: scale 10",
+                 why_ja="バッチサイズ 1、ほとんどのユニットを落とす: 10 倍する"),
+            Case("p0", _dropout(3, 4, p=0.0), {"p": 0.0}, why="p = 0: the identity", why_ja="p = 0: 恒等写像"),
             Case("eval", _dropout(3, 4), {"p": 0.5, "training": False},
-                 why="evaluation mode: y = x, no scaling (the point of inverted dropout)"),
+                 why="evaluation mode: y = x, no scaling (the point of inverted dropout)",
+                 why_ja="評価モード: y = x でスケールしない（逆ドロップアウトの要点）"),
             Case("not_inverted", _dropout(4, 5), {"p": 0.5, "inverted": False},
-                 why="the book's Dropout (option inverted=False): y = x m in training, no scaling"),
+                 why="the book's Dropout (option inverted=False): y = x m in training, no scaling",
+                 why_ja="本の Dropout（オプション inverted=False）: 学習時は y = x m でスケールしない"),
             Case("not_inverted_p0.2", _dropout(2, 3, 4, p=0.2), {"p": 0.2, "inverted": False},
-                 why="the book's form at another rate"),
+                 why="the book's form at another rate", why_ja="本の形を別の率で"),
             Case("not_inverted_eval", _dropout(3, 4), {"p": 0.5, "training": False, "inverted": False},
-                 why="the book's form at test time: y = x (1 - p)"),
+                 why="the book's form at test time: y = x (1 - p)",
+                 why_ja="テスト時の本の形: y = x (1 - p)"),
         ],
         torch=_torch_dropout, jax=_jax_dropout,
         formulas={"forward": r"y = \frac{m \odot x}{1 - p},\quad m_i \sim \mathrm{Bernoulli}(1 - p)",
@@ -139,6 +144,13 @@ SPECS = [
                    "The option inverted=False is the book's form (cases not_inverted*): y = x m in "
                    "training, x (1 - p) at test time. CS231n's dropout_param p is the KEEP "
                    "probability, 1 - p here (the adapter translates it).",
+        convention_ja="逆ドロップアウト（PyTorch の F.dropout）: 学習時は残したユニットを 1/(1-p) 倍し、評価時は"
+                      "恒等写像。本の Dropout は逆ドロップアウトではない（学習時はスケールせず、テスト時に "
+                      "x (1-p)）。残すユニットのマスクはケースのシードから引き、微分しない `extra` 入力として"
+                      "すべての検証器に渡すので、チェックは厳密になる。F.dropout は自分でマスクを引くので、torch "
+                      "と jax はこのマスクを x * m / (1 - p) として適用する。オプション inverted=False は本の形"
+                      "（ケース not_inverted*）: 学習時は y = x m、テスト時は x (1 - p)。CS231n の dropout_param "
+                      "の p は「残す」確率で、ここでの 1 - p にあたる（アダプタが変換する）。",
         mistakes=DROPOUT_MISTAKES,
     ),
 ]
