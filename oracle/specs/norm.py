@@ -282,7 +282,8 @@ SPECS = [
                  {"running_mean": tuple(np.linspace(-1, 1, 12)), "running_var": tuple(np.linspace(0.5, 2, 12)),
                   "eps": 1e-6, "unbiased_running_var": False, "per_activation": True},
                  why="『ゼロから作る』 normalizes (N, C, H, W) per activation: as (N, C*H*W), 12 gammas",
-                 why_ja="『ゼロから作る』は (N, C, H, W) を要素（活性）ごとに正規化する: (N, C*H*W) として扱い、gamma は 12 個"),
+                 why_ja=("『ゼロから作る』は (N, C, H, W) を要素（活性）ごとに正規化する: (N, C*H*W) として扱い、"
+                         "gamma は 12 個")),
         ],
         torch=_shift_invariant(_torch_batch_norm, running=True),
         jax=_shift_invariant(_jax_batch_norm, running=True), impl_extras=_bn_extras,

@@ -230,7 +230,8 @@ SPECS = [
         formulas={"forward": r"p \leftarrow p - \eta\,(g + \lambda p)", "backward": ""},
         convention="torch.optim.SGD; weight decay lambda adds lambda p to the gradient (optax: "
                    "add_decayed_weights before sgd).",
-        convention_ja="torch.optim.SGD。荷重減衰 lambda は勾配に lambda p を足す（optax: sgd の前に add_decayed_weights）。"),
+        convention_ja=("torch.optim.SGD。荷重減衰 lambda は勾配に lambda p を足す（optax: sgd の前に "
+                       "add_decayed_weights）。")),
     _optimizer_spec(
         "momentum", "Momentum", MOMENTUM_HP,
         lambda ps, hp: torch.optim.SGD(ps, lr=hp["lr"], momentum=hp["momentum"], weight_decay=_wd(hp)),
