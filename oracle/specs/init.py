@@ -295,7 +295,7 @@ def _init_spec(name, impl, kind, uniform, extra_cases, formula, convention, conv
         formulas={"forward": formula, "backward": ""},
         convention=convention + " Checked through statistics of a draw of >= 65536 values: see the "
                                 "tolerance's reason.",
-        convention_ja=convention_ja + " 65536 個以上の値を生成し、その統計量で検証する: 許容誤差の理由を参照。",
+        convention_ja=convention_ja + "65536 個以上の値を生成し、その統計量で検証する: 許容誤差の理由を参照。",
     )
 
 
