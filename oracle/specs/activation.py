@@ -27,11 +27,14 @@ def _shifted(rng):
 KINK_ONLY_FRAMEWORKS = ("torch", "jax")
 LARGE_NO_FD = ("a finite-difference step relative to |x| = 1000 is 1e-2, far too coarse "
                "for the curvature of softmax; torch and jax check it")
+LARGE_NO_FD_JA = ("|x| = 1000 に比例する数値微分の刻み幅は 1e-2 で、ソフトマックスの曲率に対して粗すぎる。"
+                  "torch と jax で検証する")
+BATCH1_JA = "バッチサイズ 1"
 
 ELEMENTWISE_CASES = [
     Case("batch3x4", _x(away_from_zero, 3, 4)),
-    Case("batch1", _x(away_from_zero, 1, 7), why="batch size 1"),
-    Case("rank3", _x(away_from_zero, 2, 3, 5), why="any leading shape"),
+    Case("batch1", _x(away_from_zero, 1, 7), why="batch size 1", why_ja=BATCH1_JA),
+    Case("rank3", _x(away_from_zero, 2, 3, 5), why="any leading shape", why_ja="先頭の軸はどんな形でもよい"),
 ]
 
 # ---- the mistakes people make writing these activations --------------------------------
@@ -251,23 +254,28 @@ SPECS = [
         cases=ELEMENTWISE_CASES + [
             Case("kink", _kink, oracles=KINK_ONLY_FRAMEWORKS,
                  why="inputs exactly at 0, where the derivative is a convention (0, as torch and "
-                     "jax.nn.relu); finite differences are meaningless at a kink")],
+                     "jax.nn.relu); finite differences are meaningless at a kink",
+                 why_ja="ちょうど 0 の入力: そこでの微分は規約で決まる（torch と jax.nn.relu と同じく 0）。"
+                        "折れ点では数値微分は意味をもたない")],
         torch=lambda a, e, hp: F.relu(a["x"]),
         jax=lambda a, e, hp: jnn.relu(a["x"]),
         formulas={"forward": r"y = \max(0, x)",
                   "backward": r"\frac{\partial L}{\partial x} = \frac{\partial L}{\partial y}\,[x > 0]"},
         convention="The gradient at exactly x = 0 is 0 (PyTorch, jax.nn.relu).",
+        convention_ja="ちょうど x = 0 での勾配は 0（PyTorch、jax.nn.relu）。",
         mistakes=RELU_MISTAKES,
     ),
     OpSpec(
         name="sigmoid", family="activation", impl="Sigmoid",
         cases=ELEMENTWISE_CASES + [
-            Case("large", _x(normal, 3, 4, scale=30.0), why="|x| up to ~100: no overflow in exp")],
+            Case("large", _x(normal, 3, 4, scale=30.0), why="|x| up to ~100: no overflow in exp",
+                 why_ja="|x| は ~100 まで: exp がオーバーフローしない")],
         torch=lambda a, e, hp: torch.sigmoid(a["x"]),
         jax=lambda a, e, hp: jnn.sigmoid(a["x"]),
         formulas={"forward": r"y = \frac{1}{1 + e^{-x}}",
                   "backward": r"\frac{\partial L}{\partial x} = \frac{\partial L}{\partial y}\, y (1 - y)"},
         convention="The derivative is computed from the output y, not the input.",
+        convention_ja="微分は入力ではなく出力 y から計算する。",
         mistakes=SIGMOID_MISTAKES,
     ),
     OpSpec(
@@ -283,10 +291,11 @@ SPECS = [
         name="softmax", family="activation", impl="Softmax",
         cases=[
             Case("rows", _x(normal, 3, 5)),
-            Case("axis0", _x(normal, 4, 3), hparams={"axis": 0}, why="softmax down the columns"),
+            Case("axis0", _x(normal, 4, 3), hparams={"axis": 0}, why="softmax down the columns",
+                 why_ja="列方向（縦）のソフトマックス"),
             Case("rank3_axis1", _x(normal, 2, 4, 3), hparams={"axis": 1}),
             Case("batch1", _x(normal, 1, 6)),
-            Case("large", _shifted, oracles=KINK_ONLY_FRAMEWORKS, why=LARGE_NO_FD),
+            Case("large", _shifted, oracles=KINK_ONLY_FRAMEWORKS, why=LARGE_NO_FD, why_ja=LARGE_NO_FD_JA),
         ],
         torch=lambda a, e, hp: torch.softmax(a["x"], dim=hp.get("axis", -1)),
         jax=lambda a, e, hp: jnn.softmax(a["x"], axis=hp.get("axis", -1)),
@@ -294,6 +303,7 @@ SPECS = [
                   "backward": r"\frac{\partial L}{\partial x_i} = y_i\left(\frac{\partial L}{\partial y_i}"
                               r" - \sum_j \frac{\partial L}{\partial y_j} y_j\right)"},
         convention="Computed as exp(x - max x) / sum, so that no logit overflows.",
+        convention_ja="どのロジットもオーバーフローしないよう exp(x - max x) / sum として計算する。",
         mistakes=SOFTMAX_MISTAKES,
     ),
 ]
@@ -387,20 +397,23 @@ def _fixed_large(rng):
 
 
 def _elementwise(name, impl, torch_fn, jax_fn, forward, backward, convention="", extra_cases=(),
-                 hparams=None):
+                 hparams=None, convention_ja=""):
     """An element-wise op: the shared cases (with `hparams`), then its own."""
     hp = dict(hparams or {})
-    cases = [Case(c.name, c.make, {**hp, **c.hparams}, c.oracles, c.why) for c in ELEMENTWISE_CASES]
+    cases = [Case(c.name, c.make, {**hp, **c.hparams}, c.oracles, c.why, why_ja=c.why_ja)
+             for c in ELEMENTWISE_CASES]
     return OpSpec(name=name, family="activation", impl=impl, cases=cases + list(extra_cases),
                   torch=torch_fn, jax=jax_fn, formulas={"forward": forward, "backward": backward},
-                  convention=convention)
+                  convention=convention, convention_ja=convention_ja)
 
 
-def _kink_case(name="kink", at=0.0, hparams=None, why=""):
+def _kink_case(name="kink", at=0.0, hparams=None, why="", why_ja=""):
     return Case(name, _zeros_at(away_from_zero, 3, 4, at=at), dict(hparams or {}),
                 oracles=KINK_ONLY_FRAMEWORKS,
                 why=why or f"inputs exactly at {at}, where the derivative is a convention; "
-                           "finite differences are meaningless at a kink")
+                           "finite differences are meaningless at a kink",
+                why_ja=why_ja or f"ちょうど {at} の入力: そこでの微分は規約で決まる。"
+                                 "折れ点では数値微分は意味をもたない")
 
 
 # ---- mistakes of the rest of the activations ---------------------------------------------
@@ -712,19 +725,26 @@ SPECS += [
         DL + r"\begin{cases} 1 & x > 0 \\ a & x \le 0 \end{cases}",
         convention="At exactly x = 0 the slope is a (PyTorch). jax.nn.leaky_relu uses 1 there, "
                    "so the jax witness is written as where(x > 0, x, a x) to check PyTorch's convention.",
+        convention_ja="ちょうど x = 0 での傾きは a（PyTorch）。jax.nn.leaky_relu はそこで 1 を使うので、"
+                      "PyTorch の規約を検証するため jax の検証器は where(x > 0, x, a x) と書く。",
         extra_cases=[
-            Case("slope0.2", _x(away_from_zero, 3, 4), {"negative_slope": 0.2}, why="another slope"),
+            Case("slope0.2", _x(away_from_zero, 3, 4), {"negative_slope": 0.2}, why="another slope",
+                 why_ja="別の傾き"),
             _kink_case(hparams={"negative_slope": 0.2}),
         ]),
     OpSpec(
         name="prelu", family="activation", impl="PRelu",
         cases=[
-            Case("channels3", _channels(4, 3), why="one slope per channel, x (N, C)"),
-            Case("rank3", _channels(2, 3, 5), why="x (N, C, L): da sums over N and L"),
-            Case("shared", _channels(2, 4, 3, shared=True), why="a single slope shared by all channels"),
-            Case("batch1", _channels(1, 5), why="batch size 1"),
+            Case("channels3", _channels(4, 3), why="one slope per channel, x (N, C)",
+                 why_ja="チャンネルごとに傾き 1 つ、x (N, C)"),
+            Case("rank3", _channels(2, 3, 5), why="x (N, C, L): da sums over N and L",
+                 why_ja="x (N, C, L): da は N と L について和をとる"),
+            Case("shared", _channels(2, 4, 3, shared=True), why="a single slope shared by all channels",
+                 why_ja="すべてのチャンネルで共有する傾き 1 つ"),
+            Case("batch1", _channels(1, 5), why="batch size 1", why_ja=BATCH1_JA),
             Case("kink", _channels(3, 4, kink=True), oracles=KINK_ONLY_FRAMEWORKS,
-                 why="inputs exactly at 0: slope a_c and da_c gets 0 * dout (PyTorch)"),
+                 why="inputs exactly at 0: slope a_c and da_c gets 0 * dout (PyTorch)",
+                 why_ja="ちょうど 0 の入力: 傾きは a_c、da_c には 0 * dout が入る（PyTorch）"),
         ],
         torch=_torch_prelu, jax=_jax_prelu,
         formulas={"forward": r"y_{n c \ldots} = \begin{cases} x & x > 0 \\ a_c x & x \le 0 \end{cases}",
@@ -732,6 +752,8 @@ SPECS += [
                               r"\frac{\partial L}{\partial a_c} = \sum_{n,\ldots} \frac{\partial L}{\partial y_{nc\ldots}}\, x_{nc\ldots}\,[x_{nc\ldots} \le 0]"},
         convention="The channel axis is 1 (PyTorch's layout); a has shape (C,) or (1,) for one shared "
                    "slope. At x = 0 the slope is a_c, as in PyTorch.",
+        convention_ja="チャンネルの軸は 1（PyTorch の配置）。a の形は (C,)、または共有の傾き 1 つなら (1,)。"
+                      "x = 0 での傾きは PyTorch と同じく a_c。",
         mistakes=PRELU_MISTAKES,
     ),
     _elementwise(
@@ -742,10 +764,13 @@ SPECS += [
         DL + r"\begin{cases} 1 & x > 0 \\ y + \alpha & x \le 0 \end{cases}",
         convention="At x = 0 the derivative is alpha (PyTorch and jax agree). e^x - 1 is computed "
                    "with expm1.",
+        convention_ja="x = 0 での微分は alpha（PyTorch と jax で一致）。e^x - 1 は expm1 で計算する。",
         extra_cases=[
-            Case("alpha0.5", _x(away_from_zero, 3, 4), {"alpha": 0.5}, why="alpha != 1: y' jumps at 0"),
+            Case("alpha0.5", _x(away_from_zero, 3, 4), {"alpha": 0.5}, why="alpha != 1: y' jumps at 0",
+                 why_ja="alpha != 1: y' が 0 で跳ぶ"),
             Case("very_negative", _x(normal, 3, 4, scale=20.0), {"alpha": 0.5},
-                 why="x down to ~-50: the left branch saturates at -alpha"),
+                 why="x down to ~-50: the left branch saturates at -alpha",
+                 why_ja="x は ~-50 まで: 左側の枝は -alpha で飽和する"),
             _kink_case(hparams={"alpha": 0.5}),
         ]),
     _elementwise(
@@ -755,6 +780,7 @@ SPECS += [
         DL + r"\lambda \begin{cases} 1 & x > 0 \\ \alpha e^{x} & x \le 0 \end{cases}",
         convention="The constants of Klambauer et al. (2017), as in PyTorch and jax; at x = 0 the "
                    "derivative is lambda alpha.",
+        convention_ja="Klambauer et al. (2017) の定数（PyTorch、jax と同じ）。x = 0 での微分は lambda alpha。",
         extra_cases=[_kink_case()]),
     _elementwise(
         "gelu", "Gelu",
@@ -763,7 +789,10 @@ SPECS += [
         DL + r"\left(\Phi(x) + x\,\frac{e^{-x^2/2}}{\sqrt{2\pi}}\right)",
         convention="The exact (erf) form: PyTorch's approximate='none', jax.nn.gelu(approximate=False) "
                    "(jax's default is the tanh form).",
-        extra_cases=[Case("wide_range", _x(normal, 3, 4, scale=4.0), why="far into both tails")]),
+        convention_ja="厳密な (erf の) 形: PyTorch の approximate='none'、jax.nn.gelu(approximate=False)"
+                      "（jax の既定は tanh の形）。",
+        extra_cases=[Case("wide_range", _x(normal, 3, 4, scale=4.0), why="far into both tails",
+                          why_ja="両側の裾の遠くまで")]),
     _elementwise(
         "gelu_tanh", "Gelu",
         lambda a, e, hp: F.gelu(a["x"], approximate="tanh"),
@@ -772,9 +801,11 @@ SPECS += [
         DL + r"\left(\frac{1 + \tanh u}{2} + \frac{x}{2}(1 - \tanh^2 u)\sqrt{2/\pi}\,(1 + 3 \cdot 0.044715\,x^2)\right)",
         convention="The tanh approximation: PyTorch's approximate='tanh', jax.nn.gelu's default; "
                    "it differs from the erf form in the 4th decimal.",
+        convention_ja="tanh による近似: PyTorch の approximate='tanh'、jax.nn.gelu の既定。erf の形とは"
+                      "小数第 4 位で異なる。",
         hparams={"approximate": "tanh"},
         extra_cases=[Case("wide_range", _x(normal, 3, 4, scale=4.0), {"approximate": "tanh"},
-                          why="far into both tails")]),
+                          why="far into both tails", why_ja="両側の裾の遠くまで")]),
     _elementwise(
         "softplus", "Softplus",
         lambda a, e, hp: F.softplus(a["x"], beta=hp.get("beta", 1.0)),
@@ -783,26 +814,33 @@ SPECS += [
         DL + r"\sigma(\beta x)",
         convention="Computed as max(x, 0) + log1p(e^{-beta|x|}) / beta, which never overflows. PyTorch "
                    "returns x itself where beta x > 20 (threshold=20), an error below e^{-20}/beta.",
+        convention_ja="max(x, 0) + log1p(e^{-beta|x|}) / beta として計算し、オーバーフローしない。PyTorch は "
+                      "beta x > 20 (threshold=20) では x そのものを返し、その誤差は e^{-20}/beta 未満。",
         extra_cases=[
-            Case("beta2", _x(normal, 3, 4), {"beta": 2.0}, why="beta != 1"),
-            Case("large", _fixed_large, why="|x| up to 700: e^x would overflow without the stable form"),
+            Case("beta2", _x(normal, 3, 4), {"beta": 2.0}, why="beta != 1", why_ja="beta != 1 のとき"),
+            Case("large", _fixed_large, why="|x| up to 700: e^x would overflow without the stable form",
+                 why_ja="|x| は 700 まで: 安定な形でなければ e^x がオーバーフローする"),
         ]),
     _elementwise(
         "silu", "Silu", lambda a, e, hp: F.silu(a["x"]), lambda a, e, hp: jnn.silu(a["x"]),
         r"y = x\,\sigma(x)", DL + r"\sigma(x)\left(1 + x\,(1 - \sigma(x))\right)",
-        extra_cases=[Case("wide_range", _x(normal, 3, 4, scale=10.0), why="far into both tails")]),
+        extra_cases=[Case("wide_range", _x(normal, 3, 4, scale=10.0), why="far into both tails",
+                          why_ja="両側の裾の遠くまで")]),
     OpSpec(
         name="hardtanh", family="activation", impl="Hardtanh",
         cases=[
             Case("batch3x4", lambda rng: CaseData(inputs={"x": _away_from_bounds(-1, 1)(rng, 3, 4)})),
             Case("batch1", lambda rng: CaseData(inputs={"x": _away_from_bounds(-1, 1)(rng, 1, 7)}),
-                 why="batch size 1"),
+                 why="batch size 1", why_ja=BATCH1_JA),
             Case("asymmetric", lambda rng: CaseData(inputs={"x": _away_from_bounds(-2, 0.5)(rng, 2, 3, 5)}),
-                 {"min_val": -2.0, "max_val": 0.5}, why="other bounds, rank 3"),
+                 {"min_val": -2.0, "max_val": 0.5}, why="other bounds, rank 3",
+                 why_ja="別の上下限、3 次元の入力"),
             Case("at_bounds", _at_bounds(-1.0, 1.0), oracles=KINK_ONLY_FRAMEWORKS,
-                 why="inputs exactly at -1 and 1: the gradient there is 0 (PyTorch)"),
+                 why="inputs exactly at -1 and 1: the gradient there is 0 (PyTorch)",
+                 why_ja="ちょうど -1 と 1 の入力: そこでの勾配は 0（PyTorch）"),
             Case("at_bounds_asymmetric", _at_bounds(-2.0, 0.5), {"min_val": -2.0, "max_val": 0.5},
-                 oracles=KINK_ONLY_FRAMEWORKS, why="inputs exactly at the bounds -2 and 0.5"),
+                 oracles=KINK_ONLY_FRAMEWORKS, why="inputs exactly at the bounds -2 and 0.5",
+                 why_ja="ちょうど上下限 -2 と 0.5 の入力"),
         ],
         torch=lambda a, e, hp: F.hardtanh(a["x"], hp.get("min_val", -1.0), hp.get("max_val", 1.0)),
         jax=_jax_hardtanh,
@@ -810,17 +848,24 @@ SPECS += [
                   "backward": DL + r"[a < x < b]"},
         convention="At exactly x = min_val or max_val the gradient is 0, as in PyTorch (jnp.clip would "
                    "give 1/2, so the jax witness is written with strict comparisons).",
+        convention_ja="ちょうど x = min_val または max_val での勾配は PyTorch と同じく 0（jnp.clip では 1/2 に"
+                      "なるので、jax の検証器は厳密な不等号で書く）。",
         mistakes=HARDTANH_MISTAKES,
     ),
     OpSpec(
         name="maxout", family="activation", impl="Maxout",
         cases=[
-            Case("pieces3", _maxout(4, 3, 2, 3), why="three linear pieces per output unit"),
-            Case("pieces2_wide", _maxout(3, 5, 4, 2), why="non-square W_k, two pieces"),
-            Case("batch1", _maxout(1, 3, 2, 3), why="batch size 1: db must keep its shape"),
+            Case("pieces3", _maxout(4, 3, 2, 3), why="three linear pieces per output unit",
+                 why_ja="出力ユニットあたり 3 つの線形関数"),
+            Case("pieces2_wide", _maxout(3, 5, 4, 2), why="non-square W_k, two pieces",
+                 why_ja="正方でない W_k、線形関数 2 つ"),
+            Case("batch1", _maxout(1, 3, 2, 3), why="batch size 1: db must keep its shape",
+                 why_ja="バッチサイズ 1: db は形を保たなければならない"),
             Case("ties", _maxout(4, 3, 2, 3, ties=True), oracles=KINK_ONLY_FRAMEWORKS,
                  why="pieces 0 and 1 are identical on unit 0: on the tie the first maximum takes the "
-                     "whole gradient, as torch.max(dim)"),
+                     "whole gradient, as torch.max(dim)",
+                 why_ja="ユニット 0 では線形関数 0 と 1 が同一: 同点のときは torch.max(dim) と同じく、最初の"
+                        "最大値が勾配をすべて受け取る"),
         ],
         torch=_torch_maxout, jax=_jax_maxout,
         formulas={"forward": r"z_k = x W_k + b_k,\quad y = \max_k z_k",
@@ -832,18 +877,23 @@ SPECS += [
                    "W (pieces, in, out), b (pieces, out). On a tie the first maximum takes the whole "
                    "gradient (torch.max(dim) and max pooling); torch.amax and jnp.max would split it, so "
                    "the jax witness selects with argmax.",
+        convention_ja="seed 004 の maxout ユニット（複数の線形関数の最大値）、W (pieces, in, out)、"
+                      "b (pieces, out)。同点のときは最初の最大値が勾配をすべて受け取る（torch.max(dim) と "
+                      "max プーリング）。torch.amax と jnp.max は勾配を分けるので、jax の検証器は argmax で選ぶ。",
         mistakes=MAXOUT_MISTAKES,
     ),
     OpSpec(
         name="log_softmax", family="activation", impl="LogSoftmax",
         cases=[
             Case("rows", _x(normal, 3, 5)),
-            Case("axis0", _x(normal, 4, 3), hparams={"axis": 0}, why="down the columns"),
+            Case("axis0", _x(normal, 4, 3), hparams={"axis": 0}, why="down the columns",
+                 why_ja="列方向（縦）"),
             Case("rank3_axis1", _x(normal, 2, 4, 3), hparams={"axis": 1}),
             Case("batch1", _x(normal, 1, 6)),
             Case("spread", _x(normal, 3, 5, scale=30.0),
-                 why="logits spread over ~100: log-probabilities near -100 must stay finite"),
-            Case("large", _shifted, oracles=KINK_ONLY_FRAMEWORKS, why=LARGE_NO_FD),
+                 why="logits spread over ~100: log-probabilities near -100 must stay finite",
+                 why_ja="ロジットが ~100 の幅に広がる: -100 近くの対数確率も有限でなければならない"),
+            Case("large", _shifted, oracles=KINK_ONLY_FRAMEWORKS, why=LARGE_NO_FD, why_ja=LARGE_NO_FD_JA),
         ],
         torch=lambda a, e, hp: F.log_softmax(a["x"], dim=hp.get("axis", -1)),
         jax=lambda a, e, hp: jnn.log_softmax(a["x"], axis=hp.get("axis", -1)),
@@ -852,6 +902,8 @@ SPECS += [
                               r"\operatorname{softmax}(x)_i \sum_j \frac{\partial L}{\partial y_j}"},
         convention="Computed with the max shift, never as log(softmax(x)), so no logit overflows and "
                    "no probability underflows to log 0.",
+        convention_ja="最大値を引いて計算し、log(softmax(x)) としては計算しない。どのロジットも"
+                      "オーバーフローせず、どの確率もアンダーフローして log 0 にならない。",
         mistakes=LOG_SOFTMAX_MISTAKES,
     ),
 ]

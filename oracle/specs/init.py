@@ -30,12 +30,13 @@ from ..seeding import rng_for
 from ..spec import Case, CaseData, Mistake, OpSpec, Override, with_mistakes
 
 NOT_A_GRADIENT = "an initializer has no gradient to check"
+NOT_A_GRADIENT_JA = "初期化には検証すべき勾配がない"
 MIN_SAMPLES = 65536          # every case draws at least this many values
 SIGMAS = 5.0                 # a 5-sigma bound: a false alarm has probability ~6e-7 per quantity
 _standard_error = 1 / math.sqrt(MIN_SAMPLES)
 
 
-def _statistical(samples, who):
+def _statistical(samples, who, who_ja):
     atol = SIGMAS * math.sqrt(samples) * _standard_error
     return Override(
         rtol=0.0, atol=atol,
@@ -45,11 +46,20 @@ def _statistical(samples, who):
                f"{atol:.4f}" + (" (sqrt(2) wider: two independent samples)" if samples == 2 else "")
                + ". The usual mistakes move log std by 0.2 or more on these shapes: log sqrt(3) = 0.55 "
                "(the std used as the bound), log sqrt(2) = 0.35 (fans swapped, gain sqrt(2) missing), "
-               "log sqrt(1.5) = 0.2 (Xavier with fan_in alone)")
+               "log sqrt(1.5) = 0.2 (Xavier with fan_in alone)",
+        reason_ja=f"計算ではなく乱数による生成の統計量である: {who_ja}。標本平均を標本標準偏差で割った値の"
+                  f"標準誤差は 1/sqrt(n)、標本標準偏差の log の標準誤差は sqrt((kurtosis - 1) / (4n)) "
+                  f"<= 1/sqrt(2n) であり、n >= {MIN_SAMPLES} での {SIGMAS:g}σ の許容幅は {atol:.4f}"
+                  + ("（独立な 2 つの標本なので sqrt(2) 倍広い）" if samples == 2 else "")
+                  + "。よくある誤りはこれらの形で log std を 0.2 以上動かす: log sqrt(3) = 0.55"
+                  "（標準偏差を範囲に使う）、log sqrt(2) = 0.35（fan の入れ替え、gain sqrt(2) の欠落）、"
+                  "log sqrt(1.5) = 0.2（fan_in だけの Xavier）")
 
 
-STATISTICAL = {"torch": _statistical(1, "the implementation's draw against torch's analytic target"),
-               "jax": _statistical(2, "the implementation's draw against jax's draw")}
+STATISTICAL = {"torch": _statistical(1, "the implementation's draw against torch's analytic target",
+                                     "実装の生成した値を torch の解析的な目標値と比べる"),
+               "jax": _statistical(2, "the implementation's draw against jax's draw",
+                                   "実装の生成した値を jax の生成した値と比べる")}
 
 
 def _no_data(rng):
@@ -267,45 +277,56 @@ CONV2D = (128, 64, 3, 3)       # fan_in 576, fan_out 1152
 BOOK_AFFINE = (256, 512)       # the book's Affine W (in, out): fan_in 256, fan_out 512
 BOOK_AXES = {"in_axis": 0, "out_axis": 1}
 BOOK_WHY = "the book's Affine W is (in, out): in_axis=0, out_axis=1"
+BOOK_WHY_JA = "本の Affine の W は (in, out) の形: in_axis=0, out_axis=1"
 
 
-def _init_spec(name, impl, kind, uniform, extra_cases, formula, convention):
+def _init_spec(name, impl, kind, uniform, extra_cases, formula, convention, convention_ja):
     cases = [Case("linear", _no_data, hparams={"shape": LINEAR}),
              Case("conv2d", _no_data, hparams={"shape": CONV2D}),
              Case("conv1d", _no_data, hparams={"shape": CONV1D}),
-             Case("book_affine", _no_data, hparams={"shape": BOOK_AFFINE, **BOOK_AXES}, why=BOOK_WHY)]
+             Case("book_affine", _no_data, hparams={"shape": BOOK_AFFINE, **BOOK_AXES}, why=BOOK_WHY,
+                  why_ja=BOOK_WHY_JA)]
     return OpSpec(
         name=name, family="init", impl=impl, cases=cases + extra_cases,
         runners={"impl": _impl_draw(uniform), "torch": _torch_target(kind, uniform),
                  "jax": _jax_draw(kind, uniform)},
-        unavailable={"fd": NOT_A_GRADIENT}, overrides=dict(STATISTICAL),
+        unavailable={"fd": NOT_A_GRADIENT}, unavailable_ja={"fd": NOT_A_GRADIENT_JA},
+        overrides=dict(STATISTICAL),
         formulas={"forward": formula, "backward": ""},
         convention=convention + " Checked through statistics of a draw of >= 65536 values: see the "
                                 "tolerance's reason.",
+        convention_ja=convention_ja + "65536 個以上の値を生成し、その統計量で検証する: 許容誤差の理由を参照。",
     )
 
 
 XAVIER_STD = r"\sigma = g\sqrt{\frac{2}{n_\text{in} + n_\text{out}}}"
 HE_STD = r"\sigma = \sqrt{\frac{2}{n_\text{in}}}"
 GAIN = [Case("tanh_gain", _no_data, hparams={"shape": LINEAR, "gain": 5 / 3},
-             why="gain 5/3, torch's calculate_gain('tanh')")]
+             why="gain 5/3, torch's calculate_gain('tanh')",
+             why_ja="gain 5/3、torch の calculate_gain('tanh')")]
 FAN_OUT = [Case("fan_out", _no_data, hparams={"shape": CONV2D, "mode": "fan_out"},
-                why="mode='fan_out': the std preserves the magnitude of the backward pass")]
+                why="mode='fan_out': the std preserves the magnitude of the backward pass",
+                why_ja="mode='fan_out': 標準偏差が逆伝播の大きさを保つ")]
 
 SPECS = [
     _init_spec("xavier_uniform", "XavierUniform", "xavier", True, GAIN,
                XAVIER_STD + r",\quad W \sim U(-\sqrt{3}\sigma, \sqrt{3}\sigma)",
-               "torch.nn.init.xavier_uniform_: bound = gain sqrt(6 / (fan_in + fan_out))."),
+               "torch.nn.init.xavier_uniform_: bound = gain sqrt(6 / (fan_in + fan_out)).",
+               "torch.nn.init.xavier_uniform_: 範囲は gain sqrt(6 / (fan_in + fan_out))。"),
     _init_spec("xavier_normal", "XavierNormal", "xavier", False, GAIN,
                XAVIER_STD + r",\quad W \sim N(0, \sigma^2)",
-               "torch.nn.init.xavier_normal_ (an untruncated normal)."),
+               "torch.nn.init.xavier_normal_ (an untruncated normal).",
+               "torch.nn.init.xavier_normal_（切断しない正規分布）。"),
     _init_spec("he_uniform", "HeUniform", "he", True, FAN_OUT,
                HE_STD + r",\quad W \sim U(-\sqrt{3}\sigma, \sqrt{3}\sigma)",
                "torch.nn.init.kaiming_uniform_ with its defaults (a = 0, leaky_relu: gain sqrt(2)), "
-               "bound sqrt(6 / fan_in); jax's he_uniform."),
+               "bound sqrt(6 / fan_in); jax's he_uniform.",
+               "torch.nn.init.kaiming_uniform_ を既定値（a = 0、leaky_relu: gain sqrt(2)）で使う。"
+               "範囲は sqrt(6 / fan_in)。jax の he_uniform と同じ。"),
     _init_spec("he_normal", "HeNormal", "he", False, FAN_OUT,
                HE_STD + r",\quad W \sim N(0, \sigma^2)",
-               "torch.nn.init.kaiming_normal_ with its defaults (std sqrt(2 / fan_in), untruncated)."),
+               "torch.nn.init.kaiming_normal_ with its defaults (std sqrt(2 / fan_in), untruncated).",
+               "torch.nn.init.kaiming_normal_ を既定値で使う（標準偏差 sqrt(2 / fan_in)、切断しない）。"),
 ]
 
 
@@ -330,15 +351,21 @@ SPECS.append(OpSpec(
            Case("conv1d", _no_data, hparams={"shape": (4, 3, 5)}),
            Case("conv2d", _no_data, hparams={"shape": (8, 3, 3, 5)}),
            Case("conv3d", _no_data, hparams={"shape": (6, 2, 3, 4, 5)}),
-           Case("book_affine", _no_data, hparams={"shape": (3, 5), **BOOK_AXES}, why=BOOK_WHY)],
+           Case("book_affine", _no_data, hparams={"shape": (3, 5), **BOOK_AXES}, why=BOOK_WHY,
+                why_ja=BOOK_WHY_JA)],
     runners={"impl": _impl_fans, "torch": _torch_fans_runner},
     unavailable={"fd": NOT_A_GRADIENT,
                  "jax": "jax computes fans inside variance_scaling with a private function; its "
                         "rule is checked through the statistics of xavier_* and he_*"},
+    unavailable_ja={"fd": NOT_A_GRADIENT_JA,
+                    "jax": "jax は fan を variance_scaling の中で非公開の関数で計算する。その規則は "
+                           "xavier_* と he_* の統計量を通して検証する"},
     formulas={"forward": r"n_\text{in} = C_\text{in} \prod_i k_i,\quad n_\text{out} = C_\text{out} \prod_i k_i",
               "backward": ""},
     convention="torch.nn.init._calculate_fan_in_and_fan_out on torch's layout (out, in, *kernel); "
                "in_axis/out_axis name other layouts (jax's variance_scaling does the same).",
+    convention_ja="torch の形 (out, in, *kernel) に対する torch.nn.init._calculate_fan_in_and_fan_out。"
+                  "ほかの形は in_axis/out_axis で軸を指定する（jax の variance_scaling も同様）。",
     mistakes=FANS_MISTAKES,
 ))
 

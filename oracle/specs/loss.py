@@ -367,11 +367,17 @@ ELEMENTWISE_PAIRS = [
 EQUAL_WHY = ("the target equals the prediction at three elements: |y - t| has a kink there, where "
              "the derivative is a convention (0, as torch and jax); finite differences are "
              "meaningless at a kink")
+EQUAL_WHY_JA = ("3 つの要素で目標が予測に等しい: そこで |y - t| は折れ点をもち、微分は規約で決まる"
+                "（torch と jax と同じく 0）。折れ点では数値微分は意味をもたない")
 IMPOSSIBLE = dict(targets=[[1, 1, 2], [2, 3, 0]], input_lengths=[3, 4], target_lengths=[3, 2])
 IMPOSSIBLE_WHY = ("sequence 0 (labels 1 1 2 in 3 frames) needs 4 frames, a blank between the "
                   "repeated 1s: p(l|x) = 0. optax works with log_epsilon = -1e5 instead of -inf "
                   "and returns a finite ~1e5, so torch (inf, NaN gradient; or 0 with "
                   "zero_infinity) is the witness")
+IMPOSSIBLE_WHY_JA = ("系列 0（3 フレームにラベル 1 1 2）は、繰り返す 1 の間に blank が要るので 4 フレーム"
+                     "必要: p(l|x) = 0。optax は -inf の代わりに log_epsilon = -1e5 で計算して有限の ~1e5 を"
+                     "返すので、torch（inf と NaN の勾配、zero_infinity なら 0）を検証器とする")
+TARGET_GRAD_JA = "目標を微分可能な入力とする: "
 
 # ---- the mistakes people make writing losses ------------------------------------------------
 # Most are one line of backward (or forward) changed; the factories below write the common
@@ -813,41 +819,57 @@ SPECS = [
             Case("labels_mean", _logits(4, 3)),
             Case("labels_sum", _logits(4, 3), hparams={"reduction": "sum"}),
             Case("labels_none", _logits(4, 3), hparams={"reduction": "none"}),
-            Case("onehot_mean", _logits(5, 4, "onehot"), why="one-hot float targets"),
-            Case("probs_mean", _logits(3, 4, "probs"), why="probability targets: 'mean' divides by N"),
+            Case("onehot_mean", _logits(5, 4, "onehot"), why="one-hot float targets",
+                 why_ja="one-hot の浮動小数点数の目標"),
+            Case("probs_mean", _logits(3, 4, "probs"), why="probability targets: 'mean' divides by N",
+                 why_ja="確率分布の目標: 'mean' は N で割る"),
             Case("batch1", _logits(1, 5)),
             Case("large_logits", _logits(4, 3, scale=50.0), oracles=("torch", "jax"),
                  why="logits of magnitude ~100 must not overflow; a relative finite-difference "
-                     "step of 1e-3 is too coarse there, so torch and jax check it"),
+                     "step of 1e-3 is too coarse there, so torch and jax check it",
+                 why_ja=("大きさ ~100 のロジットでもオーバーフローしてはならない。"
+                         "そこでは相対 1e-3 の数値微分の刻み幅は粗すぎるので、torch と jax で検証する")),
             Case("weights_mean", _logits(5, 3), hparams={"weight": CLASS_WEIGHTS},
-                 why="class weights: 'mean' divides by the summed weights of the targets, not N"),
+                 why="class weights: 'mean' divides by the summed weights of the targets, not N",
+                 why_ja="クラス重み: 'mean' は N ではなく目標のクラス重みの和で割る"),
             Case("weights_sum", _logits(5, 3), hparams={"weight": CLASS_WEIGHTS, "reduction": "sum"}),
             Case("weights_none", _logits(5, 3), hparams={"weight": CLASS_WEIGHTS, "reduction": "none"}),
             Case("ignore_mean", _logits(5, 3, ignored=(1, 3)),
-                 why="rows labelled ignore_index count neither in the sum nor in the denominator"),
+                 why="rows labelled ignore_index count neither in the sum nor in the denominator",
+                 why_ja="ラベルが ignore_index の行は和にも分母にも数えない"),
             Case("ignore_weights_mean", _logits(5, 3, ignored=(0,)), hparams={"weight": CLASS_WEIGHTS}),
             Case("all_ignored", _logits(5, 3, ignored=range(5)), oracles=("torch", "jax"),
                  why="no counted target: 'mean' is 0/0 = NaN as in PyTorch, with a zero gradient; "
-                     "finite differences of a NaN loss are meaningless"),
+                     "finite differences of a NaN loss are meaningless",
+                 why_ja=("数える目標がない: 'mean' は PyTorch と同じく 0/0 = NaN で、勾配は 0。"
+                         "NaN の損失の数値微分は意味をもたない")),
             Case("smoothing_mean", _logits(5, 3), hparams={"label_smoothing": 0.1}),
             Case("smoothing_weights_ignore", _logits(5, 3, ignored=(2,)),
                  hparams={"label_smoothing": 0.2, "weight": CLASS_WEIGHTS},
-                 why="smoothing with weights: both terms share the denominator sum of w_{t_n}"),
+                 why="smoothing with weights: both terms share the denominator sum of w_{t_n}",
+                 why_ja="重み付きのラベル平滑化: 両方の項が分母 w_{t_n} の和を共有する"),
             Case("probs_weights_smoothing", _logits(5, 3, "probs"),
                  hparams={"label_smoothing": 0.2, "weight": CLASS_WEIGHTS},
-                 why="probability targets: weighted, smoothed, and 'mean' still divides by N"),
+                 why="probability targets: weighted, smoothed, and 'mean' still divides by N",
+                 why_ja="確率分布の目標: 重み付きで平滑化しても 'mean' は N で割る"),
             Case("probs_none", _logits(5, 3, "probs"), hparams={"reduction": "none"}),
             Case("spatial", _spatial_logits((2, 3, 2, 2)), hparams={"weight": CLASS_WEIGHTS},
-                 why="x (N, C, H, W) with labels (N, H, W): every pixel is a row of C classes"),
+                 why="x (N, C, H, W) with labels (N, H, W): every pixel is a row of C classes",
+                 why_ja="x (N, C, H, W) とラベル (N, H, W): 各画素が C クラスの 1 行になる"),
             Case("spatial_none", _spatial_logits((2, 3, 4)), hparams={"reduction": "none"},
-                 why="x (N, C, L): the unreduced loss has shape (N, L)"),
-            Case("unbatched", _spatial_logits((4,)), why="one sample: x (C,) and a 0-d class index"),
+                 why="x (N, C, L): the unreduced loss has shape (N, L)",
+                 why_ja="x (N, C, L): 集約しない損失の形は (N, L)"),
+            Case("unbatched", _spatial_logits((4,)), why="one sample: x (C,) and a 0-d class index",
+                 why_ja="1 サンプル: x (C,) と 0 次元のクラス番号"),
             Case("negative_weights", _logits(5, 3), hparams={"weight": NEGATIVE_WEIGHTS},
                  why="weights summing to a negative denominator: PyTorch divides by it all the "
-                     "same (a finite loss, not NaN)"),
+                     "same (a finite loss, not NaN)",
+                 why_ja="重みの和が負の分母になる: PyTorch はそれでもその値で割る（NaN ではなく有限の損失）"),
             Case("neg_inf_logit", _neg_inf_logits, oracles=("torch", "jax"),
                  why="a logit of -inf outside the target: its term is 0 log 0 = 0, not NaN "
-                     "(finite differences cannot step off -inf)"),
+                     "(finite differences cannot step off -inf)",
+                 why_ja=("目標以外のクラスに -inf のロジット: その項は NaN ではなく 0 log 0 = 0（数値微分は -inf か"
+                         "ら刻めない）")),
         ],
         torch=_torch_cross_entropy,
         jax=_jax_rows(_jax_cross_entropy, "x"),
@@ -863,6 +885,11 @@ SPECS = [
                    "by N. Label smoothing eps replaces the target by (1 - eps) T + eps / C and shares the "
                    "same denominator. A batch whose every label is ignore_index has no counted target: "
                    "'mean' is NaN (0/0, as PyTorch) and the gradient is 0; 'sum' is 0.",
+        convention_ja="PyTorch の cross_entropy。目標はクラス番号か分布（one-hot または確率）。クラス番号のとき、"
+                      "'mean' は ignore_index でない目標のクラス重みの和で割る（重みがなければ N）。分布のときは "
+                      "N で割る。ラベル平滑化 eps は目標を (1 - eps) T + eps / C に置き換え、分母は同じ。"
+                      "すべてのラベルが ignore_index のバッチには数える目標がない: 'mean' は NaN（PyTorch と"
+                      "同じく 0/0）で勾配は 0、'sum' は 0。",
         hints=batch_hint("x"),
         mistakes=SOFTMAX_CE_MISTAKES,
     ),
@@ -873,10 +900,13 @@ SPECS = [
             Case("sum", _pair(4, 3), hparams={"reduction": "sum"}),
             Case("none", _pair(4, 3), hparams={"reduction": "none"}),
             Case("half_sum", _pair(4, 3), hparams={"reduction": "half_sum"},
-                 why="the lecture notes' E = 1/2 sum (y - t)^2"),
-            Case("vector", _pair(6), why="a single vector of outputs"),
+                 why="the lecture notes' E = 1/2 sum (y - t)^2",
+                 why_ja="講義ノートの E = 1/2 sum (y - t)^2"),
+            Case("vector", _pair(6), why="a single vector of outputs",
+                 why_ja="出力のベクトル 1 本"),
             Case("target_grad", _pair_with_target(4, 3), hparams={"target_grad": True},
-                 why="the target as a differentiable input (PyTorch gives its gradient): dL/dt = -dL/dy"),
+                 why="the target as a differentiable input (PyTorch gives its gradient): dL/dt = -dL/dy",
+                 why_ja=TARGET_GRAD_JA + "dL/dt = -dL/dy（PyTorch はその勾配を返す）"),
         ],
         torch=_target_input(_torch_mse),
         jax=_target_input(_jax_mse),
@@ -885,15 +915,18 @@ SPECS = [
                               r"\frac{\partial E}{\partial y_k} = y_k - t_k"},
         convention="reduction='mean' is PyTorch's mse_loss (mean over all K elements); "
                    "'half_sum' is the seeds' E = 1/2 sum (y - t)^2.",
+        convention_ja="reduction='mean' は PyTorch の mse_loss（全 K 要素の平均）。'half_sum' は講義ノート"
+                      "（seeds）の E = 1/2 sum (y - t)^2。",
         hints=lambda d, hp: {"batch_size": d.inputs["y"].shape[0]},
         mistakes=MSE_MISTAKES,
     ),
     OpSpec(
         name="l1", family="loss", impl="L1",
         cases=ELEMENTWISE_PAIRS + [
-            Case("equal", _pair_equal_at(4, 3), oracles=("torch", "jax"), why=EQUAL_WHY),
+            Case("equal", _pair_equal_at(4, 3), oracles=("torch", "jax"), why=EQUAL_WHY, why_ja=EQUAL_WHY_JA),
             Case("target_grad", _pair_with_target(4, 3), hparams={"target_grad": True},
-                 why="the target as a differentiable input: dL/dt = -sign(y - t) / K")],
+                 why="the target as a differentiable input: dL/dt = -sign(y - t) / K",
+                 why_ja=TARGET_GRAD_JA + "dL/dt = -sign(y - t) / K")],
         torch=_target_input(lambda a, e, hp: F.l1_loss(a["y"], e["t"], reduction=_reduction(hp))),
         # jax.grad(jnp.abs)(0.) is 1, torch's is 0: |d| is written d sign(d), whose autodiff
         # gives 0 at d = 0 (sign' = 0), so that jax checks the convention the answer key follows
@@ -902,6 +935,9 @@ SPECS = [
                   "backward": r"\frac{\partial L}{\partial y_k} = \frac{1}{K}\,\mathrm{sign}(y_k - t_k)"},
         convention="PyTorch's l1_loss: 'mean' over all K elements; the derivative at y = t is 0, as "
                    "torch (jax's autodiff of jnp.abs gives 1 there; its witness computes |d| as d sign(d)).",
+        convention_ja="PyTorch の l1_loss: 'mean' は全 K 要素の平均。y = t での微分は torch と同じく 0"
+                      "（jax の jnp.abs の自動微分はそこで 1 を返すので、jax の検証器は |d| を d sign(d) として"
+                      "計算する）。",
         hints=batch_hint("y"),
         mistakes=L1_MISTAKES,
     ),
@@ -913,10 +949,14 @@ SPECS = [
             Case("equal", _pair_equal_at(4, 3), oracles=("torch", "jax"),
                  why="the target equals the prediction at three elements. smooth_l1 is smooth "
                      "there (quadratic for |d| < beta), but the case keeps l1's edge case next to "
-                     "it; the kinkless gradient 0 is checked by torch and jax"),
-            Case("beta0", _pair(4, 3), hparams={"beta": 0.0}, why="beta = 0 is L1, as PyTorch"),
+                     "it; the kinkless gradient 0 is checked by torch and jax",
+                 why_ja=("3 つの要素で目標が予測に等しい。smooth_l1 はそこでは滑らか（|d| < beta で 2 次）だが、"
+                         "l1 の境界ケースと並べて残している。折れ点のない勾配 0 は torch と jax で検証する")),
+            Case("beta0", _pair(4, 3), hparams={"beta": 0.0}, why="beta = 0 is L1, as PyTorch",
+                 why_ja="PyTorch と同じく beta = 0 は L1"),
             Case("target_grad", _pair_with_target(4, 3), hparams={"target_grad": True},
-                 why="the target as a differentiable input: dL/dt = -dL/dy"),
+                 why="the target as a differentiable input: dL/dt = -dL/dy",
+                 why_ja=TARGET_GRAD_JA + "dL/dt = -dL/dy"),
         ],
         torch=_target_input(lambda a, e, hp: F.smooth_l1_loss(a["y"], e["t"], beta=hp.get("beta", 1.0),
                                                                reduction=_reduction(hp))),
@@ -931,6 +971,8 @@ SPECS = [
                               r"\mathrm{sign}(d) & \text{otherwise}\end{cases}"},
         convention="PyTorch's smooth_l1_loss (beta = 1 by default); it equals huber(delta = beta) / beta, "
                    "which is how optax's huber_loss serves as the jax witness.",
+        convention_ja="PyTorch の smooth_l1_loss（既定は beta = 1）。huber(delta = beta) / beta に等しく、"
+                      "そのため optax の huber_loss を jax の検証器に使える。",
         hints=batch_hint("y"),
         mistakes=SMOOTH_L1_MISTAKES,
     ),
@@ -940,7 +982,8 @@ SPECS = [
             Case("delta_half", _pair(4, 3), hparams={"delta": 0.5}),
             Case("delta_two_none", _pair(4, 3), hparams={"delta": 2.0, "reduction": "none"}),
             Case("target_grad", _pair_with_target(4, 3), hparams={"target_grad": True},
-                 why="the target as a differentiable input: dL/dt = -dL/dy"),
+                 why="the target as a differentiable input: dL/dt = -dL/dy",
+                 why_ja=TARGET_GRAD_JA + "dL/dt = -dL/dy"),
         ],
         torch=_target_input(lambda a, e, hp: F.huber_loss(a["y"], e["t"], delta=hp.get("delta", 1.0),
                                                           reduction=_reduction(hp))),
@@ -951,6 +994,7 @@ SPECS = [
                   "backward": r"\ell'(d) = \begin{cases} d & |d| < \delta \\ "
                               r"\delta\,\mathrm{sign}(d) & \text{otherwise}\end{cases}"},
         convention="PyTorch's huber_loss and optax.huber_loss (which never reduces; the spec reduces).",
+        convention_ja="PyTorch の huber_loss と optax.huber_loss（optax は集約しないので、集約は spec が行う）。",
         hints=batch_hint("y"),
         mistakes=HUBER_MISTAKES,
     ),
@@ -966,11 +1010,17 @@ SPECS = [
                  why="p exactly 0 and 1: PyTorch clamps each log at -100 (the loss is at most 100) "
                      "and its gradient is (p - t) / max(p (1 - p), 1e-12), +-1e12 where p contradicts "
                      "t. That is PyTorch's convention, which the answer key follows; jax's autodiff "
-                     "of the clamped log gives NaN there and finite differences would leave [0, 1]"),
+                     "of the clamped log gives NaN there and finite differences would leave [0, 1]",
+                 why_ja=("p がちょうど 0 と 1: PyTorch は各 log を -100 でクランプし（損失は最大 100）、"
+                         "勾配は (p - t) / max(p (1 - p), 1e-12) で、p が t と食い違うところでは +-1e12 になる。"
+                         "これは PyTorch の規約で、模範解答もそれに従う。クランプした log の jax の自動微分はそこで "
+                         "NaN になり、数値微分は [0, 1] の外に出てしまう")),
             Case("weight", _probabilities(4, 3), hparams={"weight": (0.5, 2.0, 1.0)},
-                 why="a weight per element (here one per column, broadcast), as PyTorch's `weight`"),
+                 why="a weight per element (here one per column, broadcast), as PyTorch's `weight`",
+                 why_ja="PyTorch の `weight` と同じく要素ごとの重み（ここでは列ごとに 1 つをブロードキャスト）"),
             Case("target_grad", _probabilities_with_target(4, 3), hparams={"target_grad": True},
-                 why="the target as a differentiable input: dl/dt = log(1 - p) - log p"),
+                 why="the target as a differentiable input: dl/dt = log(1 - p) - log p",
+                 why_ja=TARGET_GRAD_JA + "dl/dt = log(1 - p) - log p"),
         ],
         torch=_target_input(lambda a, e, hp: F.binary_cross_entropy(
             a["p"], e["t"], weight=_torch_constant(hp.get("weight"), a["p"]), reduction=_reduction(hp))),
@@ -979,6 +1029,8 @@ SPECS = [
                   "backward": r"\frac{\partial \ell}{\partial p} = \frac{p - t}{\max(p(1 - p), 10^{-12})}"},
         convention="PyTorch's binary_cross_entropy on probabilities: logs clamped at -100, the gradient's "
                    "denominator at 1e-12; 'mean' over all elements.",
+        convention_ja="確率に対する PyTorch の binary_cross_entropy: log は -100 で、勾配の分母は 1e-12 で"
+                      "クランプする。'mean' は全要素の平均。",
         hints=batch_hint("p"),
         mistakes=BCE_MISTAKES,
     ),
@@ -989,18 +1041,24 @@ SPECS = [
             Case("sum", _logit_pairs(4, 3), hparams={"reduction": "sum"}),
             Case("none", _logit_pairs(4, 3), hparams={"reduction": "none"}),
             Case("logits_100", _logit_pairs(3, 4, scale=20.0, extreme=True), hparams={"reduction": "none"},
-                 why="logits of magnitude 100 with both targets: no overflow, no log(0)"),
-            Case("hard_targets", _logit_pairs(4, 3, hard=True), why="0/1 targets (the books' SigmoidWithLoss)"),
+                 why="logits of magnitude 100 with both targets: no overflow, no log(0)",
+                 why_ja="大きさ 100 のロジットと両方の目標: オーバーフローも log(0) も起きない"),
+            Case("hard_targets", _logit_pairs(4, 3, hard=True), why="0/1 targets (the books' SigmoidWithLoss)",
+                 why_ja="0/1 の目標（本の SigmoidWithLoss）"),
             Case("hard_targets_sum", _logit_pairs(4, 3, hard=True), hparams={"reduction": "sum"},
-                 why="0/1 targets, reduction='sum'"),
+                 why="0/1 targets, reduction='sum'",
+                 why_ja="0/1 の目標、reduction='sum'"),
             Case("pos_weight", _logit_pairs(4, 3), hparams={"pos_weight": (3.0, 0.5, 1.0)},
-                 why="pos_weight weighs the positive term per class (the last axis)"),
+                 why="pos_weight weighs the positive term per class (the last axis)",
+                 why_ja="pos_weight はクラス（最後の軸）ごとに正例の項に重みを掛ける"),
             Case("pos_weight_logits_100", _logit_pairs(3, 4, scale=20.0, extreme=True),
                  hparams={"pos_weight": (2.0, 0.25, 1.0, 4.0), "reduction": "sum"}),
             Case("weight", _logit_pairs(4, 3), hparams={"weight": (0.5, 2.0, 1.0), "pos_weight": (3.0, 0.5, 1.0)},
-                 why="a weight per element (one per column, broadcast) on top of pos_weight"),
+                 why="a weight per element (one per column, broadcast) on top of pos_weight",
+                 why_ja="pos_weight に加えて要素ごとの重み（列ごとに 1 つをブロードキャスト）"),
             Case("target_grad", _logits_with_target(4, 3), hparams={"target_grad": True},
-                 why="the target as a differentiable input: dl/dt = softplus(-x) - softplus(x) = -x"),
+                 why="the target as a differentiable input: dl/dt = softplus(-x) - softplus(x) = -x",
+                 why_ja=TARGET_GRAD_JA + "dl/dt = softplus(-x) - softplus(x) = -x"),
         ],
         torch=_target_input(lambda a, e, hp: F.binary_cross_entropy_with_logits(
             a["x"], e["t"], weight=_torch_constant(hp.get("weight"), a["x"]),
@@ -1012,6 +1070,9 @@ SPECS = [
         convention="PyTorch's binary_cross_entropy_with_logits, pos_weight w per class (the last axis). "
                    "The jax witness is optax.sigmoid_binary_cross_entropy (unreduced) without pos_weight, "
                    "which optax lacks, and jax.nn.softplus with it.",
+        convention_ja="PyTorch の binary_cross_entropy_with_logits、pos_weight w はクラス（最後の軸）ごと。"
+                      "jax の検証器は、pos_weight なしでは optax.sigmoid_binary_cross_entropy（集約なし）、"
+                      "pos_weight ありでは（optax にはないので）jax.nn.softplus を使う。",
         hints=batch_hint("x"),
         mistakes=BCE_LOGITS_MISTAKES,
     ),
@@ -1023,16 +1084,22 @@ SPECS = [
             Case("none", _log_probabilities(5, 3), hparams={"reduction": "none"}),
             Case("weights_ignore_mean", _log_probabilities(5, 3, ignored=(1,)),
                  hparams={"weight": CLASS_WEIGHTS},
-                 why="'mean' divides by the summed weights of the counted targets"),
+                 why="'mean' divides by the summed weights of the counted targets",
+                 why_ja="'mean' は数える目標の重みの和で割る"),
             Case("all_ignored", _log_probabilities(5, 3, ignored=range(5)), oracles=("torch", "jax"),
                  why="no counted target: 'mean' is NaN (0/0, as PyTorch) with a zero gradient; "
-                     "finite differences of a NaN loss are meaningless"),
+                     "finite differences of a NaN loss are meaningless",
+                 why_ja=("数える目標がない: 'mean' は NaN（PyTorch と同じく 0/0）で、勾配は 0。"
+                         "NaN の損失の数値微分は意味をもたない")),
             Case("spatial", _spatial_logits((2, 3, 2, 2), log=True), hparams={"weight": CLASS_WEIGHTS},
-                 why="logp (N, C, H, W) with labels (N, H, W)"),
+                 why="logp (N, C, H, W) with labels (N, H, W)",
+                 why_ja="logp (N, C, H, W) とラベル (N, H, W)"),
             Case("unbatched_none", _spatial_logits((4,), log=True), hparams={"reduction": "none"},
-                 why="one sample: logp (C,) and a 0-d class index; the loss is 0-d"),
+                 why="one sample: logp (C,) and a 0-d class index; the loss is 0-d",
+                 why_ja="1 サンプル: logp (C,) と 0 次元のクラス番号。損失は 0 次元"),
             Case("negative_weights", _log_probabilities(5, 3), hparams={"weight": NEGATIVE_WEIGHTS},
-                 why="a negative denominator: PyTorch divides by it all the same"),
+                 why="a negative denominator: PyTorch divides by it all the same",
+                 why_ja="負の分母: PyTorch はそれでもその値で割る"),
         ],
         torch=lambda a, e, hp: F.nll_loss(a["logp"], e["target"], weight=_torch_constant(hp.get("weight"), a["logp"]),
                                           ignore_index=hp.get("ignore_index", IGNORE),
@@ -1042,6 +1109,8 @@ SPECS = [
                   "backward": r"\frac{\partial L}{\partial \log p_{nc}} = -\frac{w_{t_n} [c = t_n]}{\sum_m w_{t_m}}"},
         convention="PyTorch's nll_loss on log-probabilities: 'mean' divides by the summed class weights of "
                    "the targets that are not ignore_index; none counted gives NaN and a zero gradient.",
+        convention_ja="対数確率に対する PyTorch の nll_loss: 'mean' は ignore_index でない目標のクラス重みの和で"
+                      "割る。数える目標がなければ NaN で、勾配は 0。",
         hints=batch_hint("logp"),
         mistakes=NLL_MISTAKES,
     ),
@@ -1050,21 +1119,26 @@ SPECS = [
         cases=[
             Case("mean", _kl_pair(4, 3)),
             Case("batchmean", _kl_pair(4, 3), hparams={"reduction": "batchmean"},
-                 why="the true KL divergence per sample (PyTorch recommends it)"),
+                 why="the true KL divergence per sample (PyTorch recommends it)",
+                 why_ja="サンプルあたりの本来の KL ダイバージェンス（PyTorch が推奨する）"),
             Case("sum", _kl_pair(4, 3), hparams={"reduction": "sum"}),
             Case("none_zero_targets", _kl_pair(4, 3, zeros=((0, 1), (2, 0))), hparams={"reduction": "none"},
-                 why="target entries exactly 0: 0 log 0 = 0"),
+                 why="target entries exactly 0: 0 log 0 = 0",
+                 why_ja="目標の要素がちょうど 0: 0 log 0 = 0"),
             Case("log_target", _kl_pair(4, 3, log_target=True),
                  hparams={"reduction": "batchmean", "log_target": True}),
             Case("target_grad", _kl_with_target(4, 3), hparams={"target_grad": True, "reduction": "sum"},
-                 why="the target as a differentiable input: dl/dp = log p + 1 - log q"),
+                 why="the target as a differentiable input: dl/dp = log p + 1 - log q",
+                 why_ja=TARGET_GRAD_JA + "dl/dp = log p + 1 - log q"),
             Case("target_grad_log", _kl_with_target(4, 3, log_target=True),
                  hparams={"target_grad": True, "log_target": True},
-                 why="log_target: dl/dt = e^t (t - log q + 1)"),
+                 why="log_target: dl/dt = e^t (t - log q + 1)",
+                 why_ja="log_target のとき: dl/dt = e^t (t - log q + 1)"),
             Case("batchmean_0d", lambda rng: CaseData(inputs={"logq": np.array(-0.7)},
                                                       extra={"target": np.array(0.4)}),
                  hparams={"reduction": "batchmean"},
-                 why="a 0-d input has no batch axis: batchmean is the sum, as PyTorch"),
+                 why="a 0-d input has no batch axis: batchmean is the sum, as PyTorch",
+                 why_ja="0 次元の入力にはバッチ軸がない: PyTorch と同じく batchmean は和になる"),
         ],
         torch=_target_input(_torch_kl_div, "target"),
         jax=_target_input(_jax_kl_div, "target"),
@@ -1072,6 +1146,8 @@ SPECS = [
                   "backward": r"\frac{\partial \ell_{nc}}{\partial \log q_{nc}} = -p_{nc}"},
         convention="PyTorch's kl_div(input = log q, target = p): 'mean' averages over all elements "
                    "(PyTorch's default, which it warns about), 'batchmean' divides the sum by N.",
+        convention_ja="PyTorch の kl_div(input = log q, target = p): 'mean' は全要素で平均し（PyTorch の既定で、"
+                      "PyTorch 自身が警告を出す）、'batchmean' は和を N で割る。",
         hints=batch_hint("logq"),
         mistakes=KL_MISTAKES,
     ),
@@ -1091,6 +1167,8 @@ SPECS = [
         convention="The multi-class SVM loss of CS231n (sum over the wrong classes, 'mean' over the batch). "
                    "torch's multi_margin_loss divides each L_n by the number of classes C; the torch "
                    "witness multiplies it back by C.",
+        convention_ja="CS231n の多クラス SVM 損失（不正解クラスについて和をとり、バッチについて 'mean'）。torch の "
+                      "multi_margin_loss は各 L_n をクラス数 C で割るので、torch の検証器は C を掛けて戻す。",
         hints=batch_hint("x"),
         mistakes=HINGE_MISTAKES,
     ),
@@ -1101,11 +1179,13 @@ SPECS = [
             Case("sum", _cosine_pairs(5, 4), hparams={"reduction": "sum"}),
             Case("none", _cosine_pairs(5, 4), hparams={"reduction": "none"}),
             Case("margin", _cosine_pairs(5, 4), hparams={"margin": -0.2},
-                 why="a negative margin makes more dissimilar pairs count"),
+                 why="a negative margin makes more dissimilar pairs count",
+                 why_ja="負のマージンでは、より似ていないペアまで損失に数える"),
             Case("unbatched", lambda rng: CaseData(inputs={"x1": normal(rng, 4), "x2": normal(rng, 4)},
                                                    extra={"y": np.array(-1.0)}),
                  hparams={"margin": -0.5, "reduction": "none"},
-                 why="one pair of vectors (D,) and a 0-d label: a 0-d loss"),
+                 why="one pair of vectors (D,) and a 0-d label: a 0-d loss",
+                 why_ja="ベクトル (D,) のペア 1 組と 0 次元のラベル: 損失は 0 次元"),
         ],
         torch=lambda a, e, hp: F.cosine_embedding_loss(a["x1"], a["x2"], e["y"], margin=hp.get("margin", 0.0),
                                                        reduction=_reduction(hp)),
@@ -1115,6 +1195,7 @@ SPECS = [
                   "backward": r"\frac{\partial \cos}{\partial x_1} = \frac{x_2}{|x_1||x_2|} - "
                               r"\cos \frac{x_1}{|x_1|^2}"},
         convention="PyTorch's cosine_embedding_loss, which adds 1e-12 to each squared norm; labels are 1 or -1.",
+        convention_ja="PyTorch の cosine_embedding_loss（各ノルムの二乗に 1e-12 を足す）。ラベルは 1 か -1。",
         hints=batch_hint("x1"),
         mistakes=COSINE_MISTAKES,
     ),
@@ -1122,22 +1203,29 @@ SPECS = [
         name="ctc", family="loss", impl="CTC",
         cases=[
             Case("mean", _ctc_batch((3, 6, 4), **CTC_TARGETS),
-                 why="a repeated label (2 2), a shorter input and target, a single-label target"),
+                 why="a repeated label (2 2), a shorter input and target, a single-label target",
+                 why_ja="繰り返すラベル (2 2)、より短い入力と目標、ラベル 1 つだけの目標"),
             Case("sum", _ctc_batch((3, 6, 4), **CTC_TARGETS), hparams={"reduction": "sum"}),
             Case("none", _ctc_batch((3, 6, 4), **CTC_TARGETS), hparams={"reduction": "none"}),
             Case("tight_repeats", _ctc_batch((2, 5, 3), [[1, 1, 1], [2, 1, 2]], [5, 5], [3, 3]),
                  hparams={"reduction": "none"},
-                 why="1 1 1 in 5 frames: the only alignment puts a blank between each repeat"),
+                 why="1 1 1 in 5 frames: the only alignment puts a blank between each repeat",
+                 why_ja="5 フレームに 1 1 1: ありうるアラインメントは繰り返しの間ごとに blank を置くものだけ"),
             Case("blank_last", _ctc_batch((3, 6, 4), [[0, 1, 1], [2, 0, 0], [1, 2, 0]], [6, 6, 4], [3, 1, 2]),
-                 hparams={"blank": 3}, why="the blank is the last class, not 0"),
+                 hparams={"blank": 3}, why="the blank is the last class, not 0",
+                 why_ja="blank は 0 ではなく最後のクラス"),
             Case("impossible", _ctc_batch((2, 4, 4), **IMPOSSIBLE), hparams={"reduction": "none"},
-                 oracles=("torch",), why=IMPOSSIBLE_WHY),
+                 oracles=("torch",), why=IMPOSSIBLE_WHY,
+                 why_ja=IMPOSSIBLE_WHY_JA),
             Case("impossible_zero_infinity", _ctc_batch((2, 4, 4), **IMPOSSIBLE),
-                 hparams={"reduction": "mean", "zero_infinity": True}, oracles=("torch",), why=IMPOSSIBLE_WHY),
+                 hparams={"reduction": "mean", "zero_infinity": True}, oracles=("torch",), why=IMPOSSIBLE_WHY,
+                 why_ja=IMPOSSIBLE_WHY_JA),
             Case("concatenated_targets", _ctc_batch((3, 6, 4), [1, 2, 2, 3, 1, 1], [6, 5, 6], [3, 2, 1]),
-                 why="1-D targets: the label sequences one after another (sum of target_lengths)"),
+                 why="1-D targets: the label sequences one after another (sum of target_lengths)",
+                 why_ja="1 次元の目標: ラベル系列を順につなげたもの（長さは target_lengths の和）"),
             Case("unbatched", _ctc_batch((6, 4), [1, 2, 2], 6, 3), hparams={"reduction": "sum"},
-                 why="one sequence: logits (T, C), targets (S,), 0-d lengths"),
+                 why="one sequence: logits (T, C), targets (S,), 0-d lengths",
+                 why_ja="系列 1 本: logits (T, C)、targets (S,)、0 次元の長さ"),
         ],
         torch=_torch_ctc,
         jax=_jax_ctc,
@@ -1151,6 +1239,11 @@ SPECS = [
                    "(T, N, C). 'mean' as PyTorch: each loss divided by its target length, then the batch "
                    "mean (optax never reduces; the spec reduces). An impossible alignment gives inf and a "
                    "NaN gradient, or 0 and 0 with zero_infinity=True (PyTorch).",
+        convention_ja="ロジット (N, T, C) に対する Graves の CTC。模範解答は optax.ctc_loss と同じく自分で "
+                      "log_softmax を適用し、torch の検証器は log_softmax(logits) を (T, N, C) に転置して渡す。"
+                      "'mean' は PyTorch と同じ: 各損失を目標の長さで割ってからバッチで平均する（optax は集約"
+                      "しないので、集約は spec が行う）。不可能なアラインメントは inf と NaN の勾配になり、"
+                      "zero_infinity=True なら 0 と 0（PyTorch）。",
         hints=batch_hint("logits"),
         mistakes=CTC_MISTAKES,
     ),

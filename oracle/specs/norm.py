@@ -13,6 +13,8 @@ RUNNING = {"running_mean": (0.5, -1.0, 2.0), "running_var": (1.5, 0.5, 3.0)}
 LARGE_NO_FD = ("values of magnitude ~1000 with a spread of ~10: a stable (two-pass) variance is "
                "needed; the finite-difference step, relative to |x|, is too coarse for a spread "
                "100 times smaller, so torch and jax check it")
+LARGE_NO_FD_JA = ("大きさ ~1000、ばらつき ~10 の値: 安定な (2 パスの) 分散の計算が必要である。数値微分の"
+                  "刻み幅は |x| に比例するので 100 倍小さいばらつきには粗すぎる。torch と jax で検証する")
 
 
 # Measured on the 'large' cases (|x| ~ 1000, spread ~ 10) in float32: torch, jax and this
@@ -23,7 +25,10 @@ LARGE_NO_FD = ("values of magnitude ~1000 with a spread of ~10: a stable (two-pa
 FLOAT32_LARGE = Override(rtol=1e-4, atol=5e-5, reason=(
     "float32 inputs of magnitude 1000 with a spread of 10 ('large' case): torch, jax and the "
     "answer key are each up to 2.5e-5 from the exact result of the same inputs; a naive "
-    "variance is off by ~3e-4 and still fails"))
+    "variance is off by ~3e-4 and still fails"),
+    reason_ja=("大きさ 1000、ばらつき 10 の float32 の入力（'large' のケース）: torch、jax、模範解答は"
+               "それぞれ同じ入力の厳密な結果から最大 2.5e-5 ずれる。素朴な分散の計算は ~3e-4 ずれるので、"
+               "この許容誤差でもなお不合格になる"))
 LARGE_OVERRIDES = {"torch/float32": FLOAT32_LARGE, "jax/float32": FLOAT32_LARGE}
 
 
@@ -247,28 +252,38 @@ SPECS = [
     OpSpec(
         name="batch_norm", family="norm", impl="BatchNorm", mistakes=MISTAKES["batch_norm"],
         cases=[
-            Case("nchw", _norm((3, 3, 4, 5), (3,)), RUNNING, why="BatchNorm2d: per channel over N, H, W"),
-            Case("nc", _norm((6, 3), (3,)), RUNNING, why="BatchNorm1d on (N, C)"),
+            Case("nchw", _norm((3, 3, 4, 5), (3,)), RUNNING, why="BatchNorm2d: per channel over N, H, W",
+                 why_ja="BatchNorm2d: チャンネルごとに N, H, W で統計を取る"),
+            Case("nc", _norm((6, 3), (3,)), RUNNING, why="BatchNorm1d on (N, C)",
+                 why_ja="(N, C) に対する BatchNorm1d"),
             Case("batch1", _norm((1, 3, 4, 5), (3,)), RUNNING,
-                 why="batch size 1: the statistics run over the spatial axes alone"),
+                 why="batch size 1: the statistics run over the spatial axes alone",
+                 why_ja="バッチサイズ 1: 統計は空間方向の軸だけで取る"),
             Case("two_rows", _two_rows, RUNNING,
-                 why="M = 2 values per channel: the unbiased running variance doubles the biased one"),
+                 why="M = 2 values per channel: the unbiased running variance doubles the biased one",
+                 why_ja="チャンネルあたり M = 2 個の値: 不偏分散による移動平均は M で割る分散の 2 倍になる"),
             Case("large", _large((3, 3, 4, 5), (3,)), RUNNING,
-                 oracles=("torch", "jax"), why=LARGE_NO_FD),
+                 oracles=("torch", "jax"), why=LARGE_NO_FD, why_ja=LARGE_NO_FD_JA),
             # the other conventions, each an option of the answer key
             Case("cumulative", _norm((6, 3), (3,)), {**RUNNING, "momentum": None, "num_batches_tracked": 3},
-                 why="momentum=None: torch's cumulative average, the 4th batch weighted 1/4"),
+                 why="momentum=None: torch's cumulative average, the 4th batch weighted 1/4",
+                 why_ja="momentum=None: torch の累積平均。4 番目のバッチの重みは 1/4"),
             Case("biased_running_var", _norm((6, 3), (3,)), {**RUNNING, "unbiased_running_var": False},
-                 why="the running variance averages the biased variance (CS231n, 『ゼロから作る』)"),
+                 why="the running variance averages the biased variance (CS231n, 『ゼロから作る』)",
+                 why_ja="分散の移動平均に M で割る分散を使う（CS231n、『ゼロから作る』）"),
             Case("nchw_biased_running_var", _norm((3, 3, 4, 5), (3,)),
                  {**RUNNING, "unbiased_running_var": False},
-                 why="per channel of (N, C, H, W), biased running variance (CS231n's spatial batchnorm)"),
+                 why="per channel of (N, C, H, W), biased running variance (CS231n's spatial batchnorm)",
+                 why_ja="(N, C, H, W) のチャンネルごと、移動平均には M で割る分散（CS231n の spatial batchnorm）"),
             Case("book_eps", _norm((6, 3), (3,)), {**RUNNING, "eps": 1e-6, "unbiased_running_var": False},
-                 why="『ゼロから作る』's BatchNormalization: eps = 10e-7 and the biased running variance"),
+                 why="『ゼロから作る』's BatchNormalization: eps = 10e-7 and the biased running variance",
+                 why_ja="『ゼロから作る』の BatchNormalization: eps = 10e-7、移動平均には M で割る分散"),
             Case("per_activation", _norm((4, 2, 2, 3), (12,)),
                  {"running_mean": tuple(np.linspace(-1, 1, 12)), "running_var": tuple(np.linspace(0.5, 2, 12)),
                   "eps": 1e-6, "unbiased_running_var": False, "per_activation": True},
-                 why="『ゼロから作る』 normalizes (N, C, H, W) per activation: as (N, C*H*W), 12 gammas"),
+                 why="『ゼロから作る』 normalizes (N, C, H, W) per activation: as (N, C*H*W), 12 gammas",
+                 why_ja=("『ゼロから作る』は (N, C, H, W) を要素（活性）ごとに正規化する: (N, C*H*W) として扱い、"
+                         "gamma は 12 個")),
         ],
         torch=_shift_invariant(_torch_batch_norm, running=True),
         jax=_shift_invariant(_jax_batch_norm, running=True), impl_extras=_bn_extras,
@@ -286,6 +301,16 @@ SPECS = [
                    "((N, C, H, W) normalized as (N, C*H*W), as 『ゼロから作る』 does); eps. CS231n's and the "
                    "book's momentum (0.9) weights the OLD value: it is 1 - m here; the book hard-codes "
                    "eps = 10e-7 (the book_eps case).",
+        convention_ja="訓練モード、PyTorch の規約: 出力にはバッチの M で割る分散（M はチャンネルあたりの値の数）"
+                      "を使い、分散の移動平均は不偏分散（M / (M - 1) 倍）で更新する。momentum m = 0.1 は"
+                      "新しいバッチに掛かる重み。eps = 1e-5。更新後の running_mean と running_var は "
+                      "'out:running_mean' と 'out:running_var' として torch と jax に対して検証する。"
+                      "オプション（それぞれ 1 つのケース）: momentum=None（num_batches_tracked 個のバッチに"
+                      "わたる torch の累積平均）、unbiased_running_var=False（CS231n や『ゼロから作る』のように"
+                      "M で割る分散で移動平均を取る）、per_activation=True（『ゼロから作る』のように "
+                      "(N, C, H, W) を (N, C*H*W) として正規化する）、eps。CS231n と本の momentum (0.9) は"
+                      "古い値に掛かる重みで、ここでの 1 - m にあたる。本は eps = 10e-7 を"
+                      "固定で使う（book_eps のケース）。",
         overrides=LARGE_OVERRIDES,
         hints=HINT,
     ),
@@ -295,9 +320,11 @@ SPECS = [
             Case("nchw", _norm((3, 3, 4, 5), (3,)), {**RUNNING, "training": False}),
             Case("nc", _norm((6, 3), (3,)), {**RUNNING, "training": False}),
             Case("batch1", _norm((1, 3), (3,)), {**RUNNING, "training": False},
-                 why="batch size 1 with one value per channel: fine in evaluation mode"),
+                 why="batch size 1 with one value per channel: fine in evaluation mode",
+                 why_ja="バッチサイズ 1、チャンネルあたり値 1 つ: 評価モードでは問題ない"),
             Case("book_eps", _norm((6, 3), (3,)), {**RUNNING, "training": False, "eps": 1e-6},
-                 why="『ゼロから作る』's eps = 10e-7"),
+                 why="『ゼロから作る』's eps = 10e-7",
+                 why_ja="『ゼロから作る』の eps = 10e-7"),
         ],
         torch=lambda a, e, hp: _torch_batch_norm_eval(a, e, hp),
         jax=_jax_batch_norm_eval,
@@ -309,16 +336,18 @@ SPECS = [
                               r"\frac{\partial L}{\partial \beta} = \sum \frac{\partial L}{\partial y}"},
         convention="Evaluation mode (training=False): the running statistics are constants, so the "
                    "layer is an affine map per channel; they are given to the constructor.",
+        convention_ja="評価モード (training=False): 移動平均の統計量は定数なので、この層はチャンネルごとの"
+                      "アフィン変換である。統計量はコンストラクタに渡す。",
         hints=HINT,
     ),
     OpSpec(
         name="layer_norm", family="norm", impl="LayerNorm", mistakes=MISTAKES["layer_norm"],
         cases=[
             Case("rows", _norm((4, 5), (5,))),
-            Case("last_two_axes", _norm((2, 3, 5), (3, 5)), why="normalized_shape of two axes"),
-            Case("batch1", _norm((1, 3, 5), (5,)), why="batch size 1, a (batch, time, feature) input"),
+            Case("last_two_axes", _norm((2, 3, 5), (3, 5)), why="normalized_shape of two axes", why_ja="2 つの軸にわたる normalized_shape"),
+            Case("batch1", _norm((1, 3, 5), (5,)), why="batch size 1, a (batch, time, feature) input", why_ja="バッチサイズ 1、(batch, time, feature) の入力"),
             Case("large", _large((4, 5), (5,)),
-                 oracles=("torch", "jax"), why=LARGE_NO_FD),
+                 oracles=("torch", "jax"), why=LARGE_NO_FD, why_ja=LARGE_NO_FD_JA),
         ],
         torch=_shift_invariant(lambda a, e, hp: F.layer_norm(a["x"], tuple(a["gamma"].shape), a["gamma"],
                                                              a["beta"], eps=1e-5)),
@@ -326,6 +355,8 @@ SPECS = [
         formulas={"forward": _stats(r"\text{trailing axes}"), "backward": STANDARDIZE_BACKWARD},
         convention="PyTorch's LayerNorm with normalized_shape = gamma.shape: statistics per sample over "
                    "the trailing axes, biased variance, eps = 1e-5; gamma and beta element-wise.",
+        convention_ja="normalized_shape = gamma.shape とした PyTorch の LayerNorm: サンプルごとに末尾の軸で"
+                      "統計を取り、分散は M で割る、eps = 1e-5。gamma と beta は要素ごと。",
         overrides=LARGE_OVERRIDES,
         hints=HINT,
     ),
@@ -333,16 +364,19 @@ SPECS = [
         name="instance_norm", family="norm", impl="InstanceNorm", mistakes=MISTAKES["instance_norm"],
         cases=[
             Case("nchw", _norm((2, 3, 4, 5), (3,))),
-            Case("ncl", _norm((2, 3, 7), (3,)), why="InstanceNorm1d on (N, C, L)"),
-            Case("batch1", _norm((1, 3, 4, 5), (3,)), why="batch size 1"),
+            Case("ncl", _norm((2, 3, 7), (3,)), why="InstanceNorm1d on (N, C, L)", why_ja="(N, C, L) に対する InstanceNorm1d"),
+            Case("batch1", _norm((1, 3, 4, 5), (3,)), why="batch size 1", why_ja="バッチサイズ 1"),
             Case("large", _large((2, 3, 4, 5), (3,)),
-                 oracles=("torch", "jax"), why=LARGE_NO_FD),
+                 oracles=("torch", "jax"), why=LARGE_NO_FD, why_ja=LARGE_NO_FD_JA),
             Case("unbatched_cl", _norm((3, 7), (3,)), {"spatial_dims": 1},
-                 why="InstanceNorm1d on an unbatched (C, L): one sample"),
+                 why="InstanceNorm1d on an unbatched (C, L): one sample",
+                 why_ja="バッチ軸のない (C, L) に対する InstanceNorm1d: 1 サンプル"),
             Case("unbatched_chw", _norm((3, 4, 5), (3,)), {"spatial_dims": 2},
-                 why="InstanceNorm2d on an unbatched (C, H, W): one sample"),
+                 why="InstanceNorm2d on an unbatched (C, H, W): one sample",
+                 why_ja="バッチ軸のない (C, H, W) に対する InstanceNorm2d: 1 サンプル"),
             Case("batched_spatial_dims", _norm((2, 3, 4, 5), (3,)), {"spatial_dims": 2},
-                 why="spatial_dims=2 with a batch: (N, C, H, W) as before"),
+                 why="spatial_dims=2 with a batch: (N, C, H, W) as before",
+                 why_ja="バッチ軸のある spatial_dims=2: これまでどおり (N, C, H, W)"),
         ],
         torch=_shift_invariant(_torch_instance_norm),
         jax=_shift_invariant(_jax_instance_norm),
@@ -351,6 +385,10 @@ SPECS = [
                    "eps = 1e-5, learnable per-channel gamma and beta (torch's affine=True, no "
                    "running statistics). spatial_dims (torch's InstanceNorm1d/2d/3d) lets an input "
                    "with one axis fewer be one unbatched sample, as torch reads it.",
+        convention_ja="サンプルとチャンネルごとに空間方向の軸で統計を取り、分散は M で割る、eps = 1e-5。"
+                      "チャンネルごとの gamma と beta を学習する（torch の affine=True、移動平均の統計量はない）。"
+                      "spatial_dims（torch の InstanceNorm1d/2d/3d）を与えると、軸が 1 つ少ない入力を"
+                      "torch と同じくバッチ軸のない 1 サンプルとして読む。",
         overrides=LARGE_OVERRIDES,
         hints=HINT,
     ),
@@ -359,13 +397,16 @@ SPECS = [
         cases=[
             Case("groups2", _norm((2, 4, 3, 5), (4,)), {"num_groups": 2}),
             Case("groups1", _norm((2, 4, 3, 5), (4,)), {"num_groups": 1},
-                 why="one group: layer normalization over (C, H, W) with per-channel gamma"),
+                 why="one group: layer normalization over (C, H, W) with per-channel gamma",
+                 why_ja="グループ 1 つ: (C, H, W) にわたるレイヤー正規化、gamma はチャンネルごと"),
             Case("groups4", _norm((2, 4, 3, 5), (4,)), {"num_groups": 4},
-                 why="one channel per group: instance normalization"),
+                 why="one channel per group: instance normalization",
+                 why_ja="グループあたりチャンネル 1 つ: インスタンス正規化"),
             Case("batch1_nc", _norm((1, 4), (4,)), {"num_groups": 2},
-                 why="batch size 1 and no spatial axes: two channels per group"),
+                 why="batch size 1 and no spatial axes: two channels per group",
+                 why_ja="バッチサイズ 1、空間方向の軸なし: グループあたりチャンネル 2 つ"),
             Case("large", _large((2, 4, 3, 5), (4,)), {"num_groups": 2},
-                 oracles=("torch", "jax"), why=LARGE_NO_FD),
+                 oracles=("torch", "jax"), why=LARGE_NO_FD, why_ja=LARGE_NO_FD_JA),
         ],
         torch=_shift_invariant(lambda a, e, hp: F.group_norm(a["x"], hp["num_groups"], a["gamma"],
                                                              a["beta"], eps=1e-5)),
@@ -373,6 +414,9 @@ SPECS = [
         formulas={"forward": _stats(r"c \in \text{group},\,h,w"), "backward": STANDARDIZE_BACKWARD},
         convention="PyTorch's GroupNorm: C channels in num_groups groups of consecutive channels; "
                    "statistics per sample and group, biased variance, eps = 1e-5; per-channel gamma, beta.",
+        convention_ja="PyTorch の GroupNorm: C 個のチャンネルを連続したチャンネルからなる num_groups 個の"
+                      "グループに分ける。サンプルとグループごとに統計を取り、分散は M で割る、eps = 1e-5。"
+                      "gamma と beta はチャンネルごと。",
         overrides=LARGE_OVERRIDES,
         hints=HINT,
     ),

@@ -18,6 +18,7 @@ from ._cases import normal
 
 NOT_A_GRADIENT = ("an update rule is not the gradient of a function of the inputs: "
                   "finite differences have nothing to check")
+NOT_A_GRADIENT_JA = "更新則は入力の関数の勾配ではない: 数値微分で検証するものがない"
 PARAM_SHAPES = {"W": (3, 4), "b": (4,)}
 
 
@@ -135,14 +136,15 @@ def _cases(hp, decay=None, extra=()):
 
 
 def _optimizer_spec(name, impl, hp, torch_make, optax_make, *, state_names=(), torch_states=None,
-                    optax_states=None, decay=0.1, extra_cases=(), formulas=None, convention=""):
+                    optax_states=None, decay=0.1, extra_cases=(), formulas=None, convention="",
+                    convention_ja=""):
     return OpSpec(
         name=name, family="optim", impl=impl, cases=_cases(hp, decay, extra_cases),
         runners={"impl": _impl_optimizer(state_names),
                  "torch": _torch_optimizer(torch_make, torch_states),
                  "jax": _optax_optimizer(optax_make, optax_states)},
-        unavailable={"fd": NOT_A_GRADIENT},
-        formulas=formulas or {}, convention=convention,
+        unavailable={"fd": NOT_A_GRADIENT}, unavailable_ja={"fd": NOT_A_GRADIENT_JA},
+        formulas=formulas or {}, convention=convention, convention_ja=convention_ja,
     )
 
 
@@ -157,22 +159,27 @@ RMSPROP_HP = {"lr": 0.01, "decay_rate": 0.9, "eps": 1e-8}
 ADAM_HP = {"lr": 0.01, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}
 EPS_IN_SQRT_WHY = ("eps inside the root, g / sqrt(h + eps): optax.rmsprop's default form, which "
                    "torch does not offer")
+EPS_IN_SQRT_WHY_JA = "eps を平方根の中に置く g / sqrt(h + eps): optax.rmsprop の既定の形で、torch にはない"
 TINY_WHY = ("gradients of ~1e-8, the size of eps: only here does it matter where eps sits "
             "(for gradients of order 1 it changes the update by ~1e-8 relative)")
+TINY_WHY_JA = ("eps と同じ大きさ ~1e-8 の勾配: eps の位置が効くのはこの場合だけである"
+               "（大きさ 1 程度の勾配では更新が相対的に ~1e-8 しか変わらない）")
 
 
-def _tiny_gradients(hp, scale=1e-8, oracles=None, why=TINY_WHY):
+def _tiny_gradients(hp, scale=1e-8, oracles=None, why=TINY_WHY, why_ja=TINY_WHY_JA):
     return Case("ten_steps_tiny_gradients", _sequence(10, grad_scale=scale), hparams=dict(hp),
-                oracles=oracles, why=why)
+                oracles=oracles, why=why, why_ja=why_ja)
 
 
 ADAM_STATES = _states_from_optax(m=("mu", lambda hp: 1.0), v=("nu", lambda hp: 1.0))
 BOOK_EPS = 1e-7      # 『ゼロから作る』 1 and 2 hard-code it in AdaGrad, RMSprop and Adam
 BOOK_WHY = "『ゼロから作る』's hard-coded eps = 1e-7"
+BOOK_WHY_JA = "『ゼロから作る』に固定で書かれた eps = 1e-7"
 
 
-def _book_case(hp, why=BOOK_WHY, oracles=None):
-    return Case("ten_steps_book", _sequence(10), hparams={**hp, "eps": BOOK_EPS}, oracles=oracles, why=why)
+def _book_case(hp, why=BOOK_WHY, oracles=None, why_ja=BOOK_WHY_JA):
+    return Case("ten_steps_book", _sequence(10), hparams={**hp, "eps": BOOK_EPS}, oracles=oracles, why=why,
+                why_ja=why_ja)
 
 
 def _adam_eps(hp, t):
@@ -222,7 +229,9 @@ SPECS = [
         lambda hp: _with_decay(hp, optax.sgd(hp["lr"])),
         formulas={"forward": r"p \leftarrow p - \eta\,(g + \lambda p)", "backward": ""},
         convention="torch.optim.SGD; weight decay lambda adds lambda p to the gradient (optax: "
-                   "add_decayed_weights before sgd)."),
+                   "add_decayed_weights before sgd).",
+        convention_ja=("torch.optim.SGD。荷重減衰 lambda は勾配に lambda p を足す（optax: sgd の前に "
+                       "add_decayed_weights）。")),
     _optimizer_spec(
         "momentum", "Momentum", MOMENTUM_HP,
         lambda ps, hp: torch.optim.SGD(ps, lr=hp["lr"], momentum=hp["momentum"], weight_decay=_wd(hp)),
@@ -232,7 +241,9 @@ SPECS = [
         formulas={"forward": r"v \leftarrow \mu v - \eta g,\quad p \leftarrow p + v", "backward": ""},
         convention="The book's velocity v; torch and optax keep b = -v / eta (b <- mu b + g, "
                    "p <- p - eta b), the same update for a constant eta; their state is compared "
-                   "as -eta b."),
+                   "as -eta b.",
+        convention_ja=("本の速度 v を使う。torch と optax は b = -v / eta を持つ（b <- mu b + g、p <- p - eta b）。"
+                      "eta が一定なら同じ更新であり、その状態は -eta b として比べる。")),
     _optimizer_spec(
         "nesterov", "Nesterov", MOMENTUM_HP,
         lambda ps, hp: torch.optim.SGD(ps, lr=hp["lr"], momentum=hp["momentum"], nesterov=True,
@@ -243,7 +254,9 @@ SPECS = [
         formulas={"forward": r"v \leftarrow \mu v - \eta g,\quad p \leftarrow p + \mu v - \eta g",
                   "backward": ""},
         convention="torch.optim.SGD(nesterov=True) and optax.sgd(nesterov=True), which agree. The "
-                   "book's Nesterov class (p <- p + mu^2 v - (1 + mu) eta g) is a different rule."),
+                   "book's Nesterov class (p <- p + mu^2 v - (1 + mu) eta g) is a different rule.",
+        convention_ja=("torch.optim.SGD(nesterov=True) と optax.sgd(nesterov=True)（両者は一致する）。本の Nesterov "
+                      "クラス（p <- p + mu^2 v - (1 + mu) eta g）は別の更新則である。")),
     _optimizer_spec(
         "adagrad", "AdaGrad", ADAGRAD_HP,
         lambda ps, hp: torch.optim.Adagrad(ps, lr=hp["lr"], eps=hp.get("eps", 1e-10), weight_decay=_wd(hp)),
@@ -254,15 +267,22 @@ SPECS = [
         state_names=("h",), torch_states=lambda state, hp: {"h": state["sum"]},
         extra_cases=[_tiny_gradients({"lr": 0.1}, scale=1e-10, oracles=("torch",),
                                      why=TINY_WHY.replace("~1e-8", "~1e-10") + "; optax's eps sits inside "
-                                         "the root, so torch is the witness"),
+                                         "the root, so torch is the witness",
+                                     why_ja=TINY_WHY_JA.replace("~1e-8", "~1e-10") + "。optax の eps は"
+                                            "平方根の中にあるので torch を検証器とする"),
                      _book_case(ADAGRAD_HP, oracles=("torch",),
-                                why=BOOK_WHY + " outside the root; optax's sits inside, so torch is the witness")],
+                                why=BOOK_WHY + " outside the root; optax's sits inside, so torch is the witness",
+                                why_ja=BOOK_WHY_JA + "（平方根の外）。optax の eps は平方根の中にあるので "
+                                       "torch を検証器とする")],
         optax_states=_states_from_optax(h=("sum_of_squares", lambda hp: 1.0)),
         formulas={"forward": r"h \leftarrow h + g \odot g,\quad p \leftarrow p - \eta\,\frac{g}{\sqrt{h} + \epsilon}",
                   "backward": ""},
         convention="torch.optim.Adagrad: the sum starts at 0, eps = 1e-10 outside the root. optax.adagrad "
                    "starts at 0.1 and puts eps inside the root by default; its witness is configured "
-                   "with 0 and 0, which leaves a 1e-10 / sqrt(h) relative difference."),
+                   "with 0 and 0, which leaves a 1e-10 / sqrt(h) relative difference.",
+        convention_ja=("torch.optim.Adagrad: 和は 0 から始め、eps = 1e-10 は平方根の外。optax.adagrad は既定で和を "
+                      "0.1 から始め、eps を平方根の中に置く。その検証器は両方を 0 に設定しており、相対差 "
+                      "1e-10 / sqrt(h) が残る。")),
     _optimizer_spec(
         "rmsprop", "RMSprop", RMSPROP_HP,
         lambda ps, hp: torch.optim.RMSprop(ps, lr=hp["lr"], alpha=hp["decay_rate"], eps=hp["eps"],
@@ -275,13 +295,19 @@ SPECS = [
                      Case("ten_steps_eps_in_sqrt", _sequence(10, grad_scale=1e-3),
                           hparams={**RMSPROP_HP, "eps": 1e-6, "eps_in_sqrt": True}, oracles=("jax",),
                           why=EPS_IN_SQRT_WHY + "; small gradients (1e-3) and eps 1e-6 make the "
-                              "placement matter"),
-                     _book_case({**RMSPROP_HP, "decay_rate": 0.99}, why=BOOK_WHY + " and decay 0.99")],
+                              "placement matter",
+                          why_ja=EPS_IN_SQRT_WHY_JA + "。小さな勾配 (1e-3) と eps 1e-6 で eps の位置が"
+                                 "結果に効く"),
+                     _book_case({**RMSPROP_HP, "decay_rate": 0.99}, why=BOOK_WHY + " and decay 0.99",
+                                 why_ja=BOOK_WHY_JA + "、decay 0.99")],
         formulas={"forward": r"h \leftarrow \rho h + (1 - \rho)\, g \odot g,\quad "
                              r"p \leftarrow p - \eta\,\frac{g}{\sqrt{h} + \epsilon}", "backward": ""},
         convention="torch.optim.RMSprop (eps outside the root), which optax.rmsprop(eps_in_sqrt=False) "
                    "computes too; eps_in_sqrt=True (optax's default, g / sqrt(h + eps)) is an option of "
-                   "the answer key checked against optax alone."),
+                   "the answer key checked against optax alone.",
+        convention_ja=("torch.optim.RMSprop（eps は平方根の外）。optax.rmsprop(eps_in_sqrt=False) も同じ計算をする。"
+                      "eps_in_sqrt=True（optax の既定、g / sqrt(h + eps)）は模範解答のオプションで、optax "
+                      "だけで検証する。")),
     _optimizer_spec(
         "adam", "Adam", ADAM_HP,
         lambda ps, hp: _TorchAdam(ps, hp),
@@ -292,7 +318,9 @@ SPECS = [
                           hparams={"lr": 0.001, "beta1": 0.9, "beta2": 0.999, "eps": BOOK_EPS,
                                    "correction_in_lr": True},
                           why="『ゼロから作る』's Adam: the bias correction folded into the step size, "
-                              "eps = 1e-7 added to sqrt(v) before it (option correction_in_lr)")],
+                              "eps = 1e-7 added to sqrt(v) before it (option correction_in_lr)",
+                          why_ja="『ゼロから作る』の Adam: バイアス補正を更新幅に繰り込み、eps = 1e-7 は"
+                                 "補正前の sqrt(v) に足す（オプション correction_in_lr）")],
         torch_states=lambda state, hp: {"m": state["exp_avg"], "v": state["exp_avg_sq"]},
         formulas={"forward": r"\hat m = \frac{m}{1 - \beta_1^t},\ \hat v = \frac{v}{1 - \beta_2^t},\quad "
                              r"p \leftarrow p - \eta\,\frac{\hat m}{\sqrt{\hat v} + \epsilon}", "backward": ""},
@@ -301,7 +329,13 @@ SPECS = [
                    "(torch's Adam weight_decay; optax: add_decayed_weights before adam). Option "
                    "correction_in_lr (『ゼロから作る』's Adam, the paper's efficient ordering): "
                    "p <- p - eta sqrt(1 - b2^t) / (1 - b1^t) m / (sqrt(v) + eps), which is the default "
-                   "form with eps / sqrt(1 - b2^t): torch and optax are run with that eps at each step."),
+                   "form with eps / sqrt(1 - b2^t): torch and optax are run with that eps at each step.",
+        convention_ja=("torch.optim.Adam と optax.adam は一致する: eps はバイアス補正した v の平方根の外"
+                      "（optax の eps_root = 0）。荷重減衰は勾配に足す L2 項（torch の Adam の weight_decay、"
+                      "optax: adam の前に add_decayed_weights）。オプション correction_in_lr（『ゼロから作る』"
+                      "の Adam、論文の効率的な計算順序）: p <- p - eta sqrt(1 - b2^t) / (1 - b1^t) m / "
+                      "(sqrt(v) + eps)。これは eps を eps / sqrt(1 - b2^t) とした既定の形に等しいので、"
+                      "torch と optax は各ステップでその eps を使って実行する。")),
     _optimizer_spec(
         "adamw", "AdamW", {**ADAM_HP, "weight_decay": 0.0},
         lambda ps, hp: torch.optim.AdamW(ps, lr=hp["lr"], betas=(hp["beta1"], hp["beta2"]), eps=hp["eps"],
@@ -314,7 +348,9 @@ SPECS = [
         formulas={"forward": r"p \leftarrow p - \eta\left(\frac{\hat m}{\sqrt{\hat v} + \epsilon} + \lambda p\right)",
                   "backward": ""},
         convention="Decoupled weight decay: torch.optim.AdamW (p <- p (1 - eta lambda), then Adam) and "
-                   "optax.adamw compute the same update; the moments see the raw gradient."),
+                   "optax.adamw compute the same update; the moments see the raw gradient.",
+        convention_ja=("分離型の荷重減衰 (decoupled weight decay): torch.optim.AdamW（p <- p (1 - eta lambda) の後に "
+                      "Adam）と optax.adamw は同じ更新を計算する。モーメントには減衰を足さない元の勾配が入る。")),
 ]
 
 
@@ -688,6 +724,10 @@ TORCH_EPS_WHY = ("torch.nn.utils.clip_grad_norm_ divides by norm + 1e-6 (eps = 1
                  "key's default); optax divides by the norm itself")
 NO_EPS_WHY = ("eps = 0: the notes' rate = threshold / norm and optax.clip_by_global_norm; torch "
               "always adds 1e-6")
+TORCH_EPS_WHY_JA = ("torch.nn.utils.clip_grad_norm_ は norm + 1e-6 で割る（eps = 1e-6、模範解答の既定値）。"
+                    "optax はノルムそのもので割る")
+NO_EPS_WHY_JA = ("eps = 0: ノートの rate = threshold / norm と optax.clip_by_global_norm。"
+                 "torch は常に 1e-6 を足す")
 
 class _ClipNormByValue(O.ClipGradNorm):
     def clip(self, grads):
@@ -780,27 +820,34 @@ SPECS += [
     OpSpec(
         name="clip_grad_norm", family="optim", impl="ClipGradNorm",
         cases=[
-            Case("clipped", _gradients(3.0), hparams={"max_norm": 1.0}, oracles=("torch",), why=TORCH_EPS_WHY),
+            Case("clipped", _gradients(3.0), hparams={"max_norm": 1.0}, oracles=("torch",), why=TORCH_EPS_WHY,
+                 why_ja=TORCH_EPS_WHY_JA),
             Case("clipped_max_norm_5", _gradients(3.0), hparams={"max_norm": 5.0}, oracles=("torch",),
-                 why=TORCH_EPS_WHY),
+                 why=TORCH_EPS_WHY, why_ja=TORCH_EPS_WHY_JA),
             Case("clipped_no_eps", _gradients(3.0), hparams={"max_norm": 1.0, "eps": 0.0},
-                 oracles=("jax",), why=NO_EPS_WHY),
+                 oracles=("jax",), why=NO_EPS_WHY, why_ja=NO_EPS_WHY_JA),
             Case("unclipped", _gradients(0.1), hparams={"max_norm": 5.0},
-                 why="the global norm is below max_norm: the gradients pass unchanged"),
+                 why="the global norm is below max_norm: the gradients pass unchanged",
+                 why_ja="全体のノルムが max_norm 未満: 勾配はそのまま通る"),
             Case("clipped_small_norm", _gradients(0.01), hparams={"max_norm": 0.01}, oracles=("torch",),
                  why="a global norm of ~0.045: torch's eps 1e-6 moves the rate by ~2e-5 relative, "
-                     "so that where eps sits is seen (at a norm of ~13 it moves it by 1e-7)"),
+                     "so that where eps sits is seen (at a norm of ~13 it moves it by 1e-7)",
+                 why_ja="全体のノルムが ~0.045: torch の eps 1e-6 が比率を相対的に ~2e-5 動かすので、eps の"
+                        "位置が結果に現れる（ノルム ~13 では 1e-7 しか動かない）"),
         ],
         runners={"impl": _impl_clip,
                  "torch": _torch_clip(lambda ts, hp: torch.nn.utils.clip_grad_norm_(ts, hp["max_norm"])),
                  "jax": _optax_clip(lambda hp: optax.clip_by_global_norm(hp["max_norm"]), with_norm=True)},
-        unavailable={"fd": NOT_A_GRADIENT},
+        unavailable={"fd": NOT_A_GRADIENT}, unavailable_ja={"fd": NOT_A_GRADIENT_JA},
         formulas={"forward": r"n = \sqrt{\textstyle\sum_{k} \lVert g_k \rVert^2},\quad "
                              r"g_k \leftarrow g_k \min\!\left(1, \frac{c}{n + \epsilon}\right)", "backward": ""},
         convention="The norm is global, over every array together (the notes' 勾配クリッピング, "
                    "torch.nn.utils.clip_grad_norm_, optax.clip_by_global_norm). eps = 1e-6 follows torch "
                    "and is checked against it; eps = 0 follows the notes and optax and is checked against "
                    "optax. The returned total norm is checked too.",
+        convention_ja="ノルムはすべての配列を合わせた全体のノルムである（ノートの勾配クリッピング、"
+                      "torch.nn.utils.clip_grad_norm_、optax.clip_by_global_norm）。eps = 1e-6 は torch に従い "
+                      "torch で検証する。eps = 0 はノートと optax に従い optax で検証する。返す全体のノルムも検証する。",
         mistakes=CLIP_NORM_MISTAKES,
     ),
     OpSpec(
@@ -811,9 +858,10 @@ SPECS += [
         runners={"impl": _impl_clip,
                  "torch": _torch_clip(lambda ts, hp: torch.nn.utils.clip_grad_value_(ts, hp["clip_value"])),
                  "jax": _optax_clip(lambda hp: optax.clip(hp["clip_value"]), with_norm=False)},
-        unavailable={"fd": NOT_A_GRADIENT},
+        unavailable={"fd": NOT_A_GRADIENT}, unavailable_ja={"fd": NOT_A_GRADIENT_JA},
         formulas={"forward": r"g \leftarrow \min(\max(g, -c), c)", "backward": ""},
         convention="torch.nn.utils.clip_grad_value_ and optax.clip: element-wise, in place.",
+        convention_ja="torch.nn.utils.clip_grad_value_ と optax.clip: 要素ごとに、その場で書き換える。",
         mistakes=CLIP_VALUE_MISTAKES,
     ),
 ]
