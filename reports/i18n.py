@@ -328,6 +328,10 @@ PHRASES_JA = [(re.compile(pattern, re.S), ja) for pattern, ja in (
     (r"(?P<what>[\w.]+) raises NotImplementedError: (?P<why>.+)",
      "{what} は NotImplementedError を送出します（未実装）: {why}"),
     (r"(?P<module>\S+) has no class (?P<name>\w+)", "{module} には {name} クラスがありません"),
+    (r"impl \(the answer key\)", "impl（模範解答）"),
+    (r"golden cases only", "golden のケースだけを確かめる"),
+    (r"a golden case is checked against its printed values", "golden のケースは講義ノートに載っている値と比べる"),
+    (r"case '(?P<case>\w+)' is not checked by (?P<oracle>[\w~]+)", "ケース '{case}' は {oracle} では確かめない"),
     (r"the implementation has no (?P<name>\w+)", "実装には {name} がありません"),
     (r"the implementation's sources were not recorded in this run's results",
      "この実行の結果には実装のソースが記録されていません"),
@@ -339,12 +343,15 @@ PHRASES_JA = [(re.compile(pattern, re.S), ja) for pattern, ja in (
 )]
 
 
-def phrase(text, lang="en"):
-    """`text` (a sentence the harness wrote in English) in `lang`, where a pattern knows it.
+def phrase(text, lang="en", known=None):
+    """`text` (a sentence the harness wrote in English) in `lang`, where a pattern knows it,
+    or `known` ({English: Japanese}: an op's own prose, which a skipped record cites).
     Several runs' reasons joined by "; " (a merged report), each "source: reason", are each
     translated."""
     if lang != "ja" or not text:
         return text
+    if known and known.get(text):
+        return known[text]
     for pattern, ja in PHRASES_JA:
         found = pattern.fullmatch(text)
         if found:

@@ -95,6 +95,10 @@ def op_info(op, classes):
         "overrides": overrides_of(spec),
         "unavailable": dict(spec.unavailable), "unavailable_ja": dict(spec.unavailable_ja),
         "source": source, "source_where": where, "answer_key_note": answer_key_note,
+        # the op's prose that a skipped record's message cites, in Japanese
+        "words_ja": {**{c.why: c.why_ja for c in spec.cases if c.why and c.why_ja},
+                     **{why: spec.unavailable_ja[k] for k, why in spec.unavailable.items()
+                        if spec.unavailable_ja.get(k)}},
     }
 
 

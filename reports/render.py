@@ -44,7 +44,7 @@ def _environment(lang):
     env.filters["prose"] = prose
     env.filters["qlabel"] = lambda q: i18n.quantity_label(q, lang)
     env.filters["diagnosis"] = lambda r: i18n.diagnosis_text(r, lang)
-    env.filters["phrase"] = lambda text: i18n.phrase(text, lang)
+    env.filters["phrase"] = lambda text, known=None: i18n.phrase(text, lang, known)
     env.globals.update(statuses=STATUSES, lang=lang,
                        t=lambda key, **fields: _message(key, lang, fields),
                        said=lambda en, ja="": ja if lang == "ja" and ja else en,

@@ -159,3 +159,17 @@ def test_a_harness_sentence_is_translated_and_a_learners_is_left_as_it_is():
     learner = "ValueError: shapes (3,4) and (5,4) not aligned; see x.py:12"
     assert i18n.phrase(learner, "ja") == learner
     assert i18n.phrase("the run was interrupted", "en") == "the run was interrupted"
+
+
+def test_a_skipped_records_message_is_the_ops_prose_in_japanese(tmp_path):
+    spec = registry.get("lstm_peephole")
+    why = spec.unavailable["torch"]
+    records = [record(op="lstm_peephole", case="batch1", quantity="out"),
+               record(op="lstm_peephole", case="batch1", quantity="grad:x", status="fail",
+                      margin=3.0, diagnosis="wrong"),
+               record(op="lstm_peephole", case="batch1", oracle="torch", quantity="*",
+                      status="skipped", margin=None, message=why)]
+    render({"meta": meta(), "records": records}, str(tmp_path), lang="ja")
+    rows = read(tmp_path / "ops" / "lstm_peephole.html").split('id="not-passed"')[1]
+    rows = rows.split('id="source"')[0]
+    assert spec.unavailable_ja["torch"] in rows and why not in rows
