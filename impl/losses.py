@@ -5,6 +5,7 @@ import numpy as np
 
 from ._checks import (float_array, int_array, same_shape, dim_equals, require_forward,
                       ShapeError)
+from .activations import sigmoid
 from .base import Layer
 
 __all__ = ['SoftmaxCrossEntropy', 'MSE', 'L1', 'SmoothL1', 'Huber', 'BCE', 'BCEWithLogits', 'NLL',
@@ -404,12 +405,6 @@ def _softplus(x):
     return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
 
 
-def _sigmoid(x):
-    """1 / (1 + e^-x) for x >= 0 and e^x / (1 + e^x) otherwise: no overflow."""
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
-
-
 class BCEWithLogits(Layer):
     """Sigmoid then binary cross-entropy, on logits x (PyTorch's binary_cross_entropy_with_logits).
     With -log sigmoid(x) = softplus(-x) and -log(1 - sigmoid(x)) = softplus(x):
@@ -441,7 +436,9 @@ class BCEWithLogits(Layer):
         require_forward(self, "x")
         wt = self.w * self.t
         upstream = self.element_w * _per_item_upstream(self, dout, self.x.shape)
-        dx = (_sigmoid(self.x) * (wt + 1 - self.t) - wt) * upstream
+        # sigmoid(x) = 1 / (1 + e^-x) is stable at any logit: for x < -709 (float64; -88.7 in
+        # float32) e^-x overflows to inf and gives 0, the limit, as torch's sigmoid does
+        dx = (sigmoid(self.x) * (wt + 1 - self.t) - wt) * upstream
         if not self.target_grad:
             return dx
         return dx, (self.w * _softplus(-self.x) - _softplus(self.x)) * upstream

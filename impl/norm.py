@@ -1,25 +1,29 @@
 """Normalization layers (batch, layer, instance, group normalization).
 
-Every one of them standardizes x over some axes and then scales and shifts it
-per channel (or per feature):
+Every one of them standardizes x over some axes, M values at a time, and then
+scales and shifts it per channel (or per feature):
 
-    mu = mean(x),  var = mean((x - mu)^2)      (biased: divided by M, the count)
-    xhat = (x - mu) / sqrt(var + eps)
-    y = gamma * xhat + beta
+    mu = (1/M) sum x,  var = (1/M) sum (x - mu)^2     (biased: divided by M, not M - 1)
+    sigma = sqrt(var + eps)                           (eps inside the square root)
+    xhat = (x - mu) / sigma
+    y = gamma xhat + beta
 
-They differ only in the axes the statistics are taken over:
-    BatchNorm     over the batch and the spatial axes, per channel    (N, H, W)
-    LayerNorm     over the trailing axes of gamma's shape, per sample
-    InstanceNorm  over the spatial axes, per sample and channel       (H, W)
-    GroupNorm     over a group of channels and the spatial axes, per sample
+They differ only in the axes the statistics are taken over (and so in M):
+    BatchNorm     over the batch and the spatial axes, per channel    M = N H W
+    LayerNorm     over the trailing axes of gamma's shape, per sample M = gamma.size
+    InstanceNorm  over the spatial axes, per sample and channel       M = H W
+    GroupNorm     over a group's channels and the spatial axes        M = (C / G) H W
 
-The backward pass of the standardization is the same for all of them:
+The backward pass is the same for all of them:
 
-    dxhat = dy * gamma
-    dx = (1 / sqrt(var + eps)) * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat))
+    dbeta = sum(dy),  dgamma = sum(dy xhat)         over every axis gamma does not have
+    dxhat = dy gamma
+    dx = (1 / (M sigma)) (M dxhat - sum(dxhat) - xhat sum(dxhat xhat))
 
-(the two means run over the same axes as the statistics); and
-dgamma = sum(dy * xhat), dbeta = sum(dy) over every axis but the channel's.
+with the two sums over the M values of the statistics: -sum(dxhat) / M is the path
+through mu, -xhat sum(dxhat xhat) / M the path through var (d var / dx = 2 (x - mu) / M;
+the path through var to mu vanishes because sum(x - mu) = 0). The code writes the
+sums over M as means: dx = (dxhat - mean(dxhat) - xhat mean(dxhat xhat)) / sigma.
 The variance is computed as mean((x - mu)^2), never as mean(x^2) - mu^2, which
 loses every digit when |mu| is large compared with the spread.
 """
@@ -32,19 +36,21 @@ __all__ = ['BatchNorm', 'LayerNorm', 'InstanceNorm', 'GroupNorm']
 
 
 def standardize(x, axes, eps):
-    """xhat = (x - mean) / sqrt(biased var + eps) over `axes`; returns xhat, 1/std, mean, var."""
+    """xhat = (x - mu) / sigma over `axes`, sigma = sqrt(var + eps) with the biased var;
+    returns xhat, 1 / sigma, mu, var (mu and var keep their axes, as size 1)."""
     mu = x.mean(axis=axes, keepdims=True)
-    centered = x - mu
+    centered = x - mu                                     # two passes: var from x - mu
     var = (centered ** 2).mean(axis=axes, keepdims=True)
-    inv_std = 1.0 / np.sqrt(var + eps)
-    return centered * inv_std, inv_std, mu, var
+    inv_sigma = 1.0 / np.sqrt(var + eps)
+    return centered * inv_sigma, inv_sigma, mu, var
 
 
-def standardize_backward(dxhat, xhat, inv_std, axes):
-    """dx = (1/std) (dxhat - mean(dxhat) - xhat mean(dxhat xhat)), means over `axes`."""
-    mean_dxhat = dxhat.mean(axis=axes, keepdims=True)
-    mean_dxhat_xhat = (dxhat * xhat).mean(axis=axes, keepdims=True)
-    return inv_std * (dxhat - mean_dxhat - xhat * mean_dxhat_xhat)
+def standardize_backward(dxhat, xhat, inv_sigma, axes):
+    """dx = (1 / (M sigma)) (M dxhat - sum(dxhat) - xhat sum(dxhat xhat)), sums over `axes`,
+    computed as (1 / sigma) (dxhat - mean(dxhat) - xhat mean(dxhat xhat))."""
+    mean_dxhat = dxhat.mean(axis=axes, keepdims=True)                # the path through mu
+    mean_dxhat_xhat = (dxhat * xhat).mean(axis=axes, keepdims=True)  # the path through var
+    return inv_sigma * (dxhat - mean_dxhat - xhat * mean_dxhat_xhat)
 
 
 def _channel_view(v, ndim):
@@ -85,10 +91,15 @@ class _ChannelNorm(Layer):
 class BatchNorm(_ChannelNorm):
     """Batch normalization of x (N, C) or (N, C, H, W, ...), per channel (BatchNorm1d/2d).
 
-    Training (the default): statistics of the batch, over every axis but the channel's,
-    with the BIASED variance (divided by M, the number of values per channel); then the
-    running statistics are updated as PyTorch does, with momentum m = 0.1 weighting the
-    NEW batch and the UNBIASED variance (divided by M - 1):
+    Training (the default): statistics of the batch, per channel c over every other axis
+    (N, H, W, ...), M = N H W values per channel, with the BIASED variance (divided by M):
+        mu = (1/M) sum x,  var = (1/M) sum (x - mu)^2,  sigma = sqrt(var + eps)    per c
+        xhat = (x - mu) / sigma,   y = gamma_c xhat + beta_c
+    Backward (every sum over the same M values of channel c):
+        dbeta_c = sum(dy),  dgamma_c = sum(dy xhat),  dxhat = dy gamma_c
+        dx = (1 / (M sigma)) (M dxhat - sum(dxhat) - xhat sum(dxhat xhat))
+    The running statistics, which do not enter dx, are updated as PyTorch does, with
+    momentum m = 0.1 weighting the NEW batch and the UNBIASED variance (divided by M - 1):
         running_mean = (1 - m) running_mean + m mu
         running_var  = (1 - m) running_var  + m var * M / (M - 1)
     Evaluation (training=False): the running statistics are used as constants,
@@ -102,6 +113,7 @@ class BatchNorm(_ChannelNorm):
                                  『ゼロから作る』 and CS231n do (torch: True)
         per_activation           True: x (N, C, H, W) normalized per activation, as
                                  『ゼロから作る』 does, i.e. as (N, C*H*W) with C*H*W gammas
+                                 (so M = N)
     (『ゼロから作る』 and CS231n also let momentum weight the OLD value, 0.9 = 1 - 0.1 here,
     and the book hard-codes eps = 10e-7: the adapters translate those.)
     """
@@ -138,9 +150,9 @@ class BatchNorm(_ChannelNorm):
             self.xhat = self._train(x)
         else:
             mean = _channel_view(self.running_mean.astype(x.dtype), x.ndim)
-            self.inv_std = 1.0 / np.sqrt(_channel_view(self.running_var.astype(x.dtype), x.ndim)
+            self.inv_sigma = 1.0 / np.sqrt(_channel_view(self.running_var.astype(x.dtype), x.ndim)
                                          + self.eps)
-            self.xhat = (x - mean) * self.inv_std
+            self.xhat = (x - mean) * self.inv_sigma
         out = self._scale_shift(self.xhat)
         return out.reshape(self.x_shape) if self.per_activation else out
 
@@ -150,7 +162,7 @@ class BatchNorm(_ChannelNorm):
         if m < 2:
             raise ShapeError(f"BatchNorm: argument 'x' of shape {x.shape} has one value per "
                              f"channel; training needs at least two")
-        xhat, self.inv_std, mu, var = standardize(x, self.axes, self.eps)
+        xhat, self.inv_sigma, mu, var = standardize(x, self.axes, self.eps)
         self.num_batches_tracked += 1
         momentum = 1.0 / self.num_batches_tracked if self.momentum is None else self.momentum
         correction = m / (m - 1) if self.unbiased_running_var else 1.0
@@ -168,13 +180,21 @@ class BatchNorm(_ChannelNorm):
     def _backward(self, dout):
         dxhat = self._scale_shift_backward(dout)
         if not self.training:                     # the statistics are constants
-            return dxhat * self.inv_std
-        return standardize_backward(dxhat, self.xhat, self.inv_std, self.axes)
+            return dxhat * self.inv_sigma
+        return standardize_backward(dxhat, self.xhat, self.inv_sigma, self.axes)
 
 
 class InstanceNorm(_ChannelNorm):
-    """Instance normalization of x (N, C, H, W, ...): statistics per sample and channel,
-    over the spatial axes only, with the biased variance; gamma and beta per channel.
+    """Instance normalization of x (N, C, H, W, ...) (torch's InstanceNorm1d/2d/3d with
+    affine=True, no running statistics): statistics per sample n and channel c over the
+    spatial axes (H, W, ...) only, M = H W values, with the biased variance (divided by M);
+    gamma and beta per channel.
+        mu = (1/M) sum x,  var = (1/M) sum (x - mu)^2,  sigma = sqrt(var + eps)    per (n, c)
+        xhat = (x - mu) / sigma,   y = gamma_c xhat + beta_c
+    Backward (the sums in dx over the M spatial values of (n, c)):
+        dbeta_c = sum(dy),  dgamma_c = sum(dy xhat)     over (N, H, W, ...): the batch too
+        dxhat = dy gamma_c
+        dx = (1 / (M sigma)) (M dxhat - sum(dxhat) - xhat sum(dxhat xhat))
 
     spatial_dims (1, 2 or 3: torch's InstanceNorm1d/2d/3d) says how many spatial axes x
     has, so that an input with one axis fewer, (C, L) or (C, H, W), is read as one
@@ -196,7 +216,7 @@ class InstanceNorm(_ChannelNorm):
                              f"spatial_dims={self.spatial_dims}, got shape {x.shape}")
         x = self._check_x(x[None] if self.unbatched else x, min_ndim=3)
         self.axes = tuple(range(2, x.ndim))
-        self.xhat, self.inv_std, _, _ = standardize(x, self.axes, self.eps)
+        self.xhat, self.inv_sigma, _, _ = standardize(x, self.axes, self.eps)
         out = self._scale_shift(self.xhat)
         return out[0] if self.unbatched else out
 
@@ -205,17 +225,25 @@ class InstanceNorm(_ChannelNorm):
         shape = self.xhat.shape[1:] if self.unbatched else self.xhat.shape
         dout = upstream(self, dout, shape).reshape(self.xhat.shape)
         dxhat = self._scale_shift_backward(dout)
-        dx = standardize_backward(dxhat, self.xhat, self.inv_std, self.axes)
+        dx = standardize_backward(dxhat, self.xhat, self.inv_sigma, self.axes)
         return dx[0] if self.unbatched else dx
 
 
 class GroupNorm(_ChannelNorm):
-    """Group normalization of x (N, C, ...): the C channels form `num_groups` groups of
-    C / num_groups consecutive channels; statistics per sample and group, over the
-    group's channels and the spatial axes; gamma and beta per channel.
-
-    Done by viewing x as (N, G, C/G * rest), standardizing over the last axis, and
-    viewing the result back.
+    """Group normalization of x (N, C, ...) (PyTorch's GroupNorm): the C channels form
+    G = num_groups groups of C / G consecutive channels; statistics per sample n and
+    group g over the group's channels and the spatial axes, M = (C / G) H W values
+    (C / G when x is (N, C)), with the biased variance (divided by M); gamma and beta
+    per channel, not per group.
+        mu = (1/M) sum x,  var = (1/M) sum (x - mu)^2,  sigma = sqrt(var + eps)    per (n, g)
+        xhat = (x - mu) / sigma,   y = gamma_c xhat + beta_c     (channel c in group g)
+    Backward (the sums in dx over the M values of (n, g): its channels and spatial axes):
+        dbeta_c = sum(dy),  dgamma_c = sum(dy xhat)     over (N, H, W, ...), per channel
+        dxhat = dy gamma_c
+        dx = (1 / (M sigma)) (M dxhat - sum(dxhat) - xhat sum(dxhat xhat))
+    G = 1 is layer normalization over (C, H, W, ...) with per-channel gamma; G = C is
+    instance normalization. Done by viewing x (and dy) as (N, G, M), standardizing over
+    the last axis, and viewing the result back.
     """
 
     def __init__(self, gamma, beta, num_groups, eps=1e-5):
@@ -228,10 +256,10 @@ class GroupNorm(_ChannelNorm):
 
     def forward(self, x):
         x = self._check_x(x)
-        # explicit sizes, not -1, so that an empty batch reshapes too
+        # (N, G, M), M = (C / G) H W: explicit sizes, not -1, so that an empty batch reshapes too
         grouped = x.reshape(x.shape[0], self.num_groups,
                             int(np.prod(x.shape[1:])) // self.num_groups)
-        xhat, self.inv_std, _, _ = standardize(grouped, (2,), self.eps)
+        xhat, self.inv_sigma, _, _ = standardize(grouped, (2,), self.eps)
         self.xhat = xhat.reshape(x.shape)
         return self._scale_shift(self.xhat)
 
@@ -240,18 +268,23 @@ class GroupNorm(_ChannelNorm):
         dout = upstream(self, dout, self.xhat.shape)
         dxhat = self._scale_shift_backward(dout)
         n, g = dout.shape[0], self.num_groups
-        grouped = (n, g, int(np.prod(dout.shape[1:])) // g)
+        grouped = (n, g, int(np.prod(dout.shape[1:])) // g)    # (N, G, M), as in forward
         dx = standardize_backward(dxhat.reshape(grouped), self.xhat.reshape(grouped),
-                                  self.inv_std, (2,))
+                                  self.inv_sigma, (2,))
         return dx.reshape(dout.shape)
 
 
 class LayerNorm(Layer):
-    """Layer normalization over the trailing axes of gamma's shape (PyTorch's
-    normalized_shape = gamma.shape): statistics per sample, biased variance,
-    gamma and beta element-wise over those axes.
-
-        dgamma = sum over the leading axes of dy * xhat,  dbeta = sum of dy
+    """Layer normalization (PyTorch's LayerNorm, normalized_shape = gamma.shape): x of
+    shape (..., *S), S = gamma.shape, normalized per sample over its len(S) trailing axes,
+    M = gamma.size values, with the biased variance (divided by M); gamma and beta, of
+    shape S, act element-wise (one pair per normalized position, not per sample).
+        mu = (1/M) sum x,  var = (1/M) sum (x - mu)^2,  sigma = sqrt(var + eps)    per sample
+        xhat = (x - mu) / sigma,   y = gamma xhat + beta
+    Backward (the sums in dx over the M trailing values of a sample):
+        dbeta = sum(dy),  dgamma = sum(dy xhat)     over the leading axes (shape S)
+        dxhat = dy gamma
+        dx = (1 / (M sigma)) (M dxhat - sum(dxhat) - xhat sum(dxhat xhat))
     """
 
     def __init__(self, gamma, beta, eps=1e-5):
@@ -270,14 +303,15 @@ class LayerNorm(Layer):
             raise ShapeError(f"LayerNorm: argument 'x' must end with the shape of gamma "
                              f"{shape}, got {x.shape}")
         self.axes = tuple(range(x.ndim - len(shape), x.ndim))
-        self.xhat, self.inv_std, _, _ = standardize(x, self.axes, self.eps)
+        self.xhat, self.inv_sigma, _, _ = standardize(x, self.axes, self.eps)
+        # gamma and beta (shape S) broadcast over the leading axes: element-wise per position
         return self.params["gamma"] * self.xhat + self.params["beta"]
 
     def backward(self, dout):
         require_forward(self, "xhat")
         dout = upstream(self, dout, self.xhat.shape)
-        leading = tuple(range(dout.ndim - len(self.axes)))
+        leading = tuple(range(dout.ndim - len(self.axes)))    # the axes gamma does not have
         self.grads["gamma"] = (dout * self.xhat).sum(axis=leading)
         self.grads["beta"] = dout.sum(axis=leading)
         dxhat = dout * self.params["gamma"]
-        return standardize_backward(dxhat, self.xhat, self.inv_std, self.axes)
+        return standardize_backward(dxhat, self.xhat, self.inv_sigma, self.axes)
