@@ -4,6 +4,7 @@ import warnings
 import numpy as np
 
 from ...impl import losses as Lo
+from ...impl.activations import sigmoid
 from ..frameworks import F, jax, jnn, jnp, optax, torch
 from ..spec import Case, CaseData, Mistake, OpSpec
 from ._cases import batch_hint, distribution, labels, normal
@@ -672,13 +673,13 @@ BCE_MISTAKES = [
 
 class _BceLogitsNoPosWeight(Lo.BCEWithLogits):
     def backward(self, dout=1.0):
-        local = Lo._sigmoid(self.x) - self.t
+        local = sigmoid(self.x) - self.t
         return local * Lo._per_item_upstream(self, dout, self.x.shape)
 
 
 class _BceLogitsSigmoidFactor(Lo.BCEWithLogits):
     def backward(self, dout=1.0):
-        s = Lo._sigmoid(self.x)
+        s = sigmoid(self.x)
         return super().backward(dout) * s * (1 - s)
 
 
