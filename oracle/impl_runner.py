@@ -46,12 +46,26 @@ def constants(spec, ctx):
     return names
 
 
+def _by_keyword(method, names):
+    """The names `method` takes by keyword (all of them when its signature cannot be read)."""
+    try:
+        parameters = inspect.signature(method).parameters
+    except (TypeError, ValueError):
+        return set(names)
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return set(names)
+    return {n for n in names if n in parameters
+            and parameters[n].kind is not inspect.Parameter.POSITIONAL_ONLY}
+
+
 def forward(spec, ctx, layer=None):
+    """layer.forward(*inputs, *extra); the case's constants by keyword where forward takes
+    them by that name (so an adapter can tell them from inputs), else in their place."""
     layer = layer or build(spec, ctx)
-    held = constants(spec, ctx)
-    positional = [v for k, v in ctx.data.extra.items() if k not in held]
+    keyword = _by_keyword(layer.forward, constants(spec, ctx))
+    positional = [v for k, v in ctx.data.extra.items() if k not in keyword]
     return layer, layer.forward(*ctx.data.inputs.values(), *positional,
-                                **{k: ctx.data.extra[k] for k in held})
+                                **{k: ctx.data.extra[k] for k in keyword})
 
 
 def run_layer(spec, ctx):
