@@ -4,9 +4,12 @@
 
 Writes RUN_DIR's results.json (as a run writes it) and renders the HTML into a
 temporary folder, and prints the figures against the targets: the whole report
-(results.json included) under 5 MB, rendered in under 3 s (the median of 3 renders,
-after the record file is read); --ops N also extrapolates the size to a suite of N
-ops (from the mean per op).
+(results.json included) under 5 MB, and results.json written and the HTML rendered in
+under 3 s, judged on the first render in this process (as a run renders: templates
+compiled, worked examples and formulas computed), with the median of 3 more beside it;
+--ops N also extrapolates the size to a suite of N ops (from the mean per op). What a
+run adds after its last check (reading the workers' records, the implementation's
+description) is measured by the run itself: see the README's speed table.
 """
 import argparse
 import os
@@ -54,25 +57,30 @@ def main(argv=None):
     results = load_results(results_path(args.run))
     with tempfile.TemporaryDirectory() as out:
         source = os.path.join(out, "results.json")
+        start = time.perf_counter()
         write_results(source, results["meta"], results["records"])
+        written = time.perf_counter() - start
         runs, cpu = [], []
-        for _ in range(3):
+        for _ in range(4):
             start, start_cpu = time.perf_counter(), time.process_time()
             index = render(results, out, lang=args.lang)
             runs.append(time.perf_counter() - start)
             cpu.append(time.process_time() - start_cpu)
         # On a shared machine the wall time includes waiting for a core; the CPU time is the
         # render's own work. The target is judged on the wall time, as a user waits.
-        seconds, cpu_seconds = statistics.median(runs), statistics.median(cpu)
+        first, first_cpu = written + runs[0], written + cpu[0]
+        seconds, cpu_seconds = statistics.median(runs[1:]), statistics.median(cpu[1:])
         ops_dir = os.path.join(out, "ops")
         pages = sorted((p for p in os.listdir(ops_dir) if p.endswith(".html")),
                        key=lambda p: -os.path.getsize(os.path.join(ops_dir, p)))
         n_ops, total = len(pages), _size(out)
         html_size = total - _size(source)
         verdict = lambda ok: "under the target" if ok else "OVER THE TARGET"
-        print(f"{len(results['records'])} records, {n_ops} ops: rendered in {seconds:.2f} s wall, "
-              f"{cpu_seconds:.2f} s CPU (medians of 3; target {RENDER_TARGET_S:g} s: "
-              f"{verdict(seconds < RENDER_TARGET_S)}; load average {os.getloadavg()[0]:.1f})")
+        print(f"{len(results['records'])} records, {n_ops} ops: results.json written in "
+              f"{written:.2f} s and the first render in {runs[0]:.2f} s: {first:.2f} s wall, "
+              f"{first_cpu:.2f} s CPU (target {RENDER_TARGET_S:g} s: "
+              f"{verdict(first < RENDER_TARGET_S)}; load average {os.getloadavg()[0]:.1f}); "
+              f"a render again: {seconds:.2f} s wall, {cpu_seconds:.2f} s CPU (median of 3)")
         print(f"report {total / 1e6:.2f} MB with results.json (target {SIZE_TARGET_MB:g} MB: "
               f"{verdict(total / 1e6 < SIZE_TARGET_MB)}): results.json {_size(source) / 1e3:.0f} kB, "
               f"HTML and plots {html_size / 1e3:.0f} kB (index.html {_size(index) / 1e3:.0f} kB, "

@@ -144,6 +144,14 @@ def _setuptools_is_recent():
     return major >= 77
 
 
+def _not_source(folder, names):
+    """What .gitignore leaves out: environments, build output, reports, caches."""
+    skipped = {".git", ".venv", ".venv-ci", "build", "__pycache__", ".pytest_cache", ".gl", ".whl"}
+    in_reports = os.path.basename(folder) == "reports"
+    return {n for n in names if n in skipped or n.endswith(".egg-info")
+            or (in_reports and (n == "out" or n.startswith(".out")))}
+
+
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
     """A non-editable `pip install .` into a folder outside the clone (the site-packages of a
@@ -152,14 +160,17 @@ def installed(tmp_path_factory):
         pytest.skip("pip is not available in this environment")
     project = tmp_path_factory.mktemp("project")
     site = project / ".venv" / "site-packages"
+    # Built from a copy: setuptools builds in the source folder's build/, which two xdist
+    # workers (each with this module's fixture) or a stale folder would share.
+    source = tmp_path_factory.mktemp("source") / "backprop-oracle"
+    shutil.copytree(ROOT, source, ignore=_not_source)
     argv = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-compile",
-            "--target", str(site), ROOT]
+            "--target", str(site), str(source)]
     if _setuptools_is_recent():      # build with this environment's setuptools: no index needed
         argv.insert(4, "--no-build-isolation")
     done = subprocess.run(argv, cwd=project, env=_env(PIP_DISABLE_PIP_VERSION_CHECK="1"),
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
-    # the wheel's build folder is left in the clone by setuptools: not a thing to keep
     return {"site": site, "project": project}
 
 

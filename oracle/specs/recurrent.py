@@ -11,8 +11,8 @@ import numpy as np
 from ..frameworks import F, jnn, jnp, lax, torch
 from ..spec import Case, CaseData, OpSpec
 from ._cases import normal, weight
-from ._mistakes_recurrent import (TIME_AFFINE_MISTAKES, TIME_CE_MISTAKES, TIME_EMBEDDING_MISTAKES,
-                                  catalogue, tbptt_catalogue)
+from ._mistakes_recurrent import (SEQ2SEQ_MISTAKES, TIME_AFFINE_MISTAKES, TIME_CE_MISTAKES,
+                                  TIME_EMBEDDING_MISTAKES, catalogue, tbptt_catalogue)
 
 GATE_NAMES = {"rnn": ("h",), "lstm": ("i", "f", "g", "o"), "lstm_peephole": ("i", "f", "g", "o"),
               "gru": ("r", "z", "n"), "gru_cho": ("r", "z", "n")}
@@ -687,7 +687,7 @@ SPECS += [
                               "BPTT の勾配である（一致するのはチャンクが 1 つのときだけ）"},
     ),
     OpSpec(
-        name="seq2seq", family="recurrent", impl="Seq2Seq",
+        name="seq2seq", family="recurrent", impl="Seq2Seq", mistakes=SEQ2SEQ_MISTAKES,
         cases=[Case("batch2", seq2seq_case()),
                Case("batch1", seq2seq_case(N=1), why="batch 1", why_ja="バッチサイズ 1"),
                Case("long_source", seq2seq_case(Tx=20, Ty=6, ignored=3),
