@@ -12,14 +12,13 @@ passes (the unit of the pytest run's grade, conformance/grading.py). A *record* 
 quantity of one check (`out`, `grad:W`, ...), exactly as in results.json.
 """
 import os
-import re
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 from .conformance import grading
 from .reports.i18n import diagnosis_text, phrase, t
-from .reports.model import counts, is_cross, write_results
+from .reports.model import counts, is_cross, problem_groups, representative, write_results
 
 CHECK_KEY = ("op", "case", "oracle", "device", "dtype")
 FAILING = ("fail", "error")
@@ -48,19 +47,6 @@ def _what(r):
     return text
 
 
-# What varies from case to case inside one diagnosis (shapes, numbers, case names) is not
-# part of what a problem is known by: "transposed: shape (5, 4), expected (4, 5)" on one
-# case and "... (3, 4), expected (4, 3)" on another are one problem.
-_VARYING = re.compile(r"\([^()]*\)|\[[^\[\]]*\]|-?\d+(?:\.\d+)?(?:e[-+]?\d+)?|(?<=case )\S+")
-
-
-_AXES = re.compile(r"\bax[ie]s [\d, ]*\d")
-
-
-def problem_key(what):
-    return _VARYING.sub("#", _AXES.sub("axes", what))
-
-
 @dataclass
 class Problem:
     """One distinct problem: every failing record of one op that says the same thing."""
@@ -73,6 +59,7 @@ class Problem:
     worst: dict                 # the record with the largest margin (an error: the first)
     detail: str = ""            # an error's excerpt: the learner's file, line and code
     ops: list = field(default_factory=list)   # as displayed: every op saying the same error
+    shown: dict = field(default_factory=dict)  # the record it is known by (what it says)
 
     @property
     def count(self):
@@ -82,34 +69,31 @@ class Problem:
         """`what` in `lang`: the Japanese diagnosis where the record has one."""
         if lang == "en":
             return self.what
-        if self.worst.get("diagnosis"):
-            return diagnosis_text(self.worst, lang)
+        record = self.shown or self.worst
+        if record.get("diagnosis"):
+            return diagnosis_text(record, lang)
         return phrase(self.what, lang)
 
 
 def problems(records):
-    """The distinct problems of the implementation's records: one per (op, what it says),
-    in the order the records came (op by op), each with where it was seen."""
-    groups, order = {}, []
-    for r in records:
-        if is_cross(r) or r["status"] not in FAILING:
-            continue
-        key = (r["op"], r["status"], problem_key(_what(r)))
-        if key not in groups:
-            groups[key] = []
-            order.append(key)
-        groups[key].append(r)
+    """The distinct problems of the implementation's records, grouped as the report and the
+    terminal group them (reports.model.problem_groups: one per op and diagnosis, a case
+    that cannot tell two mistakes apart counted with the one other cases name), op by op in
+    the order the records came, the largest first; each with where it was seen."""
+    first_seen = {}
+    for i, r in enumerate(records):
+        first_seen.setdefault(r["op"], i)
     out = []
-    for key in order:
-        rs = groups[key]
-        op, status = key[0], key[1]
+    for rs in problem_groups(records):
+        shown = representative(rs)
+        status = "error" if any(r["status"] == "error" for r in rs) else "fail"
         worst = max(rs, key=lambda r: -1.0 if r.get("margin") is None else r["margin"])
         quantities = list(dict.fromkeys(r["quantity"] for r in rs))
         checks = list(dict.fromkeys(_check_id(r) for r in rs))
-        detail = worst.get("message", "") if status == "error" else ""
-        out.append(Problem(op, rs[0]["family"], status, _what(worst), quantities, checks, worst,
-                           detail, [op]))
-    return out
+        detail = shown.get("message", "") if status == "error" else ""
+        out.append(Problem(shown["op"], shown["family"], status, _what(shown), quantities, checks,
+                           worst, detail, [shown["op"]], shown))
+    return sorted(out, key=lambda p: (first_seen[p.op], -len(p.checks)))
 
 
 @dataclass

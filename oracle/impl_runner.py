@@ -34,16 +34,46 @@ def build(spec, ctx):
     return cls(**ctx.data.params, **ctx.hp)
 
 
+def constants(spec, ctx):
+    """The names of the case's arrays held constant (Case.constants): forward gets them by
+    keyword, and backward's gradients of them are not checked."""
+    case = next((c for c in spec.cases if c.name == ctx.case), None)
+    names = tuple(getattr(case, "constants", ()))
+    extra = list(ctx.data.extra)
+    if list(names) != extra[len(extra) - len(names):]:
+        raise ValueError(f"op {spec.name!r}, case {ctx.case!r}: the constants {list(names)} "
+                         f"must be the last arrays of extra, got extra {extra}")
+    return names
+
+
+def _by_keyword(method, names):
+    """The names `method` takes by keyword (all of them when its signature cannot be read)."""
+    try:
+        parameters = inspect.signature(method).parameters
+    except (TypeError, ValueError):
+        return set(names)
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return set(names)
+    return {n for n in names if n in parameters
+            and parameters[n].kind is not inspect.Parameter.POSITIONAL_ONLY}
+
+
 def forward(spec, ctx, layer=None):
+    """layer.forward(*inputs, *extra); the case's constants by keyword where forward takes
+    them by that name (so an adapter can tell them from inputs), else in their place."""
     layer = layer or build(spec, ctx)
-    return layer, layer.forward(*ctx.data.inputs.values(), *ctx.data.extra.values())
+    keyword = _by_keyword(layer.forward, constants(spec, ctx))
+    positional = [v for k, v in ctx.data.extra.items() if k not in keyword]
+    return layer, layer.forward(*ctx.data.inputs.values(), *positional,
+                                **{k: ctx.data.extra[k] for k in keyword})
 
 
 def run_layer(spec, ctx):
     """forward, then backward(dout): {"out", "out:<extra>", "grad:<input>", "grad:<param>"}."""
     layer, out = forward(spec, ctx)
     grads = layer.backward(ctx.dout, *ctx.dout_extra.values())   # backward(dout, dh_n, dc_n)
-    names = list(ctx.data.inputs)
+    held = constants(spec, ctx)
+    names = list(ctx.data.inputs) + list(held)   # the constants' gradients: not checked
     if not names:                 # only parameters (an embedding): backward may return None
         grads = ()
     elif len(names) == 1:
@@ -54,7 +84,7 @@ def run_layer(spec, ctx):
     result = {"out": out}
     if spec.impl_extras:
         result.update({f"out:{k}": v for k, v in spec.impl_extras(layer).items()})
-    result.update({f"grad:{n}": g for n, g in zip(names, grads)})
+    result.update({f"grad:{n}": g for n, g in zip(names, grads) if n not in held})
     for name in ctx.data.params:
         if name not in getattr(layer, "grads", {}):
             raise KeyError(f"{spec.impl}.backward left no gradient for parameter '{name}' "

@@ -103,16 +103,33 @@ def _as_array(value):
         return None
 
 
-def _matches(value, want, tol):
+def _arranged(a, b):
+    """`a` in `b`'s shape when only its leading axes are split or merged (the same last
+    axis, as many numbers): the same numbers, the same mistake. db = dout is (2, 3, 5) from
+    a learner who keeps the leading batch axes, (6, 5) from the catalogue's entry, which
+    flattens them first. A (5, 1) against a (1, 5) is another shape, not another
+    arrangement of the batch, and is left to the shape diagnosis."""
+    if a.shape != b.shape and a.size == b.size and a.size and a.ndim and b.ndim \
+            and a.shape[-1] == b.shape[-1]:
+        return a.reshape(b.shape)
+    return a
+
+
+def _matches(value, want, tol, any_arrangement=False):
+    """Whether `value` is `want` within `tol`; with any_arrangement, also in another shape
+    of as many numbers (a learner's result against an entry's, never an entry against the
+    right value: an entry that only changes the shape, keepdims, is a mistake)."""
     a, b = _as_array(value), _as_array(want)
     if a is None or b is None:
         return False
     with np.errstate(all="ignore"):
-        return close(a, b, tol)
+        return close(_arranged(a, b) if any_arrangement else a, b, tol)
 
 
 def _margin(value, want, tol):
     a, b = _as_array(value), _as_array(want)
+    if a is not None and b is not None:
+        a = _arranged(a, b)
     if a is None or b is None or a.shape != b.shape or a.size == 0:
         return 0.0
     with np.errstate(all="ignore"):
@@ -142,10 +159,10 @@ def matching_mistakes(spec, ctx, quantity, actual, tol, cache=None, expected=Non
             continue
         if quantity in reference and _matches(want, reference[quantity], tol):
             continue
-        if not _matches(actual, want, tol):
+        if not _matches(actual, want, tol, any_arrangement=True):
             continue
         agree = sum(1 for q, v in (actual_all or {}).items()
-                    if q in result and _matches(v, result[q], tol))
+                    if q in result and _matches(v, result[q], tol, any_arrangement=True))
         ranked.append((-agree, _margin(actual, want, tol), order, mistake))
     ranked.sort(key=lambda r: r[:3])
     return [m for *_rank, m in ranked]
@@ -161,7 +178,8 @@ def best_matches(spec, ctx, quantity, actual, tol, expected=None, actual_all=Non
 
     def agree(mistake):
         result = results.get(mistake.name) or {}
-        return sum(1 for q, v in (actual_all or {}).items() if q in result and _matches(v, result[q], tol))
+        return sum(1 for q, v in (actual_all or {}).items()
+                   if q in result and _matches(v, result[q], tol, any_arrangement=True))
 
     best = agree(found[0])
     return [m for m in found if agree(m) == best]

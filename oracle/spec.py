@@ -46,6 +46,16 @@ class Case:
     `upstream` names extra outputs (as returned in "out:<name>", e.g. ("h_n", "c_n"))
     that receive an upstream gradient of their own in this case: every witness sees
     it, and backward gets them after dout, in this order: backward(dout, dh_n, dc_n).
+
+    `constants` names arrays of CaseData.extra that forward takes as arguments which the
+    op's other cases differentiate (c0 = 0 held constant): no witness differentiates
+    them, and forward gets them by keyword (forward(x, h0, c0=c0)), so that a layer can
+    tell them from a differentiable input; backward returns their gradients after the
+    inputs' all the same (the answer key's (dx, dh0, dc0)), which are not checked.
+    They are the last arrays of extra.
+
+    `optional` names extra outputs ("out:<name>") checked only where the layer keeps them:
+    one that a layer lacks (a style whose function returns no c_T) gets a skipped record.
     """
     name: str
     make: Callable
@@ -54,6 +64,8 @@ class Case:
     why: str = ""
     upstream: tuple = ()
     why_ja: str = ""
+    constants: tuple = ()
+    optional: tuple = ()
 
 
 @dataclass(frozen=True)

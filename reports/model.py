@@ -203,10 +203,23 @@ def problem_text(record):
     return lines[-1] if lines else record["status"]
 
 
+# What varies from case to case inside one diagnosis (shapes, indices, numbers, case names,
+# "axis 0" or "axes 0, 1") is not part of what a problem is known by: "not summed over the
+# batch: shape (3, 5) ... axis 0" on one case and "shape (2, 3, 5) ... axes 0, 1" on another
+# are one problem.
+VARYING = re.compile(r"\([^()]*\)|\[[^\[\]]*\]|(?<=case )\S+|" + NUMBER.pattern)
+AXES = re.compile(r"\bax[ie]s [\d, ]*\d")
+
+
 def problem_key(record):
-    """(op, the problem's words with every number as #): one mistake seen at several cases,
-    witnesses and dtypes says the same words with different numbers."""
-    return record["op"], NUMBER.sub("#", problem_text(record)).strip()
+    """(op, the catalogue's mistake it names), or (op, the problem's words without what
+    varies between cases): one mistake seen at several cases, witnesses and dtypes, even
+    where a record says more about it (finite differences of a forward that computes
+    another function name the forward's mistake after their own words)."""
+    names = [n for n in (record.get("mistake") or "").split("|") if n]
+    if len(names) == 1:
+        return record["op"], f"mistake {names[0]}"
+    return record["op"], VARYING.sub("#", AXES.sub("axes", problem_text(record))).strip()
 
 
 def _case_rank(op, case):
@@ -226,12 +239,10 @@ def _representative_order(record):
             record["quantity"])
 
 
-def distinct_problems(records):
-    """The failing records grouped by (op, diagnosis), each group once, largest first.
-
-    [{"op", "family", "problem" (the representative's words), "record" (the representative),
-      "records" (how many it explains), "checks" (distinct checks), "quantities", "cases",
-      "witnesses", "statuses"}], ordered by family and op, then by how many records."""
+def problem_groups(records):
+    """The failing records grouped by (op, diagnosis): [[record, ...], ...], one list per
+    distinct problem. A record that names several mistakes ("one of these", a case that
+    cannot tell them apart) joins the group of one of them where other cases name it."""
     groups, by_mistake, ambiguous = {}, {}, []
     for r in failing(records):
         names = (r.get("mistake") or "").split("|")
@@ -247,12 +258,27 @@ def distinct_problems(records):
         known = [by_mistake[(r["op"], n)] for n in names if (r["op"], n) in by_mistake]
         key = max(known, key=lambda k: len(groups[k])) if known else problem_key(r)
         groups.setdefault(key, []).append(r)
+    return list(groups.values())
+
+
+def representative(group):
+    """The record a problem is shown by (and rerun with): one naming a single mistake,
+    float64, torch, the spec's first case."""
+    return min(group, key=lambda r: ("|" in (r.get("mistake") or ""), _representative_order(r)))
+
+
+def distinct_problems(records):
+    """The failing records grouped by (op, diagnosis), each group once, largest first.
+
+    [{"op", "family", "problem" (the representative's words), "record" (the representative),
+      "records" (how many it explains), "checks" (distinct checks), "quantities", "cases",
+      "witnesses", "statuses"}], ordered by family and op, then by how many records."""
     out = []
-    for (op, _), rs in groups.items():
-        first = min(rs, key=lambda r: ("|" in (r.get("mistake") or ""), _representative_order(r)))
+    for rs in problem_groups(records):
+        first = representative(rs)
         out.append({
-            "op": op, "family": first["family"], "problem": problem_text(first), "record": first,
-            "records": len(rs),
+            "op": first["op"], "family": first["family"], "problem": problem_text(first),
+            "record": first, "records": len(rs),
             "checks": len({(r["case"], r["oracle"], r["device"], r["dtype"]) for r in rs}),
             "quantities": sorted({r["quantity"] for r in rs}, key=_quantity_order),
             "cases": sorted({r["case"] for r in rs}),

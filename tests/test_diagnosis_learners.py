@@ -10,6 +10,7 @@ from backprop_oracle.conformance.adapters import adapt
 from backprop_oracle.conformance.loading import load_implementation
 from backprop_oracle.oracle import registry
 from backprop_oracle.oracle.engine import all_checks, run_check
+from backprop_oracle.reports.model import distinct_problems
 
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "learners", "mistakes")
 
@@ -57,6 +58,19 @@ def test_a_realistic_mistake_is_named(learner, style, op, quantity, entry):
     assert others <= INDISTINGUISHABLE.get((op, entry), set()), others
     assert all(r["diagnosis_ja"] for r in records if r["status"] == "fail")
     assert spec.mistakes
+    # one mistake, one row of the report and the terminal: every case, witness and shape of it
+    rows = distinct_problems(records)
+    assert len(rows) == ROWS.get(learner, 1), [(p["records"], p["problem"]) for p in rows]
+    assert any(entry in (p["record"]["mistake"] or "").split("|") for p in rows)
+
+
+# learners whose code has two problems by design, each a row
+ROWS = {
+    "native_dropout_not_scaled": 2,        # training not scaled, and evaluation scaled
+    # the book's loss is a mean; the suite's reduction="sum" case grades N x that mean, so its
+    # missing 1/N shows as "a factor of the batch size N" there, a row of its own
+    "book_softmax_loss_not_divided": 2,
+}
 
 
 # entries that some cases of these learners cannot tell apart from the planted one

@@ -31,7 +31,7 @@ def grade(module, ops, oracles=("torch", "fd"), dtypes=("float64",)):
     ("mistake_batch_factor", "softmax_cross_entropy", "grad:x",
      "the gradient of the mean is not divided by N", "float64"),
     ("mistake_half", "mse", "grad:y", "the 2 is missing", "float64"),
-    ("mistake_not_summed", "affine", "grad:b", "not summed over the batch", "float64"),
+    ("mistake_not_summed", "affine", "grad:b", "db = dout keeps the batch axis", "float64"),
     ("mistake_zero", "affine", "grad:x", "zero where it should not be", "float64"),
     ("mistake_nan", "relu", "grad:x", "NaN or inf in 3 of 12 elements (first at (0, 0))", "float64"),
     ("mistake_other", "tanh", "grad:x", "1 - x^2 evaluated at the input", "float64"),

@@ -40,8 +40,11 @@ COPIES = {
     "eshikaku/common/functions.py": ("functions", {"Sigmoid", "Relu", "SoftmaxCrossEntropy", "MSE"}),
 }
 # answer-key classes that the copy's code cannot be graded on in any case, with the reason
-NOTHING_ATTEMPTED = {
-    ("cs231n_a3/cs231n", "LSTM"): "c0 = 0",            # lstm_forward returns neither c_T nor d c0
+NOTHING_ATTEMPTED = {}
+# CS231n's lstm_forward starts from c0 = 0 and returns neither c_T nor d c0: LSTM is graded on
+# the lstm case holding c0 = 0 constant (its c_n skipped), the others are not attempted
+PARTLY_ATTEMPTED = {
+    ("cs231n_a3/cs231n", "LSTM"): ({"c0_constant_zero"}, "returns no d c0"),
 }
 # book 2 builds Relu nowhere in layers.py: its Relu lives in book 1 only
 COPIES["book2/common/layers.py"][1].discard("Relu")
@@ -89,6 +92,16 @@ def test_the_published_code_is_graded_on_every_class_with_a_counterpart(copy):
     # a class fails only by a named difference (the book's Nesterov), else something passes
     assert expected <= attempted, sorted(expected - attempted)
     assert expected - {"Nesterov"} <= passed, sorted(expected - {"Nesterov"} - passed)
+    for (where, cls), (graded, words) in PARTLY_ATTEMPTED.items():
+        if where == copy:
+            mine = [r for r in records if spec_of[r["op"]] == cls]
+            assert {r["case"] for r in mine if r["status"] == "pass"} == graded
+            skipped = {r["quantity"] for r in mine if r["status"] == "skipped"}
+            assert skipped == {"out:c_n"}, skipped
+            refused = {r["message"] for r in mine if r["case"] not in graded}
+            assert refused and all(r["status"] == "not_attempted" for r in mine
+                                   if r["case"] not in graded)
+            assert all(words in m for m in refused), refused
     for (where, cls), words in NOTHING_ATTEMPTED.items():
         if where == copy:
             messages = {r["message"] for r in records if spec_of[r["op"]] == cls}
@@ -106,6 +119,23 @@ def test_a_planted_mistake_in_each_style_fails(style, copy, op):
     fails = [r for r in records if r["status"] == "fail"]
     assert fails, [(r["case"], r["status"], r["message"][:100]) for r in records]
     assert not [r for r in records if r["status"] == "error"]
+
+
+def test_a_planted_forget_gate_mistake_in_cs231n_lstm_is_diagnosed():
+    """lstm_backward whose forget-gate gradient takes next_c for prev_c fails on the case
+    CS231n's functions can express, and the catalogue names the mistake."""
+    name, plant = MISTAKES[("cs231n", "cs231n_a3/cs231n", "lstm")]
+    correct = load("cs231n_a3/cs231n")
+    planted = types.ModuleType(correct.__name__ + " (planted)")
+    vars(planted).update({k: v for k, v in vars(correct).items() if not k.startswith("__")})
+    setattr(planted, name, plant(correct))
+    records = grade(adapt(planted, "cs231n"), ops={"lstm"}, oracles=("torch",))
+    fails = [r for r in records if r["status"] == "fail"]
+    assert {r["case"] for r in fails} == {"c0_constant_zero"}
+    # the weights' and dh0's gradients go wrong through d a_f; dx too (da W_ih)
+    assert {"grad:weight_hh_l0", "grad:h0"} <= {r["quantity"] for r in fails}
+    assert {r["mistake"] for r in fails} == {"forget_with_c_next"}, \
+        [(r["quantity"], r["mistake"], r["diagnosis"][:100]) for r in fails]
 
 
 def test_a_kink_convention_is_graded_as_it_is():

@@ -202,3 +202,15 @@ def test_the_run_gives_every_collected_check_without_records_an_error_record():
     assert any("interrupted before this check" in r["message"] for r in interrupted)
     g = grading.grade(records + run.missing(records, 1))["overall"]
     assert (g["passed"], g["attempted"], g["errors"]) == (1, 3, 2) and g["percent"] == 33.3
+
+
+def test_one_mistake_at_every_shape_is_one_problem(suite, tmp_path):
+    """db = dout: (3, 5) on the plain cases, (2, 3, 5) with leading batch axes, (1, 3) where
+    it cannot be told from keepdims: one row, naming the catalogue's entry."""
+    result = suite("--impl", os.path.join(HERE, "learners", "mistake_not_summed.py"), "--op", "affine",
+                   "--oracle", "torch,fd", "--dtype", "float64", "--report-dir", str(tmp_path))
+    data = load_results(tmp_path / "results.json")
+    rows = distinct_problems(data["records"])
+    assert len(rows) == 1 and rows[0]["record"]["mistake"] == "db_not_summed", rows
+    assert {"leading_dims", "batch1", "batch3"} <= set(rows[0]["cases"])
+    assert result.stdout.count("rerun:") == 1

@@ -45,8 +45,10 @@ class Stacked:
 
     pair = None
 
-    def forward(self, x, h0, *rest):
-        """forward(x, h0, lengths=None), or forward(x, h0, c0, lengths=None) with a cell."""
+    def forward(self, x, h0, *rest, c0=None):
+        """forward(x, h0, lengths=None), or forward(x, h0, c0, lengths=None) with a cell
+        (c0 by keyword: a case holding it constant, Case.constants)."""
+        rest = rest if c0 is None else (c0,) + rest
         c0, lengths = (rest + (None, None))[:2] if self.has_cell else (None, (rest + (None,))[0])
         if lengths is not None:
             raise NotImplementedError(f"the {self.style} style's sequence layers have no "
@@ -60,7 +62,8 @@ class Stacked:
             h_n.append(h_t)
             c_n.append(c_t)
         self.h_n = np.concatenate(h_n)
-        self.c_n = None if c0 is None else np.concatenate(c_n)
+        # None where there is no c0, or the style's runner returns no c_T (CS231n's)
+        self.c_n = None if c0 is None or any(c is None for c in c_n) else np.concatenate(c_n)
         return x
 
     def backward(self, dout, dh_n=None, dc_n=None):
@@ -74,8 +77,8 @@ class Stacked:
             dc0.insert(0, dc)
             self.grads.update(grads)
         dh0 = np.concatenate(dh0)
-        if self.has_cell:
-            return dout, dh0, np.concatenate(dc0)
+        if self.has_cell:   # dc0 None where the style returns no d c0 (a constant c0 only)
+            return dout, dh0, None if any(d is None for d in dc0) else np.concatenate(dc0)
         return dout, dh0
 
     def _unit(self, layer):

@@ -29,7 +29,8 @@
         / rnn_backward(dh, cache) -> (dx, dh0, dWx, dWh, db)        tanh; Wx (D, H)
     lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b) / lstm_step_backward   gates i, f, o, g
     lstm_forward(x, h0, Wx, Wh, b) / lstm_backward(dh, cache) -> (dx, dh0, dWx, dWh, db)
-        c0 = 0 (cases with another c0 have no counterpart)
+        c0 = 0: graded on the cases holding c0 = 0 constant (no d c0; c_n unchecked: lstm_forward
+        returns no c_T); cases with c0 as an input (d c0 checked) have no counterpart
     sgd, sgd_momentum, rmsprop, adam (w, dw, config) -> (next_w, config)   config keys
         learning_rate, momentum / velocity, decay_rate / epsilon / cache, beta1 / beta2 /
         epsilon / m / v / t; a config per parameter
@@ -480,13 +481,12 @@ class _SequenceRunner:
                                       f"this case gives another c0")
         hs, self.cache = self.pair[0](*copied(x, h0), *copied(*self.weights))
         hs = np.asarray(hs)
-        # c_T is not returned by lstm_forward: it is not graded ("out:c_n" missing)
-        return hs, hs[:, -1], None if not self.has_cell else np.full_like(hs[:, -1], np.nan)
+        # lstm_forward returns no c_T: None, so that c_n is absent (not graded), never made up
+        return hs, hs[:, -1], None
 
     def back(self, dhs):
         dx, dh0, dWx, dWh, db = self.pair[1](copied(dhs), self.cache)
-        dc0 = np.full_like(np.asarray(dh0), np.nan) if self.has_cell else None
-        return dx, dh0, dc0, _named(dWx, dWh, db, self.order)
+        return dx, dh0, None, _named(dWx, dWh, db, self.order)   # lstm_backward: no d c0
 
 
 def rnn(module):
@@ -513,13 +513,19 @@ def lstm(module):
 
     class LSTM(_recurrent.Stacked):
         """lstm_forward / lstm_backward start from c0 = 0 and return neither the final c nor
-        the gradient of c0, both of which every case of the lstm op checks: no case has a
-        counterpart yet (a case with c0 = 0 as a constant and no c_n would)."""
+        the gradient of c0: graded on the cases that hold c0 = 0 constant (Case.constants:
+        forward gets it by keyword) and check c_n only where the layer keeps it; a case
+        whose c0 is a differentiable input (d c0 checked) has no counterpart."""
         style, has_cell = STYLE, True
 
-        def __init__(self, **kw):
-            raise NotImplementedError(f"the {STYLE} style's lstm_forward starts from c0 = 0 and "
-                                      f"returns neither c_T nor d c0, which every lstm case checks")
+        def forward(self, x, h0, *rest, c0=None):
+            if rest:      # c0 positional: a differentiable input, whose gradient is checked
+                raise NotImplementedError(f"the {STYLE} style's lstm_backward returns no d c0, "
+                                          f"which this case checks (c0 is an input here; the "
+                                          f"cases holding c0 = 0 constant are graded)")
+            if c0 is None:
+                raise NotImplementedError(f"the {STYLE} style's lstm_forward needs c0 = 0")
+            return super().forward(x, h0, c0)
 
         def direction(self, params):
             return _SequenceRunner(pair, params, "ifog", has_cell=True)

@@ -9,6 +9,7 @@ with the mistake switched on by a flag. Layouts as torch (see conv.py).
 """
 import numpy as np
 
+from ... import impl
 from ..spec import Mistake
 
 
@@ -266,3 +267,185 @@ GLOBAL_AVG_POOL = [
 CATALOGUE = {"conv2d": CONV2D, "depthwise_conv2d": DEPTHWISE, "conv1d": CONV1D, "causal_conv1d": CAUSAL,
              "conv_transpose2d": TRANSPOSED, "max_pool2d": MAX_POOL, "avg_pool2d": AVG_POOL,
              "global_avg_pool2d": GLOBAL_AVG_POOL}
+
+
+# -- conv2d as loops: the mistakes of the loop form ----------------------------------------
+
+class _MistakenLoops:
+    """Conv2dLoops' backward, one output position at a time, with the mistake of `flags`:
+        dW_overwritten        dW[o] = ... instead of += (only the last window's term is kept)
+        dx_overwritten        dx_pad[window] = ... instead of += (overlapping windows overwrite)
+        stride_ignored        backward reads window (i, j) at rows i, columns j (stride 1)
+        dilation_ignored      backward reads the taps side by side (dilation 1)
+    A mixin before impl.Conv2dLoops: its constructor and forward are the answer key's."""
+    flags = ()
+
+    def backward(self, dout):
+        if getattr(self, "unbatched", False):      # as allow_unbatched wraps the answer key's
+            return self.mistaken_backward(np.asarray(dout)[None])[0]
+        return self.mistaken_backward(dout)
+
+    def mistaken_window(self, o, i, j):
+        (sh, sw), (dh, dw) = self.stride, self.dilation
+        if "stride_ignored" in self.flags:
+            sh = sw = 1
+        if "dilation_ignored" in self.flags:
+            dh = dw = 1
+        c_g, kh, kw = self.params["W"].shape[1:]
+        group = o // (self.params["W"].shape[0] // self.groups)
+        return (slice(None), slice(group * c_g, (group + 1) * c_g),
+                slice(i * sh, i * sh + dh * (kh - 1) + 1, dh), slice(j * sw, j * sw + dw * (kw - 1) + 1, dw))
+
+    def mistaken_backward(self, dout):
+        W = self.params["W"]
+        n, _, h, w = self.x_shape
+        dW, dxp = np.zeros_like(W), np.zeros_like(self.xp)
+        for o in range(W.shape[0]):
+            for i in range(dout.shape[2]):
+                for j in range(dout.shape[3]):
+                    where, d = self.mistaken_window(o, i, j), dout[:, o, i, j]
+                    term = np.tensordot(d, self.xp[where], axes=1)        # sum_n d_n window_n
+                    dW[o] = term if "dW_overwritten" in self.flags else dW[o] + term
+                    spread = d[:, None, None, None] * W[o]
+                    if "dx_overwritten" in self.flags:
+                        dxp[where] = spread
+                    else:
+                        dxp[where] += spread
+        self.grads["W"], self.grads["b"] = dW, dout.sum(axis=(0, 2, 3))
+        (top, _), (left, _) = self.padding
+        return dxp[:, :, top:top + h, left:left + w]
+
+
+def _loops(flag):
+    return type("MistakenConv2dLoops", (_MistakenLoops, impl.Conv2dLoops), {"flags": (flag,)})
+
+
+LOOPS = [
+    ("dW_overwritten",
+     "dW[o] is assigned in the loop over output positions (dW[o] = ...): every window adds its term, "
+     "dW[o] += sum_n dout[n, o, i, j] window_n(i, j)",
+     "出力の位置のループの中で dW[o] に代入している (dW[o] = ...): 窓ごとの項を dW[o] += ... と足し合わせる"),
+    ("dx_overwritten",
+     "dx_pad[window] is assigned (=) in the loop: overlapping windows add up, dx_pad[window] += dout[n, o, i, j] W[o]",
+     "ループの中で dx_pad[窓] に代入 (=) している: 重なる窓の勾配は dx_pad[窓] += dout[n, o, i, j] W[o] と足し合わせる"),
+    ("stride_ignored_in_backward",
+     "backward reads window (i, j) at row i and column j: it starts at row i * stride, as in forward",
+     "逆伝播で窓 (i, j) を i 行、j 列から読んでいる: 順伝播と同じく i * stride 行から始まる"),
+    ("dilation_ignored_in_backward",
+     "backward reads the kernel taps side by side: they are dilation apart, rows i s + p d, as in forward",
+     "逆伝播でカーネルの要素を隣り合わせに読んでいる: 順伝播と同じく dilation おき (i s + p d 行) に読む"),
+]
+CONV2D_LOOPS = _entries(_conv2d_op, [FLIP, DW_MEAN, DB_SPACE, PADDING_KEPT]) + [
+    Mistake(name, says, layer=_loops(name.replace("_in_backward", "")), says_ja=ja) for name, says, ja in LOOPS]
+
+
+# -- adaptive and global average pooling ------------------------------------------------------
+
+def _torch_bounds(size, count):
+    """PyTorch's windows: [floor(i size / count), ceil((i + 1) size / count))."""
+    return [(i * size // count, -(-(i + 1) * size // count)) for i in range(count)]
+
+
+def _floor_bounds(size, count):
+    """Windows ended at floor((i + 1) size / count): they tile without overlap, and are empty
+    where there are more outputs than inputs."""
+    return [(i * size // count, (i + 1) * size // count) for i in range(count)]
+
+
+def _fixed_bounds(size, count):
+    """A fixed window as avg_pool2d would use: stride size // count, kernel size - (count - 1) stride."""
+    stride = size // count
+    kernel = size - (count - 1) * stride
+    return [(i * stride, i * stride + kernel) for i in range(count)]
+
+
+def adaptive_avg_pool(flags):
+    """out, dx of adaptive average pooling over windows (rows x columns); the mistake of `flags`:
+        floor_windows / fixed_kernel   other windows (forward and backward)
+        not_divided                    dx += dout, no 1 / (window size)
+        divided_by_map                 dx += dout / (H W) instead of the window's size
+        first_element_only             the whole dout of a window goes to its first element
+        overlap_overwritten            dx[window] = ... : overlapping windows overwrite"""
+    bounds = _floor_bounds if "floor_windows" in flags else \
+        _fixed_bounds if "fixed_kernel" in flags else _torch_bounds
+
+    def compute(data, hp, dout):
+        x = data.inputs["x"]
+        H, W = x.shape[-2:]
+        size = hp["output_size"]
+        size = (size, size) if np.isscalar(size) or size is None else tuple(size)
+        oh, ow = (s if s is not None else n for s, n in zip(size, (H, W)))
+        rows, cols = bounds(H, oh), bounds(W, ow)
+        y = np.empty(x.shape[:-2] + (oh, ow), dtype=x.dtype)
+        dx = np.zeros_like(x)
+        for i, (r0, r1) in enumerate(rows):
+            for j, (c0, c1) in enumerate(cols):
+                y[..., i, j] = x[..., r0:r1, c0:c1].mean(axis=(-2, -1))
+                g = dout[..., i, j][..., None, None]
+                if "first_element_only" in flags:
+                    dx[..., r0:r0 + 1, c0:c0 + 1] += g
+                    continue
+                count = 1.0 if "not_divided" in flags else H * W if "divided_by_map" in flags \
+                    else (r1 - r0) * (c1 - c0)
+                if "overlap_overwritten" in flags:
+                    dx[..., r0:r1, c0:c1] = g / count
+                else:
+                    dx[..., r0:r1, c0:c1] += g / count
+        return {"out": y, "grad:x": dx}
+    return compute
+
+
+def _global_avg_pool(flag):
+    """Global average pooling's dx with the mistake `flag` (the forward is right):
+        over_batch_too      dx = dout / (N H W): the mean taken over the batch as well
+        first_element_only  dx[:, :, 0, 0] = dout / (H W), zero elsewhere"""
+    def compute(data, hp, dout):
+        x = data.inputs["x"]
+        N, C, H, W = x.shape
+        if flag == "over_batch_too":
+            return {"grad:x": np.broadcast_to(dout[:, :, None, None] / (N * H * W), x.shape).copy()}
+        dx = np.zeros_like(x)
+        dx[:, :, 0, 0] = dout / (H * W)
+        return {"grad:x": dx}
+    return compute
+
+
+NOT_DIVIDED_ADAPTIVE = (
+    "not_divided",
+    "the gradient is not divided by the window's size: each value of window (i, j) gets "
+    "dout[i, j] / (its window's rows x columns), as forward took the mean",
+    "勾配を窓の大きさで割っていない: 順伝播で平均を取ったので、窓 (i, j) の各値には dout[i, j] / (窓の行数 x 列数) を流す")
+ADAPTIVE_AVG_POOL = [Mistake(name, says, compute=adaptive_avg_pool((name,)), says_ja=ja) for name, says, ja in [
+    NOT_DIVIDED_ADAPTIVE,
+    ("divided_by_map",
+     "the gradient is divided by the whole map's size H W: divide each window's dout by that "
+     "window's own size (rows x columns)",
+     "勾配を特徴マップ全体の大きさ H W で割っている: 窓ごとに、その窓の大きさ (行数 x 列数) で割る"),
+    ("first_element_only",
+     "a window's gradient goes to its first element only, as in max pooling: an average spreads "
+     "dout / (window size) over every element of the window",
+     "窓の勾配を最初の要素だけに流している (Max プーリングのように): 平均は窓の全要素に dout / (窓の大きさ) を流す"),
+    ("overlap_overwritten",
+     "dx[window] is assigned (=): where windows overlap their gradients add up, dx[window] += dout / size",
+     "dx[窓] に代入 (=) している: 窓が重なるところでは勾配を dx[窓] += dout / 大きさ と足し合わせる"),
+    ("floor_windows",
+     "window i ends at floor((i + 1) H / OH): PyTorch's window i covers rows floor(i H / OH) to "
+     "ceil((i + 1) H / OH) - 1, so neighbouring windows can overlap",
+     "窓 i を floor((i + 1) H / OH) で終えている: PyTorch の窓 i は floor(i H / OH) 行から "
+     "ceil((i + 1) H / OH) - 1 行までで、隣の窓と重なることがある"),
+    ("fixed_kernel",
+     "adaptive pooling is computed as avg_pool2d with stride H // OH and kernel H - (OH - 1) stride: "
+     "PyTorch's windows are [floor(i H / OH), ceil((i + 1) H / OH)) and differ in size",
+     "stride H // OH、kernel H - (OH - 1) stride の avg_pool2d として計算している: PyTorch の窓は "
+     "[floor(i H / OH), ceil((i + 1) H / OH)) で、大きさが窓ごとに異なる"),
+]]
+GLOBAL_AVG_POOL += [
+    Mistake("over_batch_too", "the gradient is divided by N H W, as if the mean ran over the batch too: "
+            "each sample has its own mean, dx = dout / (H W)", compute=_global_avg_pool("over_batch_too"),
+            says_ja="勾配を N H W で割っている (バッチ方向にも平均したかのように): 平均はサンプルごとなので dx = dout / (H W)"),
+    Mistake("first_element_only", "the gradient goes to one element of the map, as in max pooling: every "
+            "element of the map gets dout / (H W)", compute=_global_avg_pool("first_element_only"),
+            says_ja="勾配を特徴マップの 1 つの要素だけに流している (Max プーリングのように): マップの全要素に dout / (H W) を流す"),
+]
+
+CATALOGUE.update({"conv2d_loops": CONV2D_LOOPS, "adaptive_avg_pool2d": ADAPTIVE_AVG_POOL})

@@ -97,6 +97,30 @@ def batch_norm_eval(flags):
     return compute
 
 
+def batch_norm_eval_running(flag):
+    """Evaluation mode with the running statistics, and the mistake `flag`:
+        training_backward     dx by the training formula (as if mu and var depended on x)
+        eps_outside_sqrt      std = sqrt(running_var) + eps
+        dx_without_gamma      dx = dout / std, gamma left out"""
+    def compute(data, hp, dout):
+        x, gamma, beta = data.inputs["x"], data.params["gamma"], data.params["beta"]
+        g, b = _channel(gamma, x.ndim), _channel(beta, x.ndim)
+        mean, var = (_channel(np.asarray(hp[k], dtype=x.dtype), x.ndim) for k in ("running_mean", "running_var"))
+        eps = hp.get("eps", EPS)
+        std = np.sqrt(var) + eps if flag == "eps_outside_sqrt" else np.sqrt(var + eps)
+        xhat = (x - mean) / std
+        axes = (0,) + tuple(range(2, x.ndim))
+        dxhat = g * dout
+        if flag == "training_backward":
+            m = lambda v: v.mean(axis=axes, keepdims=True)
+            dx = (dxhat - m(dxhat) - xhat * m(dxhat * xhat)) / std
+        else:
+            dx = (dout if flag == "dx_without_gamma" else dxhat) / std
+        return {"out": g * xhat + b, "grad:x": dx, "grad:gamma": (dout * xhat).sum(axis=axes),
+                "grad:beta": dout.sum(axis=axes)}
+    return compute
+
+
 def layer_norm(flags):
     def compute(data, hp, dout):
         x, gamma, beta = data.inputs["x"], data.params["gamma"], data.params["beta"]
@@ -181,7 +205,19 @@ BATCH_NORM_EVAL = [Mistake(
     "evaluation mode uses the batch's statistics: it normalizes with running_mean and running_var "
     "(constants), so dx = gamma dout / sqrt(running_var + eps)",
     compute=batch_norm_eval(()),
-    says_ja="評価モードでバッチの統計を使っている: running_mean と running_var (定数) で正規化し dx = gamma dout / sqrt(running_var + eps)")]
+    says_ja="評価モードでバッチの統計を使っている: running_mean と running_var (定数) で正規化し dx = gamma dout / sqrt(running_var + eps)"),
+    Mistake("training_backward_in_eval",
+            "the backward of training mode is used in evaluation mode: the running statistics are constants, "
+            "so the mean and variance terms vanish and dx = gamma dout / sqrt(running_var + eps)",
+            compute=batch_norm_eval_running("training_backward"),
+            says_ja="評価モードで訓練モードの逆伝播を使っている: 移動平均の統計は定数なので平均と分散を通る項はなく "
+                    "dx = gamma dout / sqrt(running_var + eps)"),
+    Mistake("eps_outside_sqrt", EPS_OUT[1].replace("var", "running_var"),
+            compute=batch_norm_eval_running("eps_outside_sqrt"), says_ja=EPS_OUT[2].replace("var", "running_var")),
+    Mistake("dx_without_gamma",
+            "dx leaves out gamma: y = gamma xhat + beta, so dx = gamma dout / sqrt(running_var + eps)",
+            compute=batch_norm_eval_running("dx_without_gamma"),
+            says_ja="dx に gamma を掛けていない: y = gamma xhat + beta なので dx = gamma dout / sqrt(running_var + eps)")]
 LAYER_NORM = _entries(layer_norm, [NO_MEAN_TERMS, NO_XHAT, NO_MEAN, UNBIASED, EPS_OUT, EPS_OUT_CHAIN, (
     "over_the_batch",
     "the statistics are taken over the batch axis: layer normalization takes them per sample, over "

@@ -564,6 +564,22 @@ def _embedding_overwrite(data, hp, dout):
     return {"grad:W": dW}
 
 
+def _embedding(flag):
+    """dW of a time embedding with the mistake `flag`:
+        last_step_only    the steps' gradients not summed (grad = layer.grads[0] in the loop
+                          over t of the book's TimeEmbedding): only t = T - 1 is kept
+        rows_mismatched   idx flattened batch-major, dout time-major"""
+    def compute(data, hp, dout):
+        W, idx = data.params["W"], data.extra["idx"]
+        dW = np.zeros_like(W)
+        if flag == "last_step_only":
+            np.add.at(dW, idx[:, -1], dout[:, -1])
+        else:
+            np.add.at(dW, idx.reshape(-1), dout.transpose(1, 0, 2).reshape(-1, W.shape[1]))
+        return {"grad:W": dW}
+    return compute
+
+
 def _time_ce(flag):
     def compute(data, hp, dout):
         x, t = data.inputs["x"], data.extra["t"]
@@ -601,6 +617,16 @@ TIME_EMBEDDING_MISTAKES = [
     Mistake("repeated_ids_overwrite", "dW[idx] = dout keeps one gradient of a repeated id: add them all, "
             "np.add.at(dW, idx, dout)", compute=_embedding_overwrite,
             says_ja="dW[idx] = dout では同じ単語 ID の勾配が上書きされる: np.add.at(dW, idx, dout) で足し合わせる"),
+    Mistake("dW_last_step_only", "dW keeps the last step's gradient only (grad = layer.grads[0] in the loop "
+            "over t): the weights are shared by every step, add them, grad += layer.grads[0]",
+            compute=_embedding("last_step_only"),
+            says_ja="dW に最後の時刻の勾配しか残っていない (時刻のループで grad = layer.grads[0]): 重みは全時刻で"
+                    "共有されるので grad += layer.grads[0] と足し合わせる"),
+    Mistake("rows_mismatched", "idx and dout are flattened in different orders (batch-major and time-major): "
+            "each id must meet its own position's gradient, np.add.at(dW, idx, dout)",
+            compute=_embedding("rows_mismatched"),
+            says_ja="idx と dout を違う順 (バッチ優先と時刻優先) で平らにしている: 各 ID にはその位置の勾配を対応させ "
+                    "np.add.at(dW, idx, dout) とする"),
 ]
 TIME_CE_MISTAKES = [
     Mistake("divided_by_all_positions", "the mean divides by N*T: ignored positions do not count, divide "
@@ -613,3 +639,106 @@ TIME_CE_MISTAKES = [
             "class; set their loss and gradient to 0", compute=_time_ce("ignored_not_masked"),
             says_ja="無視する位置 (t = -1) をマスクしていない: t = -1 は最後のクラスを指してしまう。損失と勾配を 0 にする"),
 ]
+
+
+# -- seq2seq: the encoder, the decoder and the path of h between them ------------------------
+
+class MistakenSeq2Seq(impl.Seq2Seq):
+    """The answer key's encoder and decoder LSTMs, attention and loss, wired with the mistake
+    of `flags`:
+        decoder_state_zero           forward: the decoder starts from h = c = 0, not the encoder's
+        encoder_state_gradient_dropped  backward: the decoder's dh0, dc0 do not reach the encoder
+        dc_not_passed                backward: the encoder gets dh0 but dc = 0
+        dh_from_decoder_first_step   backward: the encoder's dh_n is the decoder's upstream
+                                     gradient at step 0, not the dh0 its backward returned
+        encoder_last_step_only       backward: the attention's gradient dhs does not reach the
+                                     encoder (only dh0, dc0 at its last step, as without attention)
+        dhs_score_term_missing       backward: dhs misses ds^T hd (s = hd hs^T has two inputs)
+        dhd_score_term_missing       backward: dhd misses ds hs
+        concat_split_swapped         backward: [dctx, dhd] split as [dhd, dctx]"""
+    flags = ()
+
+    def forward(self, xs, ys, ts):
+        zeros = np.zeros((1, len(xs), self.encoder.hidden_size), dtype=np.result_type(xs, ys))
+        self.hs = self.encoder.forward(xs, zeros, zeros)
+        if "decoder_state_zero" in self.flags:
+            self.hd = self.decoder.forward(ys, zeros, zeros)
+        else:
+            self.hd = self.decoder.forward(ys, self.encoder.h_n, self.encoder.c_n)
+        s = self.hd @ self.hs.transpose(0, 2, 1)
+        e = np.exp(s - s.max(axis=-1, keepdims=True))
+        self.a = e / e.sum(axis=-1, keepdims=True)
+        logits = self.affine.forward(np.concatenate([self.a @ self.hs, self.hd], axis=2))
+        return self.loss.forward(logits, ts)
+
+    def backward(self, dout=1.0):
+        F, H = self.flags, self.hs.shape[2]
+        dcat = self.affine.backward(self.loss.backward(dout))
+        if "concat_split_swapped" in F:
+            dhd, dctx = dcat[..., :H].copy(), dcat[..., H:]
+        else:
+            dctx, dhd = dcat[..., :H], dcat[..., H:].copy()
+        da = dctx @ self.hs.transpose(0, 2, 1)
+        dhs = self.a.transpose(0, 2, 1) @ dctx
+        ds = self.a * (da - (da * self.a).sum(axis=-1, keepdims=True))
+        if "dhd_score_term_missing" not in F:
+            dhd += ds @ self.hs
+        if "dhs_score_term_missing" not in F:
+            dhs += ds.transpose(0, 2, 1) @ self.hd
+        dys, dh0, dc0 = self.decoder.backward(dhd)
+        if "dh_from_decoder_first_step" in F:
+            dh0 = dhd[:, :1].transpose(1, 0, 2)
+        if "decoder_state_zero" in F or "encoder_state_gradient_dropped" in F:
+            dh0 = np.zeros_like(dh0)
+        if "decoder_state_zero" in F or "encoder_state_gradient_dropped" in F or "dc_not_passed" in F:
+            dc0 = np.zeros_like(dc0)
+        if "encoder_last_step_only" in F:
+            dhs = np.zeros_like(dhs)
+        dxs, _, _ = self.encoder.backward(dhs, dh0, dc0)
+        self.grads = {prefix + name.replace("_l0", ""): g for prefix, part in self.parts.items()
+                      for name, g in part.grads.items()}
+        return dxs, dys
+
+
+def _seq2seq(flag, says, says_ja):
+    return Mistake(flag, says, layer=type("MistakenSeq2Seq", (MistakenSeq2Seq,), {"flags": (flag,)}),
+                   says_ja=says_ja)
+
+
+SEQ2SEQ_MISTAKES = [_seq2seq(*row) for row in [
+    ("decoder_state_zero",
+     "the decoder starts from a zero state: it starts from the encoder's last (h, c), and its dh0, dc0 "
+     "go back into the encoder",
+     "デコーダをゼロの状態から始めている: デコーダはエンコーダの最後の隠れ状態 (h, c) から始め、"
+     "その dh0, dc0 をエンコーダへ逆伝播する"),
+    ("encoder_state_gradient_dropped",
+     "the decoder's dh0 and dc0 are not passed back into the encoder: encoder.backward(dhs, dh0, dc0), "
+     "the gradient of the state the decoder started from",
+     "デコーダが返す dh0, dc0 をエンコーダへ渡していない: デコーダが始めた状態の勾配なので "
+     "encoder.backward(dhs, dh0, dc0) とする"),
+    ("dc_not_passed",
+     "only dh0 is passed back into the encoder: the decoder also started from the encoder's cell c, "
+     "so pass dc0 too, encoder.backward(dhs, dh0, dc0)",
+     "エンコーダへ dh0 しか渡していない: デコーダはエンコーダの記憶セル c からも始めるので "
+     "dc0 も渡し encoder.backward(dhs, dh0, dc0) とする"),
+    ("dh_from_decoder_first_step",
+     "the encoder's dh is taken from the decoder's upstream gradient at its first step: use the dh0 that "
+     "the decoder's backward returns, which has gone back through every decoder step",
+     "エンコーダへの dh をデコーダの最初の時刻の上流の勾配から取っている: デコーダの逆伝播が返す dh0 "
+     "（デコーダの全時刻を逆伝播してきたもの）を使う"),
+    ("encoder_last_step_only",
+     "the encoder gets a gradient at its last step only: through the attention every encoder state hs "
+     "gets one, encoder.backward(dhs, dh0, dc0) with dhs = a^T dctx + ds^T hd",
+     "エンコーダに最後の時刻の勾配しか渡していない: アテンションを通してエンコーダのすべての隠れ状態 hs に"
+     "勾配が流れるので dhs = a^T dctx + ds^T hd を encoder.backward(dhs, dh0, dc0) に渡す"),
+    ("dhs_score_term_missing",
+     "dhs misses the score's term: s = hd hs^T depends on hs too, dhs = a^T dctx + ds^T hd",
+     "dhs にスコアを通る項がない: s = hd hs^T は hs にも依存するので dhs = a^T dctx + ds^T hd"),
+    ("dhd_score_term_missing",
+     "the decoder's dh misses the score's term: s = hd hs^T depends on hd, dhd = (affine's part) + ds hs",
+     "デコーダの隠れ状態の勾配にスコアを通る項がない: s = hd hs^T は hd に依存するので "
+     "dhd = (Affine からの勾配) + ds hs"),
+    ("concat_split_swapped",
+     "the gradient of [ctx, hd] is split the wrong way round: the first H columns are dctx, the last H dhd",
+     "[ctx, hd] の勾配を逆に分けている: 先頭の H 列が dctx、後ろの H 列が dhd"),
+]]

@@ -493,6 +493,7 @@ SPECS = [
     ),
     OpSpec(
         name="adaptive_avg_pool2d", family="conv", impl="AdaptiveAvgPool2d",
+        mistakes=MISTAKES["adaptive_avg_pool2d"],
         cases=[
             Case("shrink", _x(2, 3, 7, 8), {"output_size": (3, 5)},
                  why="7 rows into 3 windows and 8 columns into 5: windows overlap and differ in size",
@@ -525,7 +526,7 @@ SPECS = [
 def _loop_form(spec):
     """Conv2d's loop form: the same cases and witnesses as the im2col form, so both are checked."""
     from dataclasses import replace
-    return replace(spec, name="conv2d_loops", impl="Conv2dLoops", mistakes=[],
+    return replace(spec, name="conv2d_loops", impl="Conv2dLoops", mistakes=MISTAKES["conv2d_loops"],
                    convention=spec.convention + " Conv2dLoops computes it as written, one output "
                    "position at a time, before im2col turns it into one matrix product.",
                    convention_ja=spec.convention_ja + "Conv2dLoops は式のとおり、出力の位置を 1 つずつ"

@@ -11,8 +11,8 @@ import numpy as np
 from ..frameworks import F, jnn, jnp, lax, torch
 from ..spec import Case, CaseData, OpSpec
 from ._cases import normal, weight
-from ._mistakes_recurrent import (TIME_AFFINE_MISTAKES, TIME_CE_MISTAKES, TIME_EMBEDDING_MISTAKES,
-                                  catalogue, tbptt_catalogue)
+from ._mistakes_recurrent import (SEQ2SEQ_MISTAKES, TIME_AFFINE_MISTAKES, TIME_CE_MISTAKES,
+                                  TIME_EMBEDDING_MISTAKES, catalogue, tbptt_catalogue)
 
 GATE_NAMES = {"rnn": ("h",), "lstm": ("i", "f", "g", "o"), "lstm_peephole": ("i", "f", "g", "o"),
               "gru": ("r", "z", "n"), "gru_cho": ("r", "z", "n")}
@@ -125,6 +125,28 @@ def upstream_seq_cases(kind):
     ]
 
 
+def constant_zero_cell(N=3, T=5, D=3, H=4):
+    """seq_case's LSTM with c0 = 0 as a constant (extra, not an input): no d c0 to check."""
+    def make(rng):
+        data = seq_case("lstm", N, T, D, H)(rng)
+        data.extra["c0"] = np.zeros_like(data.inputs.pop("c0"))
+        return data
+    return make
+
+
+def constant_zero_cell_cases():
+    """c0 = 0 held constant, c_n checked where the layer keeps it: the form of CS231n's
+    lstm_forward(x, h0, Wx, Wh, b), which starts from c0 = 0 and returns neither c_T nor d c0."""
+    return [Case("c0_constant_zero", constant_zero_cell(), seq_hparams(), constants=("c0",),
+                 optional=("c_n",),
+                 why="c0 = 0 as a constant, not an input (no d c0), random h0; c_n is checked where "
+                     "the layer keeps it: CS231n's lstm_forward starts from c0 = 0 and returns "
+                     "neither c_T nor d c0",
+                 why_ja="c0 = 0 を入力ではなく定数として与える（d c0 はない）。h0 はランダム。c_n は層が"
+                        "保持している場合に確かめる: CS231n の lstm_forward は c0 = 0 から始め、c_T も "
+                        "d c0 も返さない")]
+
+
 def relu_kink_cell(N=3, D=3, H=4):
     """Sample 0 with x = 0 and h = 0, and b_hh = -b_ih: its pre-activations are exactly 0."""
     def make(rng):
@@ -173,7 +195,7 @@ def torch_sequence(kind):
             options["nonlinearity"] = hp.get("nonlinearity", "tanh")
         module = getattr(torch.nn, TORCH_MODULES[kind])(x.shape[-1], H, **options)
         params = {k: v for k, v in a.items() if k not in ("x", "h0", "c0")}
-        state = (h0, a["c0"]) if kind == "lstm" else h0
+        state = (h0, a["c0"] if "c0" in a else e["c0"]) if kind == "lstm" else h0   # c0: or a constant
         seq = x
         if "lengths" in e:
             seq = torch.nn.utils.rnn.pack_padded_sequence(x, e["lengths"].cpu(), batch_first=True,
@@ -293,7 +315,8 @@ def jax_recurrence(kind, a, e, hp, h0, c0=None):
 
 
 def jax_sequence(kind):
-    return lambda a, e, hp: jax_recurrence(kind, a, e, hp, a["h0"], a.get("c0"))
+    # c0 differentiable (in arrays) or held constant (in extra: Case.constants)
+    return lambda a, e, hp: jax_recurrence(kind, a, e, hp, a["h0"], a["c0"] if "c0" in a else e.get("c0"))
 
 
 def jax_cell(kind):
@@ -439,7 +462,8 @@ SPECS = [
               "(case upstream_c gives c' an upstream gradient, backward(dh_next, dc_next)).",
               "torch.nn.LSTMCell、ゲートは i, f, g, o。forward は h' を返し、c' は out:c として確かめる"
               "（ケース upstream_c では c' にも上流の勾配を与える: backward(dh_next, dc_next)）。"),
-    sequence_spec("lstm", "LSTM", "lstm", standard_seq_cases("lstm") + upstream_seq_cases("lstm"),
+    sequence_spec("lstm", "LSTM", "lstm", standard_seq_cases("lstm") + upstream_seq_cases("lstm")
+                  + constant_zero_cell_cases(),
                   LSTM_FORMULAS,
                   "torch.nn.LSTM: gates i, f, g, o; both bias vectors.", torch_sequence("lstm"),
                   convention_ja="torch.nn.LSTM: ゲートは i, f, g, o。バイアスのベクトルは 2 つとも使う。"),
@@ -663,7 +687,7 @@ SPECS += [
                               "BPTT の勾配である（一致するのはチャンクが 1 つのときだけ）"},
     ),
     OpSpec(
-        name="seq2seq", family="recurrent", impl="Seq2Seq",
+        name="seq2seq", family="recurrent", impl="Seq2Seq", mistakes=SEQ2SEQ_MISTAKES,
         cases=[Case("batch2", seq2seq_case()),
                Case("batch1", seq2seq_case(N=1), why="batch 1", why_ja="バッチサイズ 1"),
                Case("long_source", seq2seq_case(Tx=20, Ty=6, ignored=3),

@@ -154,6 +154,31 @@ def cs231n_rnn(correct):
     return rnn_backward
 
 
+def cs231n_lstm(correct):
+    def lstm_step_backward(dnext_h, dnext_c, cache):
+        x, prev_h, prev_c, Wx, Wh, i, f, o, g, next_c = cache
+        tanh_c = np.tanh(next_c)
+        dc = dnext_c + dnext_h * o * (1 - tanh_c ** 2)
+        di = dc * g * i * (1 - i)
+        df = dc * next_c * f * (1 - f)               # the new cell c^t, not prev_c
+        do = dnext_h * tanh_c * o * (1 - o)
+        dg = dc * i * (1 - g ** 2)
+        da = np.hstack((di, df, do, dg))
+        return da.dot(Wx.T), da.dot(Wh.T), dc * f, x.T.dot(da), prev_h.T.dot(da), da.sum(axis=0)
+
+    def lstm_backward(dh, cache):
+        N, T, H = dh.shape
+        dx = np.zeros((N, T, cache[0][0].shape[1]))
+        dWx, dWh, db = 0, 0, 0
+        dprev_h, dprev_c = np.zeros((N, H)), np.zeros((N, H))
+        for t in reversed(range(T)):
+            dx[:, t, :], dprev_h, dprev_c, a, b, c = lstm_step_backward(dh[:, t, :] + dprev_h,
+                                                                        dprev_c, cache[t])
+            dWx, dWh, db = dWx + a, dWh + b, db + c
+        return dx, dprev_h, dWx, dWh, db
+    return lstm_backward
+
+
 def cs231n_temporal_softmax(correct):
     def temporal_softmax_loss(x, y, mask, verbose=False):
         return correct.temporal_softmax_loss(x, y, np.ones_like(mask), verbose)   # the mask ignored
@@ -204,6 +229,7 @@ MISTAKES = {
     ("cs231n", "cs231n_a2/cs231n", "adam"): ("adam", cs231n_adam),
     ("cs231n", "cs231n_a3/cs231n", "embedding"): ("word_embedding_backward", cs231n_word_embedding),
     ("cs231n", "cs231n_a3/cs231n", "rnn"): ("rnn_backward", cs231n_rnn),
+    ("cs231n", "cs231n_a3/cs231n", "lstm"): ("lstm_backward", cs231n_lstm),
     ("cs231n", "cs231n_a3/cs231n", "time_softmax_cross_entropy"):
         ("temporal_softmax_loss", cs231n_temporal_softmax),
     ("functions", "eshikaku/common/functions.py", "sigmoid"): ("d_sigmoid", functions_d_sigmoid),
