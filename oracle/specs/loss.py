@@ -1060,6 +1060,10 @@ SPECS = [
             Case("target_grad", _logits_with_target(4, 3), hparams={"target_grad": True},
                  why="the target as a differentiable input: dl/dt = softplus(-x) - softplus(x) = -x",
                  why_ja=TARGET_GRAD_JA + "dl/dt = softplus(-x) - softplus(x) = -x"),
+            Case("target_grad_pos_weight", _logits_with_target(4, 3),
+                 hparams={"target_grad": True, "pos_weight": (3.0, 0.5, 1.0)},
+                 why="the target differentiable with pos_weight w: dl/dt = w softplus(-x) - softplus(x)",
+                 why_ja=TARGET_GRAD_JA + "pos_weight w つき: dl/dt = w softplus(-x) - softplus(x)"),
         ],
         torch=_target_input(lambda a, e, hp: F.binary_cross_entropy_with_logits(
             a["x"], e["t"], weight=_torch_constant(hp.get("weight"), a["x"]),
