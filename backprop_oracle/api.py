@@ -123,6 +123,28 @@ def _version(dist):
         return "not installed"
 
 
+def _rerun_options(impl, style, seed, oracles, dtypes, devices, lang):
+    """{"rerun_options": the suite's options that grade the same way} for the report's rerun
+    commands, where `impl` is a file or a module the suite can load; nothing for classes in
+    memory (no command can name them: the report then says --impl as it was described)."""
+    if isinstance(impl, types.ModuleType):
+        impl = getattr(impl, "__file__", None)
+    if not isinstance(impl, (str, os.PathLike)):
+        return {} if impl is not None else {"rerun_options": _selected(seed, oracles, dtypes,
+                                                                        devices, lang)}
+    words = ["--impl", os.fspath(impl)] + (["--impl-style", style] if style != "native" else [])
+    return {"rerun_options": words + _selected(seed, oracles, dtypes, devices, lang)}
+
+
+def _selected(seed, oracles, dtypes, devices, lang):
+    words = ["--seed", str(seed)] if seed else []
+    for flag, value in (("--oracle", oracles), ("--dtype", dtypes), ("--device", devices),
+                        ("--lang", lang)):
+        if value:
+            words += [flag, value if isinstance(value, str) else ",".join(value)]
+    return words
+
+
 def _lang(lang):
     """The language asked for, or the locale's; a clear error for any other."""
     if lang is None:
@@ -197,7 +219,7 @@ def grade(impl, ops=None, oracles=None, dtypes=None, style="native", seed=0, *, 
     """
     if style not in STYLES:
         raise ValueError(f"style: expected one of {', '.join(STYLES)}, got {style!r}")
-    lang = _lang(lang)
+    lang_given, lang = lang, _lang(lang)
     selection = _selection(ops, oracles, dtypes, devices)
     specs = [registry.get(name) for name in selection["ops"]]
     started = _now()
@@ -206,6 +228,7 @@ def grade(impl, ops=None, oracles=None, dtypes=None, style="native", seed=0, *, 
         records = run(_checks(specs, selection), the_party, seed, progress)
         meta = _meta(impl, style, seed, selection, started, the_party, lang)
         meta.update(_party_meta(the_party, specs))
+        meta.update(_rerun_options(impl, style, seed, oracles, dtypes, devices, lang_given))
     finally:
         if not the_party.is_answer_key:
             the_party.close()

@@ -392,3 +392,14 @@ def test_a_result_in_japanese(tmp_path):
     assert "checks passed" in str(english) and "what is wrong" in english._repr_html_()
     with pytest.raises(ValueError, match="lang: expected one of en, ja, got 'fr'"):
         bo.grade({"Affine": TransposedAffine}, ops="affine", lang="fr", **FAST)
+
+
+def test_the_reports_rerun_commands_grade_the_same_way(tmp_path):
+    path = os.path.join(LEARNERS, "mistake_sign.py")
+    result = bo.grade(path, ops="sigmoid", oracles="fd", dtypes="float64", seed=3, lang="en")
+    assert result.meta["rerun_options"] == ["--impl", path, "--seed", "3", "--oracle", "fd",
+                                            "--dtype", "float64", "--lang", "en"]
+    index = open(result.write(str(tmp_path)), encoding="utf-8").read()
+    assert "--seed 3" in index and "--oracle fd" in index
+    in_memory = bo.grade({"Affine": TransposedAffine}, ops="affine", **FAST)
+    assert "rerun_options" not in in_memory.meta       # no command can name a notebook's classes
