@@ -320,7 +320,14 @@ SPECS = [
                           why="『ゼロから作る』's Adam: the bias correction folded into the step size, "
                               "eps = 1e-7 added to sqrt(v) before it (option correction_in_lr)",
                           why_ja="『ゼロから作る』の Adam: バイアス補正を更新幅に繰り込み、eps = 1e-7 は"
-                                 "補正前の sqrt(v) に足す（オプション correction_in_lr）")],
+                                 "補正前の sqrt(v) に足す（オプション correction_in_lr）"),
+                     Case("ten_steps_book_tiny_gradients", _sequence(10, grad_scale=1e-7),
+                          hparams={"lr": 0.001, "beta1": 0.9, "beta2": 0.999, "eps": BOOK_EPS,
+                                   "correction_in_lr": True},
+                          why="the book's Adam with gradients of ~1e-7, the size of its eps: only here "
+                              "does it show that eps is added to sqrt(v) before the correction",
+                          why_ja="『ゼロから作る』の Adam に eps と同じ大きさ ~1e-7 の勾配: eps を補正前の "
+                                 "sqrt(v) に足すことが見えるのはこの場合だけである")],
         torch_states=lambda state, hp: {"m": state["exp_avg"], "v": state["exp_avg_sq"]},
         formulas={"forward": r"\hat m = \frac{m}{1 - \beta_1^t},\ \hat v = \frac{v}{1 - \beta_2^t},\quad "
                              r"p \leftarrow p - \eta\,\frac{\hat m}{\sqrt{\hat v} + \epsilon}", "backward": ""},
