@@ -28,13 +28,6 @@ def _qkv(batch, Lq, Lk, d, dv, mask=None):
     return make
 
 
-def _broadcast_qkv(rng):
-    """q (2, 3, Lq, d), k (3, Lk, d) without the batch axis, v (1, 3, Lk, dv) with a batch
-    axis of 1: both broadcast to q's (2, 3), as torch.matmul broadcasts."""
-    return CaseData(inputs={"q": normal(rng, 2, 3, 4, 5), "k": normal(rng, 3, 6, 5),
-                            "v": normal(rng, 1, 3, 6, 2)})
-
-
 def _torch_sdpa(a, e, hp):
     return F.scaled_dot_product_attention(a["q"], a["k"], a["v"], attn_mask=e.get("mask"),
                                           is_causal=hp.get("causal", False), scale=hp.get("scale"))
@@ -171,11 +164,6 @@ SPECS = [
             Case("causal", _qkv((2, 3), 4, 4, 2, 2), {"causal": True},
                  why="causal: query i attends to keys 0..i",
                  why_ja="因果的: クエリ i はキー 0..i に注意を向ける"),
-            Case("broadcast_batch", _broadcast_qkv,
-                 why="k without the batch axis and v with a batch axis of 1, broadcast to q's: "
-                     "dk and dv are summed over the axes broadcasting added or stretched",
-                 why_ja="k にはバッチの軸がなく、v のバッチの軸は 1 で、どちらも q の軸にブロード"
-                        "キャストされる: dk と dv はブロードキャストで足された軸・引き伸ばされた軸で和をとる"),
             Case("float_mask", _qkv((2,), 3, 4, 5, 2, mask="float"),
                  why="a floating-point mask is added to the scores (PyTorch's float attn_mask); "
                      "its -inf entries block a pair",
