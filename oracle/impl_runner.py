@@ -48,6 +48,8 @@ def constants(spec, ctx):
 
 def _by_keyword(method, names):
     """The names `method` takes by keyword (all of them when its signature cannot be read)."""
+    if not names:           # most cases: no signature to read on every forward
+        return set()
     try:
         parameters = inspect.signature(method).parameters
     except (TypeError, ValueError):

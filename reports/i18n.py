@@ -343,23 +343,30 @@ PHRASES_JA = [(re.compile(pattern, re.S), ja) for pattern, ja in (
 )]
 
 
-def phrase(text, lang="en", known=None):
+PHRASE_DEPTH = 4     # a reason inside a reason ("--tf32 needs ...: no NVIDIA GPU ..."), no deeper
+
+
+def phrase(text, lang="en", known=None, depth=0):
     """`text` (a sentence the harness wrote in English) in `lang`, where a pattern knows it,
     or `known` ({English: Japanese}: an op's own prose, which a skipped record cites).
     Several runs' reasons joined by "; " (a merged report), each "source: reason", are each
-    translated."""
-    if lang != "ja" or not text:
+    translated. A learner's message reaches this too: each part is translated once, at most
+    PHRASE_DEPTH levels deep, so no message costs more than its length times that."""
+    if lang != "ja" or not text or depth > PHRASE_DEPTH:
         return text
     if known and known.get(text):
         return known[text]
+    inner = lambda part: phrase(part, lang, None, depth + 1)
     for pattern, ja in PHRASES_JA:
         found = pattern.fullmatch(text)
         if found:
-            return ja.format(**{k: phrase(v or "", lang) if k in ("why", "what") else (v or "")
+            return ja.format(**{k: inner(v or "") if k in ("why", "what") else (v or "")
                                 for k, v in found.groupdict().items()})
-    if "; " in text:
-        return "; ".join(phrase(part, lang) for part in text.split("; "))
+    if "; " in text and depth == 0:
+        return "; ".join(inner(part) for part in text.split("; "))
     source, sep, rest = text.partition(": ")
-    if sep and " " not in source and phrase(rest, lang) != rest:
-        return f"{source}: {phrase(rest, lang)}"
+    if sep and " " not in source:
+        translated = inner(rest)
+        if translated != rest:
+            return f"{source}: {translated}"
     return text

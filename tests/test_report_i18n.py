@@ -173,3 +173,15 @@ def test_a_skipped_records_message_is_the_ops_prose_in_japanese(tmp_path):
     rows = read(tmp_path / "ops" / "lstm_peephole.html").split('id="not-passed"')[1]
     rows = rows.split('id="source"')[0]
     assert spec.unavailable_ja["torch"] in rows and why not in rows
+
+
+def test_a_learners_message_cannot_make_the_translation_blow_up(monkeypatch):
+    """Learner text reaches phrase(): "a: a: ... a: <a known sentence>" once cost 2^depth calls
+    (a report that never renders); each part is now translated once, a few levels deep."""
+    calls = []
+    original = i18n.phrase
+    monkeypatch.setattr(i18n, "phrase", lambda *a, **k: calls.append(1) or original(*a, **k))
+    message = "a: " * 12 + "the run was interrupted"    # the old code: 2^12 calls
+    assert original(message, "ja") == message          # too deep to be the harness's own
+    assert len(calls) <= i18n.PHRASE_DEPTH + 1
+    assert original("x raises NotImplementedError: " * 500, "ja")
