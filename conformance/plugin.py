@@ -550,6 +550,19 @@ def pytest_sessionfinish(session, exitstatus):
     parties.close_all()          # the sandboxes, and whatever learner code left running
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_keyboard_interrupt(excinfo):
+    """Ctrl-C is an interrupted run (exit 2, a partial report), whatever the traceback: on
+    CPython 3.11 a frame interrupted at an instruction without a line number has tb_lineno
+    None, pytest's formatter of the interrupt raises TypeError on it, and the run ended as
+    an internal error (exit 1, the interruption not recorded; pytest-dev/pytest-xdist#1196
+    shows the same trace). The traceback is then not shown; nothing else is lost."""
+    try:
+        return (yield)
+    except TypeError:
+        return None
+
+
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     """After pytest's own summary (its short test summary included): the grade, each

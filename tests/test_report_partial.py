@@ -172,3 +172,15 @@ def test_a_rerun_of_a_subset_is_written_beside_the_full_report(tmp_path, suite):
 def test_subset_words_and_folder_names():
     assert reporting.rerun_folder_name("-k affine batch1").startswith("k_affine_batch1-")
     assert "/" not in reporting.rerun_folder_name("test_op[a/b]")
+
+
+def test_an_interrupt_whose_traceback_pytest_cannot_format_is_still_an_interrupted_run(tmp_path):
+    report = tmp_path / "report"
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "conformance", "-p", "no:cacheprovider", "-p", "no:xdist",
+         "-p", "tests.fake_interrupt_trace", "--op", "affine,relu", "--oracle", "torch",
+         "-q", "--report-dir", str(report)],
+        cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2, done.stdout[-2000:] + done.stderr[-2000:]
+    meta_ = load_results(report / "results.json")["meta"]
+    assert meta_["partial"] is True and "interrupted" in meta_["partial_reason"]
