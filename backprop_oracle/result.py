@@ -12,12 +12,11 @@ passes (the unit of the pytest run's grade, conformance/grading.py). A *record* 
 quantity of one check (`out`, `grad:W`, ...), exactly as in results.json.
 """
 import os
-import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 from .conformance import grading
-from .reports.i18n import diagnosis_text, phrase, t
+from .reports.i18n import diagnosis_text, pad, phrase, t
 from .reports.model import counts, is_cross, problem_groups, representative, write_results
 
 CHECK_KEY = ("op", "case", "oracle", "device", "dtype")
@@ -177,13 +176,6 @@ class OpResult:
         return f"<{self.op}: {self.status}, {self.passed}/{self.attempted} checks passed>"
 
 
-def _pad(text, width, align="<"):
-    """`text` padded to `width` terminal columns (a CJK character takes two)."""
-    columns = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-    fill = " " * max(0, width - columns)
-    return text + fill if align == "<" else fill + text
-
-
 def _num(value, fmt="{:.3g}"):
     return "-" if value is None else fmt.format(value)
 
@@ -320,8 +312,8 @@ class Result:
         whole = t("q_all", lang)
         if shown:
             width = max(len(o.op) for o in shown)
-            lines.append(f"  {_pad(t('col_op', lang), width)}  {_pad(t('res_checks', lang), 9, '>')}  "
-                         f"{_pad(t('res_worst', lang), 12, '>')}  {t('res_failing', lang)}")
+            lines.append(f"  {pad(t('col_op', lang), width)}  {pad(t('res_checks', lang), 9, '>')}  "
+                         f"{pad(t('res_worst', lang), 12, '>')}  {t('res_failing', lang)}")
             for o in shown:
                 bad = [q for q, qr in o.quantities.items() if qr.status in FAILING]
                 if not bad and o.status == "fail":

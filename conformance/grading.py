@@ -101,12 +101,12 @@ def fraction(tally, lang="en"):
 
 
 def _line(label, tally, lang="en"):
-    from ..reports.i18n import t
+    from ..reports.i18n import pad, t
     if not tally["attempted"]:
-        return f"{label:<14} " + t("grade_nothing", lang, n=tally["not_attempted"])
+        return f"{pad(label, 14)} " + t("grade_nothing", lang, n=tally["not_attempted"])
     rest = (", " + t("grade_not_attempted", lang, n=tally["not_attempted"])
             if tally["not_attempted"] else "")
-    return f"{label:<14} {fraction(tally, lang)}{rest}"
+    return f"{pad(label, 14)} {fraction(tally, lang)}{rest}"
 
 
 def summary_lines(g, lang="en"):

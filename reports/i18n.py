@@ -9,6 +9,7 @@ formulas stay as they are in both languages: they are what the code says.
 """
 import os
 import re
+import unicodedata
 
 LANGS = ("en", "ja")
 
@@ -282,6 +283,13 @@ def default_lang(environ=None):
         if value:
             return "ja" if value.lower().startswith("ja") else "en"
     return "en"
+
+
+def pad(text, width, align="<"):
+    """`text` padded to `width` terminal columns (a CJK character takes two)."""
+    columns = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    fill = " " * max(0, width - columns)
+    return text + fill if align == "<" else fill + text
 
 
 def quantity_label(quantity, lang="en"):
